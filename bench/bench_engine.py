@@ -1,0 +1,77 @@
+"""Time one 1920x1080 in-between frame with the `classic` model, flow included.
+
+    python bench/bench_engine.py [--runs 7] [--data ../shared/data]
+
+Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) upscaled to
+1920x1080, or a synthetic pair if the data folder is missing. Prints the median wall
+time of `Engine.interpolate(im0, im1, [0.5])` and, as a same-process baseline, the plain
+DIS-medium warp-and-blend retime (both directions, linear flow to t, OpenCV remap), with
+the ratio between them. Not a test: numbers depend on the machine and its load.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core import Engine
+
+BUDGET_S = 0.30
+
+
+def load_pair(data: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    case = data / "cgi_bigbuckbunny" / "gap4_0040_0044"
+    if (case / "input0.png").is_file():
+        ims = [cv2.cvtColor(cv2.imread(str(case / n)), cv2.COLOR_BGR2RGB) for n in ("input0.png", "input1.png")]
+        ims = [cv2.resize(im, (1920, 1080), interpolation=cv2.INTER_CUBIC) for im in ims]
+        return ims[0], ims[1], f"{case} upscaled to 1920x1080"
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur((rng.random((1080, 1920, 3)) * 255).astype(np.uint8), (0, 0), 3)
+    return base, np.roll(base, 12, axis=1), "synthetic 1920x1080 pair"
+
+
+def baseline(im0: np.ndarray, im1: np.ndarray, t: float) -> np.ndarray:
+    """The plain classical retime: DIS medium both ways, linear flow to t, backward warp, blend."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    g0, g1 = cv2.cvtColor(im0, cv2.COLOR_RGB2GRAY), cv2.cvtColor(im1, cv2.COLOR_RGB2GRAY)
+    f01, f10 = dis.calc(g0, g1, None), dis.calc(g1, g0, None)
+    ft0 = -(1 - t) * t * f01 + t * t * f10
+    ft1 = (1 - t) ** 2 * f01 - t * (1 - t) * f10
+    h, w = g0.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    a = cv2.remap(im0, gx + ft0[..., 0], gy + ft0[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    b = cv2.remap(im1, gx + ft1[..., 0], gy + ft1[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.addWeighted(a, 1 - t, b, t, 0)
+
+
+def median_time(fn, runs: int) -> float:
+    fn()  # warm-up: thread pools, allocations
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    args = parser.parse_args()
+    im0, im1, source = load_pair(Path(args.data))
+    engine = Engine("classic")
+    ours = median_time(lambda: engine.interpolate(im0, im1, [0.5]), args.runs)
+    base = median_time(lambda: baseline(im0, im1, 0.5), args.runs)
+    print(f"input: {source}; median of {args.runs} runs, one in-between frame, flow included")
+    print(f"classic engine          {ours * 1000:8.1f} ms   (budget {BUDGET_S * 1000:.0f} ms)")
+    print(f"DIS-medium baseline     {base * 1000:8.1f} ms")
+    print(f"ratio engine/baseline   {ours / base:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Segue's engine: frame interpolation and jump-cut transitions.
+
+    from core import Engine
+    frames = Engine(model="auto").interpolate(im0, im1, [0.25, 0.5, 0.75])
+
+`Engine` is imported lazily so that light users (media, colour) do not pay for
+OpenCV flow and the native kernel at import time.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.errors import CancelledError, InputError, SegueError
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+
+__all__ = ["Engine", "InputError", "SegueError", "CancelledError"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Engine":
+        from core.engine import Engine
+
+        return Engine
+    raise AttributeError(f"module 'core' has no attribute {name!r}")

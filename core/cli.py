@@ -1,0 +1,177 @@
+"""The `segue` command line. Exit codes: 0 success, 2 bad input or usage, 1 internal failure."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from core.errors import CancelledError, InputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well; keep one style
+        self.print_usage(sys.stderr)
+        print(f"segue: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _progress(quiet: bool):
+    """A terminal progress line for transition frames (stderr, so stdout stays scriptable)."""
+    if quiet:
+        return None
+
+    def show(event) -> None:
+        r = event.record
+        note = " (kept from an earlier run)" if event.resumed else f" {r.seconds * 1000:.0f} ms"
+        end = "\n" if r.index == event.total else ""
+        bar = "#" * round(20 * r.index / event.total)
+        print(f"\r[{bar:<20s}] frame {r.index}/{event.total} t={r.t:.3f} confidence {r.confidence:.2f}{note}   ",
+              end=end, file=sys.stderr, flush=True)
+    return show
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from core.demo import run_demo
+
+    report, sheet = run_demo(args.output, frames=args.frames, model=args.model, on_frame=_progress(args.quiet))
+    folder = report["output"]["folder"]
+    print(f"{len(report['frames'])} frames written to {folder}")
+    print(f"contact sheet: {sheet}")
+    print(f"report: {Path(folder) / 'transition.json'}")
+    return EXIT_OK
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from core.color import ColorManager
+    from core.engine import Engine, check_times
+    from core.media import open_clip, write_frame
+    from core.output import prepare_folder
+
+    times = check_times(args.times)
+    engine = Engine(model=args.model)
+    colour = ColorManager(args.ocio_config)
+    clips = [open_clip(p) for p in (args.in0, args.in1)]
+    for clip in clips:
+        if clip.kind != "still":
+            raise InputError(f"{clip.path}: interpolate takes two images; use `segue transition` for clips")
+    if clips[0].size != clips[1].size:
+        raise InputError(f"{args.in0} is {clips[0].width}x{clips[0].height} but {args.in1} is "
+                         f"{clips[1].width}x{clips[1].height}: interpolate needs frames of one size")
+    spaces = [colour.resolve(c.colorspace) for c in clips]
+    frames = [colour.to_working(c.read_frame(0), cs) for c, cs in zip(clips, spaces)]
+    folder = prepare_folder(args.output)
+    # PNG output: in the first input's colourspace unless that is a float (scene-linear) one.
+    out_space = spaces[0] if not clips[0].is_float else colour.resolve(colour.default_for(8, False))
+    depth = 16 if any(c.bit_depth > 8 or c.is_float for c in clips) else 8
+    for t, result in zip(times, engine.interpolate_working(frames[0], frames[1], times)):
+        path = folder / f"out_{t:.3f}.png"
+        write_frame(path, colour.from_working(result.image, out_space), "png", depth)
+        print(path)
+    return EXIT_OK
+
+
+def cmd_transition(args: argparse.Namespace) -> int:
+    from core.transition import TransitionSpec, mean_confidence, render_transition
+
+    if args.server:
+        raise InputError(f"--server {args.server}: rendering on a daemon is not available in this build; "
+                         "run without --server to render locally")
+    spec = TransitionSpec(
+        clip_a=args.clip_a, clip_b=args.clip_b, frames=args.frames, out_dir=args.output,
+        a_out=-1 if args.a_out is None else args.a_out, b_in=0 if args.b_in is None else args.b_in,
+        model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
+        colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform)
+    report = render_transition(spec, on_frame=_progress(args.quiet))
+    print(f"{len(report['frames'])} frames written to {report['output']['folder']} "
+          f"(mean confidence {mean_confidence(report):.2f}, {report['timings']['total']:.2f} s)")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from core import bench
+
+    print(f"model: {args.model}   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
+    print(bench.HEADER)
+    results = bench.run(Path(args.data), model=args.model)
+    print(bench.format_row(bench.overall(results)))
+    if args.json:
+        bench.write_json(Path(args.json), args.model, results)
+        print(f"results: {args.json}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    model_help = "auto (best shipped model), classic (optical flow, no learning) or PATH.onnx"
+
+    d = sub.add_parser("demo", help="transition on the embedded demo clips")
+    d.add_argument("-o", "--output", default="segue-demo", help="output folder (default: ./segue-demo)")
+    d.add_argument("--frames", type=int, default=8, help="number of in-between frames (default 8)")
+    d.add_argument("--model", default="auto", help=model_help)
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("interpolate", help="in-between frames of two images")
+    i.add_argument("in0", help="first image (t=0)")
+    i.add_argument("in1", help="second image (t=1)")
+    i.add_argument("--times", type=float, nargs="+", required=True, help="times in (0, 1), e.g. 0.25 0.5 0.75")
+    i.add_argument("-o", "--output", required=True, help="output folder: writes out_<t>.png")
+    i.add_argument("--model", default="auto", help=model_help)
+    i.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
+    i.set_defaults(func=cmd_interpolate)
+
+    t = sub.add_parser("transition", help="bridge the cut from clip A to clip B with N synthesized frames")
+    t.add_argument("clip_a", help="movie, image-sequence pattern (name.%%04d.png), folder of frames or still")
+    t.add_argument("clip_b", help="same kinds as CLIP_A")
+    t.add_argument("--frames", type=int, required=True, help="number of frames to synthesize (>= 1)")
+    t.add_argument("-o", "--output", required=True, help="output folder: frame_0001.<ext> ... and transition.json")
+    t.add_argument("--a-out", type=int, help="frame of A to leave from (0-based, negative from the end; default -1, the last)")
+    t.add_argument("--b-in", type=int, help="frame of B to arrive at (0-based; default 0, the first)")
+    t.add_argument("--model", default="auto", help=model_help)
+    t.add_argument("--format", choices=("png", "exr", "tiff"), default="png", help="output format (default png)")
+    t.add_argument("--colorspace-a", help="colourspace of A (default: sRGB for integer files, linear Rec.709 for float)")
+    t.add_argument("--colorspace-b", help="colourspace of B (same default)")
+    t.add_argument("--colorspace-out", help="colourspace of the output frames (default: A's; linear Rec.709 for EXR)")
+    t.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
+    t.add_argument("--conform", choices=("fit", "fill", "stretch"), default="fit",
+                   help="how B is brought to A's size if they differ (default fit: letterbox, no crop)")
+    t.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    t.set_defaults(func=cmd_transition)
+
+    b = sub.add_parser("bench", help="PSNR/SSIM/ms per frame on a benchmark folder, beside a cross-dissolve")
+    b.add_argument("--data", required=True, help="folder of <set>/<case>/input0.png, input1.png, target_<t>.png")
+    b.add_argument("--json", help="also write the results to this JSON file")
+    b.add_argument("--model", default="auto", help=model_help)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `segue` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"segue: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CancelledError as exc:
+        print(f"segue: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("\nsegue: interrupted; finished frames are kept and a rerun resumes", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
+        if os.environ.get("SEGUE_DEBUG"):
+            traceback.print_exc()
+        print(f"segue: internal error: {type(exc).__name__}: {exc} (set SEGUE_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The public entry point: `Engine`, which turns two frames into in-between frames.
+
+    from core import Engine
+    eng = Engine(model="auto")
+    frames = eng.interpolate(im0, im1, [0.25, 0.5])   # (H, W, 3) uint8 RGB in and out
+
+`interpolate` takes sRGB 8-bit frames (the usual case for stills and the benchmarks);
+`interpolate_working` and `transition_synthesizer` work on float32 frames in the working
+space of `core.color`, which is what clip-level jobs (`core.transition`) use so that 16-bit
+and float sources keep their precision.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core import align, exposure
+from core.errors import InputError
+from core.flow import analysis_size, flow_pair, resize_image
+from core.synthesis import Synthesized, Synthesizer
+
+#: model names accepted besides a path to an .onnx file
+MODEL_NAMES = ("auto", "classic")
+
+
+def check_times(times: Sequence[float]) -> list[float]:
+    """Validate interpolation times: each strictly inside (0, 1)."""
+    out = []
+    for t in times:
+        try:
+            tf = float(t)
+        except (TypeError, ValueError):
+            raise InputError(f"time {t!r} is not a number") from None
+        if not 0.0 < tf < 1.0:
+            raise InputError(f"time {tf:g} is outside (0, 1): in-between frames lie strictly between the inputs")
+        out.append(tf)
+    if not out:
+        raise InputError("no times given: ask for at least one time in (0, 1)")
+    return out
+
+
+def resolve_model(model: str) -> str:
+    """The model that will actually run for a requested name (``auto`` -> best shipped)."""
+    if model in ("auto", "classic"):
+        # No learned model ships yet, so auto means the classical engine.
+        return "classic"
+    path = Path(model)
+    if path.suffix.lower() != ".onnx":
+        raise InputError(f"unknown model {model!r}: use auto, classic or a path to an .onnx file")
+    if not path.is_file():
+        raise InputError(f"model file not found: {model}")
+    raise InputError(f"model {model}: ONNX models are not supported by this build yet; use classic")
+
+
+class Engine:
+    """Frame interpolation and transition synthesis on the CPU.
+
+    Args:
+        model: ``"auto"`` (the best shipped model), ``"classic"`` (optical flow and the
+            native warp kernel, no learning) or a path to an exported ``.onnx`` model.
+    """
+
+    def __init__(self, model: str = "auto") -> None:
+        self.requested_model = model
+        self.model = resolve_model(model)
+
+    def interpolate(self, im0: np.ndarray, im1: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
+        """In-between frames of two sRGB frames.
+
+        Args:
+            im0, im1: ``(H, W, 3)`` uint8 RGB frames of the same size (sRGB).
+            times: each in (0, 1); 0 is ``im0``, 1 is ``im1``.
+
+        Returns:
+            One ``(H, W, 3)`` uint8 RGB frame per time, same size as the inputs.
+        """
+        for name, im in (("im0", im0), ("im1", im1)):
+            if not isinstance(im, np.ndarray) or im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
+                got = f"{im.dtype} {im.shape}" if isinstance(im, np.ndarray) else type(im).__name__
+                raise InputError(f"{name} must be an (H, W, 3) uint8 RGB array, got {got}")
+        if im0.shape != im1.shape:
+            raise InputError(f"im0 and im1 differ in size: {im0.shape[:2]} vs {im1.shape[:2]}")
+        a = im0.astype(np.float32) / 255.0
+        b = im1.astype(np.float32) / 255.0
+        return [to_uint8(s.image) for s in self.interpolate_working(a, b, times)]
+
+    def interpolate_working(self, image0: np.ndarray, image1: np.ndarray,
+                            times: Sequence[float]) -> list[Synthesized]:
+        """In-between frames of consecutive frames, float32 working space in and out."""
+        times = check_times(times)
+        small0, small1 = _analysis_pair(image0, image1)
+        synth = Synthesizer(image0, image1, flow_pair(small0, small1))
+        return [synth.frame(t) for t in times]
+
+    def transition_synthesizer(self, image0: np.ndarray, image1: np.ndarray) -> tuple[Synthesizer, dict]:
+        """A synthesizer for a jump cut from ``image0`` (A's last) to ``image1`` (B's first).
+
+        Globally aligns the takes, computes dense flows, fits the exposure ramp. Returns
+        the synthesizer and a description of what was found (for the job's report).
+        """
+        small0, small1 = _analysis_pair(image0, image1)
+        flows, model = align.aligned_flow_pair(small0, small1)
+        colour = exposure.fit(small0, small1, flows)
+        if model is not None:  # back to full-resolution pixels: only the translation scales
+            model = model.copy()
+            model[:, 2] *= image0.shape[1] / small0.shape[1]
+        info = {
+            "model": self.model,
+            "global_alignment": None if model is None else np.round(model, 5).tolist(),
+            "colour_match": {"gain": np.round(colour.gain, 4).tolist(), "offset": np.round(colour.offset, 4).tolist()},
+            "correspondence_confidence": round(float(0.5 * (flows.conf0.mean() + flows.conf1.mean())), 4),
+        }
+        return Synthesizer(image0, image1, flows, colour_ramp=colour, regional_fallback=True), info
+
+
+def _analysis_pair(image0: np.ndarray, image1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    size = analysis_size(image0.shape[1], image0.shape[0])
+    return resize_image(image0, size), resize_image(image1, size)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """float32 [0, 1] -> uint8 with rounding and clipping."""
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,146 @@
+"""Dense bidirectional optical flow (OpenCV DIS) with a forward-backward consistency check.
+
+Conventions used across the engine: a flow is float32 (H, W, 2) holding (dx, dy) in
+pixels; pixel centres are at integer coordinates; ``flow01[y, x]`` says where the point at
+(x, y) in frame 0 is found in frame 1.
+
+DIS is run at a resolution chosen from the frame width (see `flow_scale`): small frames
+are upsampled (DIS's 8-pixel patches are too coarse for 320-pixel-wide footage), large
+frames are downsampled (1080p flow at half size keeps the 0.3 s budget and loses little,
+since DIS's coarse-to-fine pyramid starts far below either size).
+
+Frames wider than `DOWNSAMPLE_ABOVE_WIDTH` are also *analysed* at half size: flows,
+confidences and the time-t flows live at the `analysis_size`, and only the final warp
+runs at full resolution with upsampled flows. Smaller frames are analysed at their own size.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.warp import backward_warp
+
+#: frames narrower than this are upsampled 2x before DIS (measured on ../shared/data:
+#: +0.03..0.08 dB on the 176..640-pixel sets, see docs/classic.md)
+UPSAMPLE_BELOW_WIDTH = 700
+#: frames wider than this get their flow computed at half size
+DOWNSAMPLE_ABOVE_WIDTH = 1280
+
+
+@dataclass(frozen=True)
+class FlowPair:
+    """Flows both ways between two frames, with per-pixel confidence in [0, 1].
+
+    ``conf0[y, x]`` is high where following ``flow01`` and then ``flow10`` returns to
+    (x, y): the point is visible in both frames and its match is trustworthy.
+    """
+
+    flow01: np.ndarray
+    flow10: np.ndarray
+    conf0: np.ndarray
+    conf1: np.ndarray
+
+
+def flow_scale(width: int) -> float:
+    """Resolution factor at which DIS runs for a frame of this width."""
+    if width < UPSAMPLE_BELOW_WIDTH:
+        return 2.0
+    if width > DOWNSAMPLE_ABOVE_WIDTH:
+        return 0.5
+    return 1.0
+
+
+def analysis_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) at which flows and confidences of a frame of this size are kept."""
+    s = min(1.0, flow_scale(width))
+    return (max(8, round(width * s)), max(8, round(height * s))) if s < 1.0 else (width, height)
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An image at ``size`` = (width, height), area-averaged when shrinking; itself if unchanged."""
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    interp = cv2.INTER_AREA if image.shape[1] > size[0] else cv2.INTER_LINEAR
+    out = cv2.resize(image, size, interpolation=interp)
+    return np.ascontiguousarray(out.reshape(size[1], size[0], *image.shape[2:]))
+
+
+def _dis() -> cv2.DISOpticalFlow:
+    # The medium preset at finest scale 0 (full resolution of the working image): measured
+    # on ../shared/data as the best quality per millisecond among DIS settings.
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis.setFinestScale(0)
+    return dis
+
+
+def to_gray8(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 working-space RGB in [0, 1] -> (H, W) uint8 luma for DIS."""
+    y = image[..., 0] * 0.299 + image[..., 1] * 0.587 + image[..., 2] * 0.114
+    return np.clip(y * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A flow field resampled to ``width`` x ``height``, its vectors scaled to match."""
+    h, w = flow.shape[:2]
+    if (w, h) == (width, height):
+        return flow
+    interp = cv2.INTER_AREA if w > width else cv2.INTER_LINEAR
+    out = cv2.resize(flow, (width, height), interpolation=interp)
+    out[..., 0] *= width / w
+    out[..., 1] *= height / h
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _one_way(g0: np.ndarray, g1: np.ndarray, init: np.ndarray | None = None) -> np.ndarray:
+    # A DIS object per call: the instances keep state and are not safe to share across threads.
+    return _dis().calc(g0, g1, init)
+
+
+def estimate_flow(gray0: np.ndarray, gray1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flows 0->1 and 1->0 between two (H, W) uint8 frames, at the frames' own size.
+
+    The two directions run on two threads (OpenCV releases the GIL).
+    """
+    h, w = gray0.shape
+    s = flow_scale(w)
+    if s != 1.0:
+        size = (max(8, round(w * s)), max(8, round(h * s)))
+        interp = cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA
+        gray0 = cv2.resize(gray0, size, interpolation=interp)
+        gray1 = cv2.resize(gray1, size, interpolation=interp)
+    with ThreadPoolExecutor(2) as pool:
+        f01 = pool.submit(_one_way, gray0, gray1)
+        f10 = pool.submit(_one_way, gray1, gray0)
+        flow01, flow10 = f01.result(), f10.result()
+    return resize_flow(flow01, w, h), resize_flow(flow10, w, h)
+
+
+def consistency(flow_ab: np.ndarray, flow_ba: np.ndarray, tolerance: float = 1.0) -> np.ndarray:
+    """Forward-backward confidence of ``flow_ab`` in [0, 1], (H, W) float32.
+
+    A point x goes to x + F_ab(x); coming back with F_ba must land on x again. The round-trip
+    error is compared with a tolerance that grows with the motion (fast motion is matched
+    less precisely, as in Sundaram et al. 2010), so large motion is not declared occluded.
+    """
+    back = backward_warp(np.ascontiguousarray(flow_ba), flow_ab)
+    ex, ey = flow_ab[..., 0] + back[..., 0], flow_ab[..., 1] + back[..., 1]
+    mag2 = cv2.magnitude(flow_ab[..., 0], flow_ab[..., 1]) ** 2 + cv2.magnitude(back[..., 0], back[..., 1]) ** 2
+    limit2 = 0.01 * mag2 + tolerance**2
+    return cv2.exp(-(ex * ex + ey * ey) / (2.0 * limit2))
+
+
+def flow_pair(image0: np.ndarray, image1: np.ndarray) -> FlowPair:
+    """Bidirectional flow with confidences for two (H, W, 3) float32 working-space frames.
+
+    The frames are expected at their `analysis_size` already.
+    """
+    flow01, flow10 = estimate_flow(to_gray8(image0), to_gray8(image1))
+    return from_flows(flow01, flow10)
+
+
+def from_flows(flow01: np.ndarray, flow10: np.ndarray) -> FlowPair:
+    """A `FlowPair` with forward-backward confidences for two given flows."""
+    return FlowPair(flow01, flow10, consistency(flow01, flow10), consistency(flow10, flow01))

@@ -1,0 +1,81 @@
+"""Flows from an intermediate time t back to the two input frames.
+
+Two estimates of ``flow_t0`` / ``flow_t1`` (the flows from the frame at time t into
+frames 0 and 1) are made from the bidirectional flows:
+
+* ``linear``: the quadratic blend of Jiang et al. (Super SloMo, 2018),
+  ``F_t0 = -(1-t) t F01 + t^2 F10``, ``F_t1 = (1-t)^2 F01 - t (1-t) F10``. It assumes the
+  flow at a pixel does not change between the frames, which smears motion boundaries.
+* ``reversed``: flow reversal by forward splatting. Each pixel of frame 0 is pushed to
+  where it is at time t (``p + t F01(p)``) carrying the vector back to frame 0; frame 1's
+  pixels likewise. Where several land on one spot, softmax splatting (Niklaus and Liu 2020)
+  prefers the one whose match is photometrically consistent, i.e. the visible one. Holes
+  (disocclusions) take the linear estimate.
+
+Their errors are largely independent, so the synthesis uses both (see `core.synthesis`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.flow import FlowPair
+from core.warp import backward_warp, forward_splat
+
+#: softmax splatting sharpness on the photometric error of a match (error in [0, 1] units)
+SPLAT_SHARPNESS = 20.0
+#: splat weight below which a pixel is treated as a hole
+HOLE_WEIGHT = 1e-3
+
+
+@dataclass(frozen=True)
+class TimeFlows:
+    """Flows from time t into frame 0 and frame 1, each (H, W, 2) float32."""
+
+    flow_t0: np.ndarray
+    flow_t1: np.ndarray
+
+
+def linear(flows: FlowPair, t: float) -> TimeFlows:
+    """Quadratic linear approximation of the time-t flows (Super SloMo, eq. 4)."""
+    f01, f10 = flows.flow01, flows.flow10
+    ft0 = (-(1 - t) * t) * f01 + (t * t) * f10
+    ft1 = ((1 - t) ** 2) * f01 + (-t * (1 - t)) * f10
+    return TimeFlows(ft0.astype(np.float32), ft1.astype(np.float32))
+
+
+def splat_metrics(image0: np.ndarray, image1: np.ndarray, flows: FlowPair) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax-splatting metrics for frames 0 and 1: minus the photometric match error."""
+    gray0 = np.ascontiguousarray(image0.mean(axis=2, keepdims=True), dtype=np.float32)
+    gray1 = np.ascontiguousarray(image1.mean(axis=2, keepdims=True), dtype=np.float32)
+    err0 = np.abs(gray0 - backward_warp(gray1, flows.flow01))[..., 0]
+    err1 = np.abs(gray1 - backward_warp(gray0, flows.flow10))[..., 0]
+    return (-SPLAT_SHARPNESS * err0).astype(np.float32), (-SPLAT_SHARPNESS * err1).astype(np.float32)
+
+
+def _merge(near: np.ndarray, near_cover: np.ndarray, near_weight: float,
+           far: np.ndarray, far_cover: np.ndarray, far_weight: float, fallback: np.ndarray) -> np.ndarray:
+    # Splat weights above 1 only mean several pixels converged (compression); coverage is what
+    # matters, so they are capped before the temporal weighting.
+    cn = np.minimum(near_cover, 1.0)[..., None] * near_weight
+    cf = np.minimum(far_cover, 1.0)[..., None] * far_weight
+    den = cn + cf
+    merged = (near * cn + far * cf) / np.maximum(den, HOLE_WEIGHT)
+    return np.where(den > HOLE_WEIGHT, merged, fallback).astype(np.float32)
+
+
+def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray]) -> TimeFlows:
+    """Time-t flows by softmax forward splatting of both flows (flow reversal)."""
+    f01, f10 = flows.flow01, flows.flow10
+    m0, m1 = metrics
+    lin = linear(flows, t)
+    # Frame 0's pixels sit at p + t F01(p) at time t, frame 1's at q + (1-t) F10(q). The
+    # normalised splat is linear in what it carries, so one splat of F01 (of F10) gives
+    # the vectors towards both frames: back to 0 is -t F01, on to 1 is (1-t) F01.
+    s0, c0 = forward_splat(f01, np.ascontiguousarray(t * f01), m0, "softmax")
+    s1, c1 = forward_splat(f10, np.ascontiguousarray((1 - t) * f10), m1, "softmax")
+    # The nearer frame in time is the more reliable witness of where things are at t.
+    ft0 = _merge(-t * s0, c0, 1 - t, t * s1, c1, t, lin.flow_t0)
+    ft1 = _merge(-(1 - t) * s1, c1, t, (1 - t) * s0, c0, 1 - t, lin.flow_t1)
+    return TimeFlows(ft0, ft1)

@@ -1,0 +1,19 @@
+"""Media I/O: read frames from movies, sequences and stills; write frames atomically.
+
+    from core.media import open_clip, write_frame
+    clip = open_clip("a.mov")     # or "shot.%04d.exr", "shot.####.png", a folder, a still
+    frame = clip.read_frame(-1)               # float32 (H, W, 3) RGB, file encoding
+    write_frame("out/frame_0001.png", frame, "png", 16)
+
+Modules: `clip` (the `Clip` contract), `readers` (`open_clip`), `movie` (ffmpeg,
+frame-accurate), `sequence` (patterns, folders, stills), `images` (one image file),
+`exr`, `writers` (`write_frame`), `ffmpeg` (locating and running ffmpeg).
+"""
+
+from __future__ import annotations
+
+from core.media.clip import Clip
+from core.media.readers import open_clip
+from core.media.writers import write_frame
+
+__all__ = ["Clip", "open_clip", "write_frame"]

@@ -1,0 +1,137 @@
+"""Atomic frame writers: PNG (8/16-bit), TIFF (8/16-bit, 32-bit float), EXR (half/float).
+
+Atomicity: the image is written to a hidden temporary file in the destination folder,
+flushed to disk, then renamed over the final name with `os.replace` (atomic on POSIX
+and Windows within one filesystem). A process killed mid-write leaves at most a
+``.<name>.tmp-*`` file, never a truncated frame under the final name, which is what
+lets the render daemon resume by trusting every frame file that exists. The temporary
+file is removed if encoding or writing fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from core.errors import InputError
+from core.media.exr import write_exr
+
+Format = Literal["png", "exr", "tiff"]
+# Allowed bit depths per format; the first one is the default.
+BIT_DEPTHS: dict[str, tuple[int, ...]] = {
+    "png": (8, 16),
+    "tiff": (16, 8, 32),
+    "exr": (16, 32),
+}
+_EXTENSIONS = {"png": ".png", "tiff": ".tif", "exr": ".exr"}
+_TIFF_ADOBE_DEFLATE = 8  # libtiff's COMPRESSION_ADOBE_DEFLATE
+
+
+def write_frame(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    fmt: Format,
+    bit_depth: int | None = None,
+) -> None:
+    """Write float32 ``(H, W, 3)`` RGB to ``path`` atomically.
+
+    Args:
+        path: destination file; its folder must exist. The extension is not checked
+            against ``fmt``.
+        image: pixel values in the output encoding (already converted by
+            `core.color`). Integer formats clip to [0, 1] and round to the nearest
+            code value (NaN becomes 0); float formats store values as they are.
+        fmt: ``"png"``, ``"tiff"`` or ``"exr"``.
+        bit_depth: png 8 (default) or 16; tiff 16 (default), 8 or 32 (float);
+            exr 16 (half, default) or 32 (float).
+
+    Raises:
+        InputError: unknown format or bit depth for the format; folder missing.
+        ValueError: ``image`` is not ``(H, W, 3)``.
+    """
+    path = os.fspath(path)
+    if fmt not in BIT_DEPTHS:
+        raise InputError(
+            f"{path}: unknown output format {fmt!r} (choose png, tiff or exr)"
+        )
+    depth = BIT_DEPTHS[fmt][0] if bit_depth is None else bit_depth
+    if depth not in BIT_DEPTHS[fmt]:
+        allowed = ", ".join(str(d) for d in sorted(BIT_DEPTHS[fmt]))
+        raise InputError(
+            f"{path}: {fmt} cannot be written at {depth} bits (choose {allowed})"
+        )
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {image.shape}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"{path}: output folder {folder} does not exist")
+
+    # Not tempfile.mkstemp: it creates mode 0600, and the final frame should get the
+    # usual umask-derived mode so that editors run by other users can read it.
+    tmp = os.path.join(
+        folder,
+        f".{os.path.basename(path)}.tmp-{os.getpid()}-{secrets.token_hex(4)}{_EXTENSIONS[fmt]}",
+    )
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+    )
+    try:
+        if fmt == "exr":
+            os.close(fd)
+            fd = -1
+            write_exr(tmp, image.astype(np.float32, copy=False), half=depth == 16)
+            _fsync_path(tmp)
+        else:
+            data = _encode(image, fmt, depth, path)
+            with os.fdopen(fd, "wb") as f:
+                fd = -1  # now owned by f
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _encode(image: np.ndarray, fmt: str, depth: int, path: str) -> bytes:
+    """PNG/TIFF bytes via OpenCV, which wants BGR order."""
+    if depth == 32:
+        pixels = np.ascontiguousarray(image[:, :, ::-1], dtype=np.float32)
+    else:
+        peak = 255.0 if depth == 8 else 65535.0
+        scaled = np.nan_to_num(
+            image.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0
+        )
+        np.clip(scaled, 0.0, 1.0, out=scaled)
+        scaled *= np.float32(peak)
+        np.rint(scaled, out=scaled)
+        pixels = np.ascontiguousarray(
+            scaled[:, :, ::-1], dtype=np.uint8 if depth == 8 else np.uint16
+        )
+    params: list[int] = []
+    if fmt == "tiff" and depth == 32:
+        # OpenCV 4.x defaults float TIFF to SGILOG (LogLuv) compression, which is
+        # lossy (~1% error); Deflate is lossless and read by every TIFF reader.
+        params = [cv2.IMWRITE_TIFF_COMPRESSION, _TIFF_ADOBE_DEFLATE]
+    ok, buf = cv2.imencode(_EXTENSIONS[fmt], pixels, params)
+    if not ok:  # pragma: no cover - OpenCV fails only on unsupported dtype/format pairs
+        raise RuntimeError(f"{path}: OpenCV could not encode a {depth}-bit {fmt}")
+    return buf.tobytes()
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,77 @@
+"""Output helpers: frame file names, atomic text files, the contact sheet.
+
+Every file Segue produces appears under its final name only when complete: it is
+written to a temporary name in the same folder and renamed (an atomic replace on one
+filesystem), so a killed job never leaves a half file that looks finished.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.errors import InputError
+
+EXTENSIONS = {"png": ".png", "exr": ".exr", "tiff": ".tif"}
+
+
+def frame_name(index: int, fmt: str) -> str:
+    """``frame_0001.png`` for 1-based ``index`` (the transition's frame files)."""
+    return f"frame_{index:04d}{EXTENSIONS[fmt]}"
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write UTF-8 ``text`` atomically (see `atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def prepare_folder(folder: str | os.PathLike[str]) -> Path:
+    """Create the output folder if needed and check it is writable (else `InputError`)."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"output folder {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".segue-probe-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise InputError(f"output folder {path} is not writable: {exc.strerror or exc}") from None
+    return path
+
+
+def contact_sheet(images: list[np.ndarray], labels: list[str], path: str | os.PathLike[str],
+                  thumb_width: int = 320, per_row: int = 5) -> None:
+    """A PNG grid of uint8 RGB ``images`` with a caption under each, written atomically."""
+    h, w = images[0].shape[:2]
+    tw, th = thumb_width, max(1, round(h * thumb_width / w))
+    caption, pad = 22, 6
+    rows = (len(images) + per_row - 1) // per_row
+    cols = min(per_row, len(images))
+    sheet = np.full((rows * (th + caption + pad) + pad, cols * (tw + pad) + pad, 3), 24, np.uint8)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        r, c = divmod(i, per_row)
+        y, x = pad + r * (th + caption + pad), pad + c * (tw + pad)
+        sheet[y:y + th, x:x + tw] = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
+        cv2.putText(sheet, label, (x + 2, y + th + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError("PNG encoding of the contact sheet failed")
+    atomic_write_bytes(path, png.tobytes())

@@ -1,0 +1,40 @@
+"""Shared test helpers: fixture paths and real ffmpeg encodes."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TRIPLETS = FIXTURES / "triplets"
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An 8-bit image file as (H, W, 3) uint8 RGB."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, path
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def encode_movie(frames: list[Path], out: Path, fps: str = "25") -> Path:
+    """Encode PNG frames into an H.264 movie with the real ffmpeg Segue uses."""
+    from core.media.ffmpeg import find_ffmpeg
+
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{p}'\n" for p in frames))
+    subprocess.run([find_ffmpeg(), "-nostdin", "-y", "-loglevel", "error", "-r", fps, "-f", "concat", "-safe", "0",
+                    "-i", str(listing), "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p", "-r", fps, str(out)],
+                   check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def gap4() -> dict:
+    """A real gap of 4 frame intervals (Big Buck Bunny, 320x180) with its 3 true in-betweens."""
+    case = TRIPLETS / "bbb_gap4_0044"
+    return {"input0": case / "input0.png", "input1": case / "input1.png",
+            "targets": {0.25: case / "target_0.250.png", 0.5: case / "target_0.500.png",
+                        0.75: case / "target_0.750.png"}}
