@@ -53,21 +53,22 @@ def _affine_flow(model: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.dstack([fx, fy]).astype(np.float32)
 
 
-def aligned_flow_pair(image0: np.ndarray, image1: np.ndarray) -> tuple[FlowPair, np.ndarray | None]:
+def aligned_flow_pair(image0: np.ndarray, image1: np.ndarray,
+                      finest: int = 0) -> tuple[FlowPair, np.ndarray | None]:
     """Bidirectional flows between two takes, with global alignment composed in.
 
-    Returns the flows (as `core.flow.flow_pair` would) and the similarity that was used
-    (None if none was trusted).
+    Returns the flows (as `core.flow.flow_pair` would, ``finest`` likewise) and the
+    similarity that was used (None if none was trusted).
     """
     gray0, gray1 = to_gray8(image0), to_gray8(image1)
     model = similarity(gray0, gray1)
     if model is None:
-        return from_flows(*estimate_flow(gray0, gray1)), None
+        return from_flows(*estimate_flow(gray0, gray1, finest)), None
     h, w = gray0.shape
     # gray1 resampled into frame 0's geometry: aligned(x) = gray1(M x)
     aligned = cv2.warpAffine(gray1, model, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                              borderMode=cv2.BORDER_REPLICATE)
-    r01, r10 = estimate_flow(gray0, aligned)
+    r01, r10 = estimate_flow(gray0, aligned, finest)
     inverse = cv2.invertAffineTransform(model)
     g = _affine_flow(model, w, h)          # aligned coords -> frame 1 coords
     g_inv = _affine_flow(inverse, w, h)    # frame 1 coords -> aligned coords

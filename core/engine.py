@@ -18,7 +18,7 @@ import numpy as np
 
 from core import align, exposure
 from core.errors import InputError
-from core.flow import analysis_size, flow_pair, resize_image
+from core.flow import analysis_size, finest_scale, flow_pair, resize_image
 from core.synthesis import Synthesized, Synthesizer
 
 #: model names accepted besides a path to an .onnx file
@@ -91,7 +91,7 @@ class Engine:
         """In-between frames of consecutive frames, float32 working space in and out."""
         times = check_times(times)
         small0, small1 = _analysis_pair(image0, image1)
-        synth = Synthesizer(image0, image1, flow_pair(small0, small1))
+        synth = Synthesizer(image0, image1, flow_pair(small0, small1, finest_scale(image0.shape[1])))
         return [synth.frame(t) for t in times]
 
     def transition_synthesizer(self, image0: np.ndarray, image1: np.ndarray) -> tuple[Synthesizer, dict]:
@@ -101,7 +101,7 @@ class Engine:
         the synthesizer and a description of what was found (for the job's report).
         """
         small0, small1 = _analysis_pair(image0, image1)
-        flows, model = align.aligned_flow_pair(small0, small1)
+        flows, model = align.aligned_flow_pair(small0, small1, finest_scale(image0.shape[1]))
         colour = exposure.fit(small0, small1, flows)
         if model is not None:  # back to full-resolution pixels: only the translation scales
             model = model.copy()
