@@ -3,7 +3,9 @@
 Both time-t flow estimates of `core.intermediate` drive a two-sided warp and blend (the
 native `warp_blend` kernel), and the two results are averaged: measured on
 ../shared/data, the pair beats either estimate alone by 0.1-0.4 dB per set because their
-failures (smeared boundaries vs. splatting holes) rarely coincide.
+failures (smeared boundaries vs. splatting holes) rarely coincide. With a learned model
+(`fusion`), the four warped candidates are instead fused with per-pixel weights and a
+residual that the model predicts from them (`core.model.features`).
 
 Where correspondence is not trustworthy, the result fades smoothly towards a plain
 cross-dissolve, which looks like an intentional transition instead of a tear:
@@ -25,6 +27,7 @@ import numpy as np
 
 from core import intermediate
 from core.flow import FlowPair, resize_flow, resize_image
+from core.model import features
 from core.warp import backward_warp, warp_blend
 
 #: regional confidence at or above which the warped result is used as is (jump cuts)
@@ -41,6 +44,8 @@ POOL_FRACTION = 0.06
 
 #: optional per-side colour adjustment: (image0, image1, t) -> (image0', image1')
 ColourRamp = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+#: a learned fusion: features (H, W, 21) -> (logits (H, W, 4), residual (H, W, 3))
+Fusion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -62,16 +67,19 @@ class Synthesizer:
     """
 
     def __init__(self, image0: np.ndarray, image1: np.ndarray, flows: FlowPair,
-                 colour_ramp: ColourRamp | None = None, regional_fallback: bool = False) -> None:
+                 colour_ramp: ColourRamp | None = None, regional_fallback: bool = False,
+                 fusion: Fusion | None = None) -> None:
         self.image0 = np.ascontiguousarray(image0, dtype=np.float32)
         self.image1 = np.ascontiguousarray(image1, dtype=np.float32)
         self.flows = flows
         self.colour_ramp = colour_ramp
         self.regional_fallback = regional_fallback
+        self.fusion = fusion
         h, w = flows.flow01.shape[:2]
         small = (w, h)
-        self._metrics = intermediate.splat_metrics(resize_image(self.image0, small),
-                                                   resize_image(self.image1, small), flows)
+        self._small0 = resize_image(self.image0, small)
+        self._small1 = resize_image(self.image1, small)
+        self._metrics = intermediate.splat_metrics(self._small0, self._small1, flows)
         self._ones = np.ones(self.image0.shape[:2], np.float32)
         k = max(3, int(round(max(h, w) * POOL_FRACTION)) | 1)
         self._pool = (k, k)
@@ -83,9 +91,12 @@ class Synthesizer:
             img0, img1 = self.colour_ramp(img0, img1, t)
         lin = intermediate.linear(self.flows, t)
         rev = intermediate.reversed_(self.flows, t, self._metrics)
-        a = warp_blend(img0, img1, *self._full(lin), self._ones, self._ones, t)
-        b = warp_blend(img0, img1, *self._full(rev), self._ones, self._ones, t)
-        warped = cv2.addWeighted(a, 0.5, b, 0.5, 0.0)
+        if self.fusion is None:
+            a = warp_blend(img0, img1, *self._full(lin), self._ones, self._ones, t)
+            b = warp_blend(img0, img1, *self._full(rev), self._ones, self._ones, t)
+            warped = cv2.addWeighted(a, 0.5, b, 0.5, 0.0)
+        else:
+            warped = self._learned(img0, img1, lin, rev, t)
 
         conf = self._confidence(rev, t)
         mean_conf = float(conf.mean())
@@ -104,6 +115,24 @@ class Synthesizer:
         """Time-t flows at the images' resolution."""
         h, w = self.image0.shape[:2]
         return resize_flow(tf.flow_t0, w, h), resize_flow(tf.flow_t1, w, h)
+
+    def _learned(self, img0: np.ndarray, img1: np.ndarray, lin: intermediate.TimeFlows,
+                 rev: intermediate.TimeFlows, t: float) -> np.ndarray:
+        """The model's fusion of the four candidates; model at the analysis size, fusion at full size."""
+        small0, small1 = self._small0, self._small1
+        if self.colour_ramp is not None:
+            small0, small1 = self.colour_ramp(small0, small1, t)
+        feats = features.build(small0, small1, self.flows, lin, rev, t)
+        logits, residual = self.fusion(feats)
+        h, w = img0.shape[:2]
+        if feats.shape[:2] == (h, w):
+            cands = [np.ascontiguousarray(feats[..., sl]) for sl in features.CANDIDATE_SLICES]
+        else:
+            logits, residual = resize_image(logits, (w, h)), resize_image(residual, (w, h))
+            full_lin = intermediate.TimeFlows(*self._full(lin))
+            full_rev = intermediate.TimeFlows(*self._full(rev))
+            cands = features.candidates(img0, img1, full_lin, full_rev)
+        return features.fuse(logits, residual, cands)
 
     def _confidence(self, tf: intermediate.TimeFlows, t: float) -> np.ndarray:
         # A pixel at time t is trusted when the side it mostly comes from matched consistently.

@@ -149,8 +149,10 @@ def _prepare(spec: TransitionSpec, colour: ColorManager) -> _Prepared:
 def _job_key(spec: TransitionSpec, prep: _Prepared) -> str:
     """Identity of a job's output: same key, same bytes (so finished frames may be kept)."""
     def stamp(path: str) -> list:
+        # A changed source must not be mixed with frames rendered from the old one. A file
+        # is stamped by size and mtime; a folder or sequence pattern by its folder's files.
         p = Path(path)
-        files = [p] if p.is_file() else sorted(p.parent.glob("*")) if not p.exists() else sorted(p.iterdir())
+        files = [p] if p.is_file() else sorted((p if p.is_dir() else p.parent).iterdir())
         return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files[:4096] if f.is_file()]
 
     body = {"version": __version__, "spec": asdict(spec) | {"out_dir": None},

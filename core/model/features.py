@@ -1,0 +1,76 @@
+"""The learned model's inputs and how its outputs make a frame. numpy only.
+
+The model does not estimate motion from scratch: the classical engine already yields, for
+a time t, four *candidates* (frame 0 and frame 1 each warped to t by the two time-t flow
+estimates of `core.intermediate`) and per-pixel confidences. The model sees them and
+predicts, per pixel, fusion logits over the candidates and an RGB residual:
+
+    frame_t = sum_k softmax(logits)_k * candidate_k + residual
+
+At initialisation (zero last layer) the logits equal ``log(prior(t))`` and the residual is
+0, which is exactly the classical frame, so training starts from the classical result.
+
+Feature layout, (H, W, FEATURE_CHANNELS) float32, working-space values:
+
+    0:3   frame 0             3:6   frame 1
+    6:9   frame 0 -> t, linear flow       9:12  frame 1 -> t, linear flow
+    12:15 frame 0 -> t, reversed flow     15:18 frame 1 -> t, reversed flow
+    18    confidence of frame 0's match at t     19 confidence of frame 1's match at t
+    20    t (constant plane)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.flow import FlowPair
+from core.intermediate import TimeFlows
+from core.warp import backward_warp
+
+FEATURE_CHANNELS = 21
+CANDIDATES = ("frame0_linear", "frame1_linear", "frame0_reversed", "frame1_reversed")
+#: slices of the feature planes holding the candidates, in `CANDIDATES` order
+CANDIDATE_SLICES = (slice(6, 9), slice(9, 12), slice(12, 15), slice(15, 18))
+T_CHANNEL = 20
+
+
+def prior(t: float) -> np.ndarray:
+    """Classical fusion weights of the four candidates at time t (they sum to 1)."""
+    return np.array([(1 - t) / 2, t / 2, (1 - t) / 2, t / 2], np.float32)
+
+
+def candidates(image0: np.ndarray, image1: np.ndarray, lin: TimeFlows, rev: TimeFlows) -> list[np.ndarray]:
+    """The four warped candidates, each (H, W, 3) float32, in `CANDIDATES` order."""
+    return [backward_warp(image0, lin.flow_t0), backward_warp(image1, lin.flow_t1),
+            backward_warp(image0, rev.flow_t0), backward_warp(image1, rev.flow_t1)]
+
+
+def build(image0: np.ndarray, image1: np.ndarray, flows: FlowPair, lin: TimeFlows, rev: TimeFlows,
+          t: float) -> np.ndarray:
+    """The model input for time t, (H, W, FEATURE_CHANNELS) float32, all at the flows' size."""
+    h, w = image0.shape[:2]
+    out = np.empty((h, w, FEATURE_CHANNELS), np.float32)
+    out[..., 0:3] = image0
+    out[..., 3:6] = image1
+    for sl, cand in zip(CANDIDATE_SLICES, candidates(image0, image1, lin, rev)):
+        out[..., sl] = cand
+    out[..., 18] = backward_warp(np.ascontiguousarray(flows.conf0[..., None]), rev.flow_t0)[..., 0]
+    out[..., 19] = backward_warp(np.ascontiguousarray(flows.conf1[..., None]), rev.flow_t1)[..., 0]
+    out[..., T_CHANNEL] = t
+    return out
+
+
+def fuse(logits: np.ndarray, residual: np.ndarray, cands: list[np.ndarray]) -> np.ndarray:
+    """``sum_k softmax(logits)_k * cands[k] + residual``.
+
+    Args:
+        logits: (H, W, 4) float32, final (the prior is already inside).
+        residual: (H, W, 3) float32.
+        cands: four (H, W, 3) float32 candidates, same size.
+    """
+    z = logits - logits.max(axis=2, keepdims=True)
+    e = np.exp(z)
+    weights = e / e.sum(axis=2, keepdims=True)
+    out = residual.astype(np.float32, copy=True)
+    for k, cand in enumerate(cands):
+        out += weights[..., k:k + 1] * cand
+    return out
