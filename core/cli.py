@@ -77,15 +77,17 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 def cmd_transition(args: argparse.Namespace) -> int:
     from core.transition import TransitionSpec, mean_confidence, render_transition
 
-    if args.server:
-        raise InputError(f"--server {args.server}: rendering on a daemon is not available in this build; "
-                         "run without --server to render locally")
     spec = TransitionSpec(
         clip_a=args.clip_a, clip_b=args.clip_b, frames=args.frames, out_dir=args.output,
         a_out=-1 if args.a_out is None else args.a_out, b_in=0 if args.b_in is None else args.b_in,
         model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
         colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform)
-    report = render_transition(spec, on_frame=_progress(args.quiet))
+    if args.server:
+        from renderd.remote import render_on_server  # grpc is loaded only for --server: core never imports it
+
+        report = render_on_server(args.server, spec, on_frame=_progress(args.quiet))
+    else:
+        report = render_transition(spec, on_frame=_progress(args.quiet))
     print(f"{len(report['frames'])} frames written to {report['output']['folder']} "
           f"(mean confidence {mean_confidence(report):.2f}, {report['timings']['total']:.2f} s)")
     return EXIT_OK

@@ -1,0 +1,121 @@
+"""The ``segue-renderd`` command. Exit codes: 0 stopped cleanly, 2 bad configuration, 1 internal failure."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = "segue-renderd: the Segue render daemon (gRPC service segue.render.v1.Render + grpc.health.v1)."
+
+SERVE_EPILOG = textwrap.dedent("""\
+    settings are layered: built-in defaults, then --config FILE (TOML, same names with
+    underscores, e.g. `allow_root = ["/mnt/projects"]`), then the flags given here.
+
+    security:
+      * loopback (127.0.0.1, ::1, localhost) is the default and needs nothing else;
+        any other address refuses to start without --token-file and --allow-root.
+      * with --token-file every call (health included) must carry the metadata
+        `authorization: Bearer <token>`; wrong or missing: UNAUTHENTICATED.
+      * --tls-cert/--tls-key serve TLS; without them the token crosses the network
+        in clear text.
+      * media, output, OCIO config and model paths must be absolute and, after
+        symlinks and `..` are resolved, lie under an --allow-root folder
+        (else PERMISSION_DENIED). No --allow-root: no restriction (loopback only).
+
+    jobs:
+      * stored in --store (SQLite); `kill -9` loses nothing: on the next start
+        unfinished jobs resume and frames already written are kept, not re-rendered.
+      * SIGTERM/SIGINT: health turns NOT_SERVING, running jobs stop at their next
+        frame (they resume on the next start), calls in flight get --grace seconds.
+
+    logs: JSON lines on stderr (ts, level, logger, event, fields).
+
+    clients: `segue transition ... --server HOST:PORT` (token from
+    $SEGUE_RENDERD_TOKEN_FILE, CA certificate from $SEGUE_RENDERD_TLS_CA), the
+    Blender and Resolve plugins, or any gRPC client of proto/segue/render/v1/render.proto.
+    See docs/renderd.md.
+    """)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        print(f"segue-renderd: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (flags default to None so the config file can fill them)."""
+    from renderd.config import DEFAULT_LISTEN, ServeConfig, default_store
+
+    d = ServeConfig(store=default_store())
+    p = _Parser(prog="segue-renderd", description=DESCRIPTION)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    s = sub.add_parser("serve", help="run the daemon until SIGTERM", description=DESCRIPTION, epilog=SERVE_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--config", metavar="FILE", help="TOML file of settings (flags given here win)")
+    s.add_argument("--listen", metavar="HOST:PORT",
+                   help=f"address to serve on (default {DEFAULT_LISTEN}; port 0 picks a free one, "
+                        "logged in the server.serving line)")
+    s.add_argument("--store", metavar="DIR", help=f"job store folder (default {d.store})")
+    s.add_argument("--workers", type=int, metavar="N",
+                   help=f"jobs rendered at once, each worker with its own engine (default {d.workers}; "
+                        "the engine already uses every core for one job)")
+    s.add_argument("--token-file", metavar="F", help="file holding the bearer token clients must send "
+                                                     "(>= 16 printable characters; keep it chmod 600)")
+    s.add_argument("--tls-cert", metavar="F", help="PEM certificate (chain) to serve TLS with; needs --tls-key")
+    s.add_argument("--tls-key", metavar="F", help="PEM private key of --tls-cert")
+    s.add_argument("--allow-root", metavar="DIR", action="append",
+                   help="folder that media and output paths must lie in; repeat for several")
+    s.add_argument("--queue-limit", type=int, metavar="N",
+                   help=f"jobs that may wait for a worker; more: RESOURCE_EXHAUSTED (default {d.queue_limit})")
+    s.add_argument("--max-watchers", type=int, metavar="N",
+                   help=f"concurrent WatchJob streams; more: RESOURCE_EXHAUSTED (default {d.max_watchers})")
+    s.add_argument("--max-message-bytes", type=int, metavar="N",
+                   help=f"largest request accepted; larger: RESOURCE_EXHAUSTED (default {d.max_message_bytes})")
+    s.add_argument("--grace", type=float, metavar="SECONDS",
+                   help=f"time calls in flight get to finish on shutdown (default {d.grace:g})")
+    s.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                   help=f"least important log lines shown (default {d.log_level})")
+    return p
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Load the configuration, then run the daemon until a signal stops it."""
+    from renderd import logs
+    from renderd.auth import TokenError
+    from renderd.config import ConfigError, load_config
+    from renderd.server import Daemon, StartError
+    from renderd.store import StoreLocked
+
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "func")}
+    if flags.get("allow_root") is not None:
+        flags["allow_root"] = tuple(flags["allow_root"])
+    try:
+        config = load_config(args.config, flags)
+        logs.setup(config.log_level)
+        Daemon(config).serve(on_started=logs.capture_native_stderr)
+    except (ConfigError, TokenError, StartError, StoreLocked) as exc:
+        print(f"segue-renderd: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. the store folder cannot be created
+        print(f"segue-renderd: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``segue-renderd`` console script."""
+    # gRPC's C core logs to stderr on its own; keep it to real errors so stderr stays JSON.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,369 @@
+"""The job service: submit, watch, cancel and list jobs, and the workers that run them.
+
+* **Submit** validates the request (`renderd.validation`), applies the idempotency key
+  (same key and same request: the existing job; same key, other request:
+  `AlreadyExists`), refuses a second unfinished job on one output folder and a full
+  queue, then stores the job before acknowledging it.
+* **Workers** (``--workers`` threads) take queued jobs in submission order. Each keeps
+  one `core.engine.Engine` per model for its lifetime. A job is
+  `core.transition.render_transition`, which writes frames atomically and records
+  finished ones in the output folder, so a job interrupted by a crash or a stop
+  resumes on the next start without re-rendering them.
+* **Progress**: every finished frame is stored and published to watchers with frames
+  done, ETA and the frame file as preview. A watcher first gets the frames already
+  finished, then live events, with no gap or repeat (both happen under one lock).
+* **Cancel** takes effect before the job's next frame (the engine polls it).
+* **Shutdown** interrupts running jobs at their next frame and leaves them queued.
+
+Threads, not processes: the engine's native kernel and OpenCV release the GIL, and a
+shared address space keeps cancel and progress simple. A crash of the engine takes
+the daemon down, but nothing is lost: the store and the output folders resume it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from core.engine import Engine
+from core.errors import CancelledError, InputError
+from core.transition import FrameEvent, TransitionSpec, render_transition
+from renderd import logs
+from renderd.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    RequestError,
+    ResourceExhausted,
+    Unavailable,
+)
+from renderd.paths import PathPolicy
+from renderd.store import CANCELLED, FAILED, QUEUED, RUNNING, STATES, SUCCEEDED, UNFINISHED, FrameRow, JobRow, JobStore
+from renderd.validation import check_idempotency_key, check_spec
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+_log = logs.get("jobs")
+
+
+@dataclass
+class Event:
+    """What a watcher receives: the job after the change, and the frame it announces (if any)."""
+
+    job: JobRow
+    frame: FrameRow | None = None
+
+
+class Watch:
+    """A subscription to one job's events; iterate it, `close` it when the client goes."""
+
+    _CLOSED, _SHUTDOWN = object(), object()
+
+    def __init__(self, service: JobService, job_id: str) -> None:
+        self._service = service
+        self.job_id = job_id
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+
+    def push(self, event: Event) -> None:
+        self._queue.put(event)
+
+    def close(self) -> None:
+        """End the iteration and free the watch (the client is gone or done). Idempotent."""
+        self._service._unsubscribe(self)
+        self._queue.put(self._CLOSED)
+
+    def shutdown(self) -> None:
+        self._queue.put(self._SHUTDOWN)
+
+    def __iter__(self) -> Iterator[Event]:
+        """Events until the job is final or the watch is closed.
+
+        Raises `Unavailable` if the daemon shuts down first (the job resumes on restart).
+        """
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._CLOSED:
+                    return
+                if item is self._SHUTDOWN:
+                    raise Unavailable(f"segue-renderd is shutting down; job {self.job_id} resumes when it restarts")
+                yield item
+                if item.job.state not in UNFINISHED:
+                    return
+        finally:
+            self._service._unsubscribe(self)
+
+
+class JobService:
+    """Jobs on top of a `JobStore`; see the module docstring.
+
+    Args:
+        store: the open store.
+        policy: allowed paths.
+        workers: number of worker threads.
+        queue_limit: most jobs waiting for a worker before submits get `ResourceExhausted`.
+        max_watchers: most concurrent watches (each holds a server thread).
+    """
+
+    def __init__(self, store: JobStore, policy: PathPolicy, workers: int = 1, queue_limit: int = 64,
+                 max_watchers: int = 32) -> None:
+        self.store = store
+        self.policy = policy
+        self.workers = workers
+        self.queue_limit = queue_limit
+        self.max_watchers = max_watchers
+        self._lock = threading.RLock()  # orders store writes and event delivery
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queued: set[str] = set()
+        self._cancel: set[str] = set()
+        self._watches: dict[str, list[Watch]] = {}
+        self._watch_count = 0
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Requeue jobs a previous run left unfinished, then start the workers."""
+        interrupted = self.store.requeue_interrupted()
+        for job_id in self.store.queued_ids():
+            self._enqueue(job_id)
+        if interrupted or self._queued:
+            logs.event(_log, logging.INFO, "jobs.recovered", interrupted=interrupted, queued=len(self._queued))
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"renderd-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop taking jobs, interrupt running ones at their next frame, end every watch.
+
+        Returns False if a worker was still busy after ``timeout`` seconds (a frame that
+        takes longer): its job stays ``running`` in the store and resumes on the next start.
+        """
+        self._stopping.set()
+        with self._lock:
+            for watches in self._watches.values():
+                for watch in watches:
+                    watch.shutdown()
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    # -- requests -------------------------------------------------------------------
+
+    def submit(self, spec: TransitionSpec, key: str) -> tuple[JobRow, bool]:
+        """Queue ``spec`` under idempotency ``key``; returns ``(job, deduplicated)``."""
+        if self._stopping.is_set():
+            raise Unavailable("segue-renderd is shutting down; submit again when it is back")
+        check_idempotency_key(key)
+        fingerprint = _fingerprint(spec)
+        existing = self.store.by_key(key)
+        if existing is None:
+            check_spec(spec, self.policy)  # outside the lock: opening media takes a while
+        with self._lock:
+            existing = self.store.by_key(key)
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    raise AlreadyExists(f"{key!r} was already used for job {existing.id} with a different request; "
+                                        "use a new key for a new render", "idempotency_key")
+                return existing, True
+            out_key = os.path.realpath(spec.out_dir)
+            busy = self.store.unfinished_for_output(out_key)
+            if busy is not None:
+                raise FailedPrecondition(f"{spec.out_dir} is the output folder of unfinished job {busy.id}; "
+                                         "wait for it or cancel it", "spec.out_dir")
+            if len(self._queued) >= self.queue_limit:
+                raise ResourceExhausted(f"the queue is full ({self.queue_limit} jobs waiting); retry later")
+            job = self.store.insert(JobRow(id=uuid.uuid4().hex, idempotency_key=key, fingerprint=fingerprint,
+                                           spec=asdict(spec), out_key=out_key, state=QUEUED,
+                                           frames_total=spec.frames))
+            self._enqueue(job.id)
+        logs.event(_log, logging.INFO, "job.submitted", job=job.id, frames=spec.frames, out_dir=spec.out_dir)
+        return job, False
+
+    def get(self, job_id: str) -> tuple[JobRow, list[FrameRow]]:
+        """A job and its finished frames; `NotFound` if unknown."""
+        return self._job(job_id), self.store.frames(job_id)
+
+    def list(self, states: tuple[str, ...] = (), page_size: int = 0, page_token: str = "") -> tuple[list[JobRow], str]:
+        """A page of jobs, newest first, and the token of the next page ("" if last)."""
+        unknown = [s for s in states if s not in STATES]
+        if unknown:
+            raise InvalidArgument(f"unknown state(s) {', '.join(map(str, unknown))}", "states")
+        if not 0 <= page_size <= MAX_PAGE:
+            raise InvalidArgument(f"must be between 0 and {MAX_PAGE}, got {page_size}", "page_size")
+        before = None
+        if page_token:
+            if not page_token.isdigit() or len(page_token) > 18:
+                raise InvalidArgument(f"{page_token[:40]!r} is not a token from a previous ListJobs", "page_token")
+            before = int(page_token)
+        size = page_size or DEFAULT_PAGE
+        rows = self.store.page(tuple(states), size + 1, before)
+        more = len(rows) > size
+        rows = rows[:size]
+        return rows, str(rows[-1].seq) if more and rows else ""
+
+    def cancel(self, job_id: str) -> JobRow:
+        """Cancel a job: queued ones at once, running ones before their next frame.
+
+        Cancelling a cancelled job is a no-op; a succeeded or failed one is `FailedPrecondition`.
+        """
+        with self._lock:
+            job = self._job(job_id)
+            if job.state == QUEUED:
+                self._queued.discard(job_id)
+                self._finish(job_id, CANCELLED, cancel_requested=True)
+            elif job.state == RUNNING:
+                self._cancel.add(job_id)
+                self._change(job_id, cancel_requested=True)
+            elif job.state in (SUCCEEDED, FAILED):
+                raise FailedPrecondition(f"job {job_id} has already {job.state}; nothing to cancel", "job_id")
+            job = self._job(job_id)
+        logs.event(_log, logging.INFO, "job.cancel_requested", job=job_id, state=job.state)
+        return job
+
+    def watch(self, job_id: str) -> tuple[list[Event], Watch]:
+        """The events so far (one per finished frame, or the bare job) and a `Watch` for the rest.
+
+        Raises `NotFound`, or `ResourceExhausted` past ``max_watchers``.
+        """
+        if self._stopping.is_set():
+            raise Unavailable("segue-renderd is shutting down")
+        with self._lock:
+            job = self._job(job_id)
+            if self._watch_count >= self.max_watchers:
+                raise ResourceExhausted(f"too many watchers ({self.max_watchers}); poll GetJob or retry later")
+            frames = self.store.frames(job_id)
+            backlog = [Event(job, f) for f in frames] or [Event(job)]
+            watch = Watch(self, job_id)
+            if job.state in UNFINISHED:
+                self._watches.setdefault(job_id, []).append(watch)
+                self._watch_count += 1
+            else:
+                watch.close()
+            return backlog, watch
+
+    def _unsubscribe(self, watch: Watch) -> None:
+        with self._lock:
+            watches = self._watches.get(watch.job_id, [])
+            if watch in watches:
+                watches.remove(watch)
+                self._watch_count -= 1
+                if not watches:
+                    del self._watches[watch.job_id]
+
+    # -- workers --------------------------------------------------------------------
+
+    def _enqueue(self, job_id: str) -> None:
+        self._queued.add(job_id)
+        self._queue.put(job_id)
+
+    def _work(self) -> None:
+        engines: dict[str, Engine] = {}  # this worker's engines, one per model, kept for its lifetime
+        while not self._stopping.is_set():
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            with self._lock:
+                if job_id not in self._queued or self._stopping.is_set():
+                    continue  # cancelled while waiting, or shutting down: it stays queued for the next start
+                self._queued.discard(job_id)
+                job = self._job(job_id)
+                started = job.started or time.time()
+                self._change(job_id, state=RUNNING, attempts=job.attempts + 1, started=started)
+                job = self._job(job_id)
+            self._run(job, engines)
+
+    def _run(self, job: JobRow, engines: dict[str, Engine]) -> None:
+        spec = TransitionSpec(**job.spec)
+        begun = time.monotonic()
+        rendered: list[float] = []
+        logs.event(_log, logging.INFO, "job.started", job=job.id, attempt=job.attempts)
+
+        def on_frame(event: FrameEvent) -> None:
+            r = event.record
+            if not event.resumed:
+                rendered.append(r.seconds)
+            left = event.total - r.index
+            eta = sum(rendered) / len(rendered) * left if rendered else None
+            path = os.path.join(os.path.abspath(spec.out_dir), r.file)
+            frame = FrameRow(r.index, path, r.t, r.confidence, r.seconds, event.resumed)
+            with self._lock:
+                if self.store.add_frame(job.id, frame, eta_seconds=eta, preview_path=path):
+                    self._publish(job.id, frame)
+
+        def should_cancel() -> bool:
+            return job.id in self._cancel or self._stopping.is_set()
+
+        try:
+            for name in ("clip_a", "clip_b", "out_dir"):  # again: a symlink may have moved since submit
+                self.policy.check(f"spec.{name}", getattr(spec, name))
+            engine = engines.get(spec.model) or engines.setdefault(spec.model, Engine(spec.model))
+            report = render_transition(spec, engine=engine, on_frame=on_frame, should_cancel=should_cancel)
+        except CancelledError:
+            if job.id in self._cancel:
+                self._end(job.id, CANCELLED)
+            else:  # shutting down: leave it queued, the next start resumes it
+                with self._lock:
+                    self._change(job.id, state=QUEUED, eta_seconds=None)
+                logs.event(_log, logging.INFO, "job.interrupted", job=job.id)
+        except (InputError, PermissionDenied) as exc:
+            code = exc.code if isinstance(exc, RequestError) else InvalidArgument.code
+            self._end(job.id, FAILED, error_code=code, error_message=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a worker must survive any job
+            logs.event(_log, logging.ERROR, "job.crashed", exc_info=True, job=job.id)
+            self._end(job.id, FAILED, error_code="INTERNAL", error_message=f"{type(exc).__name__}: {exc}")
+        else:
+            self._end(job.id, SUCCEEDED, report=json.dumps(report))
+        finally:
+            self._cancel.discard(job.id)
+        logs.event(_log, logging.INFO, "job.ended", job=job.id, state=self._job(job.id).state,
+                   seconds=round(time.monotonic() - begun, 3), frames_rendered=len(rendered))
+
+    def _end(self, job_id: str, state: str, **changes) -> None:
+        with self._lock:
+            self._finish(job_id, state, **changes)
+
+    # -- state changes (call with self._lock held) ----------------------------------
+
+    def _finish(self, job_id: str, state: str, **changes) -> None:
+        self._change(job_id, state=state, finished=time.time(), eta_seconds=None, **changes)
+
+    def _change(self, job_id: str, **changes) -> None:
+        self.store.update(job_id, **changes)
+        self._publish(job_id)
+
+    def _publish(self, job_id: str, frame: FrameRow | None = None) -> None:
+        watches = self._watches.get(job_id)
+        if watches:
+            event = Event(self._job(job_id), frame)
+            for watch in watches:
+                watch.push(event)
+
+    def _job(self, job_id: str) -> JobRow:
+        if not job_id:
+            raise InvalidArgument("is empty", "job_id")
+        if len(job_id) > 64:
+            raise InvalidArgument(f"is {len(job_id)} characters long; job ids are 32", "job_id")
+        job = self.store.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id!r} on this daemon", "job_id")
+        return job
+
+
+def _fingerprint(spec: TransitionSpec) -> str:
+    """Identity of a request, for the idempotency check."""
+    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,168 @@
+"""The `Render` service: protobuf in, job service call, protobuf out, errors to status codes.
+
+Thin on purpose. It converts messages (`spec_from_proto`, `job_to_proto`) and maps
+`renderd.errors.RequestError` to its status code; INVALID_ARGUMENT also carries a
+``google.rpc.BadRequest`` detail naming the field (read it with
+``grpc_status.rpc_status.from_call``). A client mistake is logged as one line; any
+other exception is an internal error: logged with its traceback, answered INTERNAL.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from core.transition import TransitionSpec
+from renderd import logs
+from renderd._proto import render_pb2 as pb
+from renderd._proto import render_pb2_grpc
+from renderd.errors import InvalidArgument, RequestError
+from renderd.jobs import Event, JobService
+from renderd.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, FrameRow, JobRow
+
+STATE_TO_PROTO = {QUEUED: pb.JOB_STATE_QUEUED, RUNNING: pb.JOB_STATE_RUNNING, SUCCEEDED: pb.JOB_STATE_SUCCEEDED,
+                  FAILED: pb.JOB_STATE_FAILED, CANCELLED: pb.JOB_STATE_CANCELLED}
+STATE_FROM_PROTO = {v: k for k, v in STATE_TO_PROTO.items()}
+_log = logs.get("rpc")
+
+
+def spec_from_proto(m: pb.TransitionSpec) -> TransitionSpec:
+    """A request's spec with the documented defaults filled in (see render.proto)."""
+    return TransitionSpec(
+        clip_a=m.clip_a, clip_b=m.clip_b, frames=m.frames, out_dir=m.out_dir,
+        a_out=m.a_out if m.HasField("a_out") else -1, b_in=m.b_in if m.HasField("b_in") else 0,
+        model=m.model or "auto", format=m.format or "png", colorspace_a=m.colorspace_a or None,
+        colorspace_b=m.colorspace_b or None, colorspace_out=m.colorspace_out or None,
+        ocio_config=m.ocio_config or None, conform=m.conform or "fit")
+
+
+def spec_to_proto(spec: dict[str, Any]) -> pb.TransitionSpec:
+    """A stored spec (`TransitionSpec` as a dict) as a message; None fields stay empty."""
+    return pb.TransitionSpec(**{k: v for k, v in spec.items() if v is not None})
+
+
+def job_to_proto(job: JobRow) -> pb.Job:
+    """A stored job as a message."""
+    m = pb.Job(job_id=job.id, state=STATE_TO_PROTO[job.state], spec=spec_to_proto(job.spec),
+               idempotency_key=job.idempotency_key, frames_done=job.frames_done, frames_total=job.frames_total,
+               preview_path=job.preview_path, cancel_requested=job.cancel_requested, attempts=job.attempts,
+               report_json=job.report)
+    if job.eta_seconds is not None:
+        m.eta_seconds = job.eta_seconds
+    if job.error_code:
+        m.error.code, m.error.message = job.error_code, job.error_message
+    for name, value in (("create_time", job.created), ("start_time", job.started), ("end_time", job.finished)):
+        if value is not None:
+            getattr(m, name).FromNanoseconds(int(value * 1e9))
+    return m
+
+
+def frame_to_proto(frame: FrameRow) -> pb.Frame:
+    """A stored frame as a message."""
+    return pb.Frame(index=frame.index, path=frame.path, t=frame.t, confidence=frame.confidence,
+                    seconds=frame.seconds, resumed=frame.resumed)
+
+
+def _event_to_proto(event: Event) -> pb.WatchJobResponse:
+    m = pb.WatchJobResponse(job=job_to_proto(event.job))
+    if event.frame is not None:
+        m.frame.CopyFrom(frame_to_proto(event.frame))
+    return m
+
+
+def abort(context: grpc.ServicerContext, error: RequestError, method: str) -> None:
+    """End the call with ``error``'s status code (and BadRequest detail for INVALID_ARGUMENT)."""
+    code = grpc.StatusCode[error.code]
+    logs.event(_log, logging.INFO, "request.refused", method=method, code=error.code, message=str(error))
+    status = status_pb2.Status(code=code.value[0], message=str(error))
+    if isinstance(error, InvalidArgument) and error.field:
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.description)]))
+        status.details.append(detail)
+    context.abort_with_status(rpc_status.to_status(status))
+
+
+def _internal(context: grpc.ServicerContext, method: str) -> None:
+    logs.event(_log, logging.ERROR, "request.crashed", exc_info=True, method=method)
+    context.abort(grpc.StatusCode.INTERNAL, "internal error in segue-renderd; see its log")
+
+
+def _unary(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def handler(self: RenderServicer, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except RequestError as exc:
+            abort(context, exc, method.__name__)
+        except Exception:  # noqa: BLE001 - the daemon answers, whatever happened
+            _internal(context, method.__name__)
+    return handler
+
+
+def _streaming(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def handler(self: RenderServicer, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from method(self, request, context)
+        except RequestError as exc:
+            abort(context, exc, method.__name__)
+        except Exception:  # noqa: BLE001
+            _internal(context, method.__name__)
+    return handler
+
+
+class RenderServicer(render_pb2_grpc.RenderServicer):
+    """`segue.render.v1.Render` on top of a `JobService`."""
+
+    def __init__(self, jobs: JobService, capabilities: pb.GetCapabilitiesResponse) -> None:
+        self.jobs = jobs
+        self.capabilities = capabilities
+
+    @_unary
+    def GetCapabilities(self, request: pb.GetCapabilitiesRequest, context: grpc.ServicerContext):
+        return self.capabilities
+
+    @_unary
+    def SubmitTransition(self, request: pb.SubmitTransitionRequest, context: grpc.ServicerContext):
+        if not request.HasField("spec"):
+            raise InvalidArgument("is missing: say what to render", "spec")
+        job, deduplicated = self.jobs.submit(spec_from_proto(request.spec), request.idempotency_key)
+        return pb.SubmitTransitionResponse(job=job_to_proto(job), deduplicated=deduplicated)
+
+    @_streaming
+    def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext):
+        backlog, watch = self.jobs.watch(request.job_id)
+        context.add_callback(watch.close)  # the client went away: free the watch at once
+        try:
+            for event in backlog:
+                yield _event_to_proto(event)
+            for event in watch:
+                yield _event_to_proto(event)
+        finally:
+            watch.close()
+
+    @_unary
+    def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext):
+        job, frames = self.jobs.get(request.job_id)
+        return pb.GetJobResponse(job=job_to_proto(job), frames=[frame_to_proto(f) for f in frames])
+
+    @_unary
+    def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext):
+        return pb.CancelJobResponse(job=job_to_proto(self.jobs.cancel(request.job_id)))
+
+    @_unary
+    def ListJobs(self, request: pb.ListJobsRequest, context: grpc.ServicerContext):
+        states = []
+        for value in request.states:
+            if value not in STATE_FROM_PROTO:
+                raise InvalidArgument(f"{value} is not a job state (1..5)", "states")
+            states.append(STATE_FROM_PROTO[value])
+        jobs, token = self.jobs.list(tuple(states), request.page_size, request.page_token)
+        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in jobs], next_page_token=token)

@@ -1,0 +1,268 @@
+"""The durable job store: one SQLite database in the ``--store`` folder.
+
+Jobs and their finished frames survive any stop of the daemon, ``kill -9`` included:
+every change is one committed transaction (WAL journal, ``synchronous=FULL``), so
+after a crash the store holds exactly the changes that were acknowledged. A lock file
+(``renderd.lock``, held with ``flock``) keeps a second daemon off the same store;
+the kernel drops it when the holder dies, so a crash never leaves a stale lock.
+
+States: ``queued -> running -> succeeded | failed | cancelled``; ``running`` goes
+back to ``queued`` when the daemon stops or dies mid-job (`requeue_interrupted`).
+The store is a plain data layer: rules about transitions live in `renderd.jobs`.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+UNFINISHED = (QUEUED, RUNNING)
+DB_FILE = "jobs.sqlite3"
+LOCK_FILE = "renderd.lock"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,  -- submission order, for queues and paging
+    id               TEXT NOT NULL UNIQUE,
+    idempotency_key  TEXT NOT NULL UNIQUE,
+    fingerprint      TEXT NOT NULL,      -- hash of the normalised spec: same key, same request?
+    spec             TEXT NOT NULL,      -- JSON of core.transition.TransitionSpec
+    out_key          TEXT NOT NULL,      -- real path of the output folder: one unfinished job each
+    state            TEXT NOT NULL,
+    frames_total     INTEGER NOT NULL,
+    frames_done      INTEGER NOT NULL DEFAULT 0,
+    eta_seconds      REAL,
+    preview_path     TEXT NOT NULL DEFAULT '',
+    error_code       TEXT NOT NULL DEFAULT '',
+    error_message    TEXT NOT NULL DEFAULT '',
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    report           TEXT NOT NULL DEFAULT '',
+    created          REAL NOT NULL,
+    started          REAL,
+    finished         REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_out ON jobs (out_key, state);
+CREATE TABLE IF NOT EXISTS frames (
+    job_id     TEXT NOT NULL REFERENCES jobs (id),
+    idx        INTEGER NOT NULL,
+    path       TEXT NOT NULL,
+    t          REAL NOT NULL,
+    confidence REAL NOT NULL,
+    seconds    REAL NOT NULL,
+    resumed    INTEGER NOT NULL,
+    PRIMARY KEY (job_id, idx)
+);
+"""
+
+
+class StoreLocked(Exception):
+    """Another daemon holds the store."""
+
+
+@dataclass
+class FrameRow:
+    """A finished frame of a job (1-based ``index``, absolute ``path``)."""
+
+    index: int
+    path: str
+    t: float
+    confidence: float
+    seconds: float
+    resumed: bool
+
+
+@dataclass
+class JobRow:
+    """One job as stored. ``spec`` is the `TransitionSpec` as a dict."""
+
+    id: str
+    idempotency_key: str
+    fingerprint: str
+    spec: dict[str, Any]
+    out_key: str
+    state: str
+    frames_total: int
+    seq: int = 0
+    frames_done: int = 0
+    eta_seconds: float | None = None
+    preview_path: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    cancel_requested: bool = False
+    attempts: int = 0
+    report: str = ""
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+
+
+_JOB_COLUMNS = [f for f in JobRow.__dataclass_fields__]
+
+
+class JobStore:
+    """Thread-safe access to the jobs database in ``folder`` (created if missing).
+
+    Raises `StoreLocked` if another process holds the store, `OSError` if the folder
+    cannot be created or written.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._lock_fd, 32, 0).decode(errors="replace").strip()
+            os.close(self._lock_fd)
+            raise StoreLocked(f"store {self.folder} is in use by another segue-renderd"
+                              f"{f' (pid {holder})' if holder else ''}") from None
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, str(os.getpid()).encode(), 0)
+        self._mutex = threading.Lock()
+        # One connection shared under a mutex: writes are small and serialised anyway.
+        self._db = sqlite3.connect(self.folder / DB_FILE, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged change survives power loss too
+        self._db.execute("PRAGMA foreign_keys=ON")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreLocked(f"store {self.folder} was written by a newer segue-renderd (schema {version})")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the database and release the lock."""
+        with self._mutex:
+            self._db.close()
+            os.close(self._lock_fd)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def insert(self, job: JobRow) -> JobRow:
+        """Add a new job; returns it with its ``seq``. The caller checked key uniqueness."""
+        values = _to_db(job)
+        del values["seq"]
+        cols = ", ".join(values)
+        with self._mutex, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({', '.join('?' * len(values))})",
+                                   list(values.values()))
+            job.seq = cur.lastrowid
+        return job
+
+    def update(self, job_id: str, **changes: Any) -> None:
+        """Set columns of one job (names as in `JobRow`)."""
+        values = _to_db(changes)
+        with self._mutex, self._db:
+            self._db.execute(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                             [*values.values(), job_id])
+
+    def add_frame(self, job_id: str, frame: FrameRow, **changes: Any) -> bool:
+        """Record a finished frame and update the job in one transaction.
+
+        Returns False (and changes nothing) if the frame was already recorded: a
+        resumed run reports frames the store may already hold.
+        """
+        values = _to_db(changes)
+        with self._mutex, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO frames (job_id, idx, path, t, confidence, seconds, resumed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, frame.index, frame.path, frame.t, frame.confidence, frame.seconds, int(frame.resumed)))
+            if cur.rowcount == 0:
+                return False
+            sets = ["frames_done = frames_done + 1", *(f"{k} = ?" for k in values)]
+            self._db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*values.values(), job_id])
+        return True
+
+    def requeue_interrupted(self) -> list[str]:
+        """After a stop or crash: running jobs back to queued, or cancelled if that was asked.
+
+        Returns the ids of the jobs that were running.
+        """
+        with self._mutex, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            ids = [r["id"] for r in self._db.execute("SELECT id FROM jobs WHERE state = ?", (RUNNING,))]
+            now = time.time()
+            self._db.execute("UPDATE jobs SET state = ?, finished = ? WHERE state IN (?, ?) AND cancel_requested",
+                             (CANCELLED, now, QUEUED, RUNNING))
+            self._db.execute("UPDATE jobs SET state = ?, eta_seconds = NULL WHERE state = ?", (QUEUED, RUNNING))
+        return ids
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get(self, job_id: str) -> JobRow | None:
+        """The job with this id, or None."""
+        return self._one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    def by_key(self, key: str) -> JobRow | None:
+        """The job submitted with this idempotency key, or None."""
+        return self._one("SELECT * FROM jobs WHERE idempotency_key = ?", (key,))
+
+    def unfinished_for_output(self, out_key: str) -> JobRow | None:
+        """A queued or running job writing into this (real) output folder, or None."""
+        return self._one("SELECT * FROM jobs WHERE out_key = ? AND state IN (?, ?)", (out_key, *UNFINISHED))
+
+    def queued_ids(self) -> list[str]:
+        """Ids of queued jobs in submission order."""
+        with self._mutex:
+            return [r["id"] for r in self._db.execute("SELECT id FROM jobs WHERE state = ? ORDER BY seq", (QUEUED,))]
+
+    def frames(self, job_id: str) -> list[FrameRow]:
+        """Finished frames of a job in frame order."""
+        with self._mutex:
+            rows = self._db.execute("SELECT * FROM frames WHERE job_id = ? ORDER BY idx", (job_id,)).fetchall()
+        return [FrameRow(r["idx"], r["path"], r["t"], r["confidence"], r["seconds"], bool(r["resumed"]))
+                for r in rows]
+
+    def page(self, states: tuple[str, ...], limit: int, before_seq: int | None) -> list[JobRow]:
+        """Up to ``limit`` jobs (newest first) in ``states`` (all if empty) with seq < ``before_seq``."""
+        where, args = [], []
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            args.extend(states)
+        if before_seq is not None:
+            where.append("seq < ?")
+            args.append(before_seq)
+        sql = f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq DESC LIMIT ?"
+        with self._mutex:
+            rows = self._db.execute(sql, [*args, limit]).fetchall()
+        return [_from_db(r) for r in rows]
+
+    def _one(self, sql: str, args: tuple) -> JobRow | None:
+        with self._mutex:
+            row = self._db.execute(sql, args).fetchone()
+        return None if row is None else _from_db(row)
+
+
+def _to_db(values: JobRow | dict[str, Any]) -> dict[str, Any]:
+    data = dict(values.__dict__) if isinstance(values, JobRow) else dict(values)
+    unknown = set(data) - set(_JOB_COLUMNS)
+    if unknown:
+        raise KeyError(f"unknown job column(s): {', '.join(sorted(unknown))}")
+    if "spec" in data:
+        data["spec"] = json.dumps(data["spec"], sort_keys=True)
+    if "cancel_requested" in data:
+        data["cancel_requested"] = int(bool(data["cancel_requested"]))
+    return data
+
+
+def _from_db(row: sqlite3.Row) -> JobRow:
+    data = {k: row[k] for k in _JOB_COLUMNS}
+    data["spec"] = json.loads(data["spec"])
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return JobRow(**data)

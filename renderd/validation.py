@@ -1,0 +1,166 @@
+"""What makes a submit acceptable, checked before a job is queued.
+
+Order matters and is part of the contract:
+
+1. **fields** (INVALID_ARGUMENT naming the field): lengths, NUL bytes, absolute
+   paths, frame count, format, conform mode, model name;
+2. **paths** (PERMISSION_DENIED, then NOT_FOUND): every path inside the allowed
+   roots, checked *before* existence so a client cannot probe for files outside
+   them; a named file or folder that does not exist is NOT_FOUND;
+3. **media** (INVALID_ARGUMENT): the clips open (header and first frame decode),
+   the frame indices exist, frame rates match, colourspaces and the model resolve.
+
+Step 3 calls the engine's own readers, so a corrupt or truncated file is refused at
+submit time with the engine's message instead of failing later in a worker. Field
+names are the proto's (``spec.frames``), which are also `TransitionSpec`'s.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import fields
+
+from core.color import ColorManager
+from core.conform import MODES
+from core.engine import MODEL_NAMES, resolve_model
+from core.errors import InputError
+from core.media import open_clip
+from core.media.sequence import find_folder_files, find_pattern_files, is_pattern
+from core.transition import FORMATS, FPS_TOLERANCE, TransitionSpec
+from renderd.errors import InvalidArgument, NotFound
+from renderd.paths import PathPolicy
+
+#: the engine's own limit (core.transition.TransitionSpec.validate)
+MAX_FRAMES = 10000
+MAX_PATH = 4096
+MAX_NAME = 256
+MAX_KEY = 128
+PATH_FIELDS = ("clip_a", "clip_b", "out_dir", "ocio_config", "model")
+
+
+def check_idempotency_key(key: str) -> None:
+    """1..`MAX_KEY` printable ASCII characters, else `InvalidArgument`."""
+    if not key:
+        raise InvalidArgument("is empty: send a unique key per render (e.g. a UUID) and reuse it on retries",
+                              "idempotency_key")
+    if len(key) > MAX_KEY:
+        raise InvalidArgument(f"is {len(key)} characters long; at most {MAX_KEY}", "idempotency_key")
+    if not all(0x21 <= ord(c) <= 0x7E for c in key):
+        raise InvalidArgument("must be printable ASCII without spaces", "idempotency_key")
+
+
+def check_spec(spec: TransitionSpec, policy: PathPolicy) -> None:
+    """Run the three steps of the module docstring; raise the first problem found."""
+    check_fields(spec)
+    check_paths(spec, policy)
+    check_media(spec)
+
+
+def check_fields(spec: TransitionSpec) -> None:
+    """Step 1: the request's own shape, no file access."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if isinstance(value, str):
+            limit = MAX_PATH if f.name in PATH_FIELDS else MAX_NAME
+            if len(value) > limit:
+                raise InvalidArgument(f"is {len(value)} characters long; at most {limit}", _f(f.name))
+            if "\x00" in value:
+                raise InvalidArgument("contains a NUL character", _f(f.name))
+    for name in ("clip_a", "clip_b", "out_dir"):
+        value = getattr(spec, name)
+        if not value.strip():
+            raise InvalidArgument("is empty", _f(name))
+        if not os.path.isabs(value):
+            raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
+                                  _f(name))
+    if not 1 <= spec.frames <= MAX_FRAMES:
+        raise InvalidArgument(f"must be between 1 and {MAX_FRAMES}, got {spec.frames}", _f("frames"))
+    if spec.format not in FORMATS:
+        raise InvalidArgument(f"must be one of {', '.join(FORMATS)}, got {spec.format!r}", _f("format"))
+    if spec.conform not in MODES:
+        raise InvalidArgument(f"must be one of {', '.join(MODES)}, got {spec.conform!r}", _f("conform"))
+    if spec.model not in MODEL_NAMES and not (os.path.isabs(spec.model) and spec.model.lower().endswith(".onnx")):
+        raise InvalidArgument(f"unknown model {spec.model!r}: use {', '.join(MODEL_NAMES)} "
+                              "or an absolute path to a .onnx file", _f("model"))
+    if spec.ocio_config and not spec.ocio_config.startswith("ocio://") and not os.path.isabs(spec.ocio_config):
+        raise InvalidArgument(f"{spec.ocio_config!r} is neither an ocio:// URI nor an absolute path",
+                              _f("ocio_config"))
+
+
+def check_paths(spec: TransitionSpec, policy: PathPolicy) -> None:
+    """Step 2: every path allowed, then present (see the module docstring for the order)."""
+    for name in ("clip_a", "clip_b"):
+        for path in clip_files(name, getattr(spec, name), policy):
+            policy.check(_f(name), path)
+    policy.check(_f("out_dir"), spec.out_dir)
+    if os.path.exists(spec.out_dir) and not os.path.isdir(spec.out_dir):
+        raise InvalidArgument(f"{spec.out_dir} is a file, not a folder", _f("out_dir"))
+    for name in ("ocio_config", "model"):
+        path = getattr(spec, name)
+        if path and os.path.isabs(path):
+            policy.check(_f(name), path)
+            if not os.path.isfile(path):
+                raise NotFound(f"{path}: no such file", _f(name))
+
+
+def clip_files(field: str, path: str, policy: PathPolicy) -> list[str]:
+    """The files a clip source reads (the path itself, or a sequence's frames).
+
+    Checks the source path against ``policy`` first; raises `NotFound` if it does not
+    exist, `InvalidArgument` if a folder or pattern names no usable frames.
+    """
+    policy.check(_f(field), path)
+    try:
+        if os.path.isdir(path):
+            return find_folder_files(path)
+        if os.path.exists(path):
+            return [path]
+        if is_pattern(path):
+            folder = os.path.dirname(path)
+            if not os.path.isdir(folder):
+                raise NotFound(f"{path}: folder {folder} does not exist", _f(field))
+            return find_pattern_files(path)[0]
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f(field)) from None
+    raise NotFound(f"{path}: no such file or folder", _f(field))
+
+
+def check_media(spec: TransitionSpec) -> None:
+    """Step 3: open what the job will open, with the engine's own readers."""
+    try:
+        resolve_model(spec.model)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("model")) from None
+    try:
+        colour = ColorManager(spec.ocio_config)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("ocio_config")) from None
+    clips = {}
+    for name, index_name in (("clip_a", "a_out"), ("clip_b", "b_in")):
+        try:
+            clips[name] = clip = open_clip(getattr(spec, name))
+        except InputError as exc:
+            raise InvalidArgument(str(exc), _f(name)) from None
+        try:
+            clip.resolve_index(getattr(spec, index_name))
+        except InputError as exc:
+            raise InvalidArgument(str(exc), _f(index_name)) from None
+    a, b = clips["clip_a"], clips["clip_b"]
+    if a.fps is not None and b.fps is not None and abs(float(a.fps) - float(b.fps)) > FPS_TOLERANCE:
+        raise InvalidArgument(f"clips differ in frame rate: {a.path} is {float(a.fps):.3f} fps, {b.path} is "
+                              f"{float(b.fps):.3f} fps (conform them to one rate first)", _f("clip_b"))
+    for name, default in (("colorspace_a", a.colorspace), ("colorspace_b", b.colorspace),
+                          ("colorspace_out", None)):
+        wanted = getattr(spec, name) or default
+        if wanted:
+            try:
+                colour.resolve(wanted)
+            except InputError as exc:
+                raise InvalidArgument(str(exc), _f(name)) from None
+    try:
+        spec.validate()  # the engine's own rules, should ours ever fall behind them
+    except InputError as exc:
+        raise InvalidArgument(str(exc), "spec") from None
+
+
+def _f(name: str) -> str:
+    return f"spec.{name}"
