@@ -6,8 +6,11 @@ filesystem), so a killed job never leaves a half file that looks finished.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -23,23 +26,42 @@ def frame_name(index: int, fmt: str) -> str:
     return f"frame_{index:04d}{EXTENSIONS[fmt]}"
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]:
+    """A temporary path beside ``path`` that becomes ``path`` when the block succeeds.
+
+    The caller writes the complete file to the yielded path; on success it is flushed to
+    disk and renamed over ``path`` (atomic on POSIX and Windows within one filesystem); on
+    any error it is removed. A process killed mid-write leaves at most a hidden
+    ``.<name>.tmp-*`` file, never a truncated file under the final name. The file gets
+    the usual umask-derived mode (not mkstemp's 0600), so other accounts can read it.
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see `atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 ``text`` atomically (see `atomic_write_bytes`)."""
+    """Write UTF-8 ``text`` atomically (see `atomic_path`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

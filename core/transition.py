@@ -113,7 +113,8 @@ def _source_info(clip: Clip, index: int, colorspace: str) -> dict:
     }
 
 
-def _check_fps(a: Clip, b: Clip) -> None:
+def check_same_rate(a: Clip, b: Clip) -> None:
+    """Raise `InputError` if both clips have a frame rate and the rates differ."""
     if a.fps is not None and b.fps is not None and abs(float(a.fps) - float(b.fps)) > FPS_TOLERANCE:
         raise InputError(
             f"clips differ in frame rate: {a.path} is {float(a.fps):.3f} fps, {b.path} is {float(b.fps):.3f} fps"
@@ -133,7 +134,7 @@ def _output_depth(fmt: str, a: Clip, b: Clip) -> int:
 def _prepare(spec: TransitionSpec, colour: ColorManager) -> _Prepared:
     clip_a = open_clip(spec.clip_a)
     clip_b = open_clip(spec.clip_b)
-    _check_fps(clip_a, clip_b)
+    check_same_rate(clip_a, clip_b)
     cs_a = colour.resolve(spec.colorspace_a or clip_a.colorspace)
     cs_b = colour.resolve(spec.colorspace_b or clip_b.colorspace)
     if spec.colorspace_out:
@@ -170,7 +171,11 @@ def _load_state(folder: Path) -> dict:
 
 
 def _claim_folder(folder: Path, names: list[str], state: dict) -> None:
-    """Refuse to overwrite files Segue did not write; remove stale frames it did write."""
+    """Refuse to overwrite files Segue did not write; remove stale frames it did write.
+
+    Also removes the hidden temporary files (``.<name>.*``) that a killed run of this job
+    may have left behind while writing one of its files.
+    """
     ours = set(state.get("files", []))
     for name in [*names, REPORT_FILE]:
         if (folder / name).exists() and name not in ours:
@@ -178,6 +183,9 @@ def _claim_folder(folder: Path, names: list[str], state: dict) -> None:
                              "choose an empty output folder")
     for name in ours - set(names) - {REPORT_FILE}:
         (folder / name).unlink(missing_ok=True)
+    for name in [*names, REPORT_FILE, STATE_FILE]:
+        for leftover in folder.glob(f".{name}.*"):
+            leftover.unlink(missing_ok=True)
 
 
 def render_transition(

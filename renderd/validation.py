@@ -25,7 +25,7 @@ from core.engine import MODEL_NAMES, resolve_model
 from core.errors import InputError
 from core.media import open_clip
 from core.media.sequence import find_folder_files, find_pattern_files, is_pattern
-from core.transition import FORMATS, FPS_TOLERANCE, TransitionSpec
+from core.transition import FORMATS, TransitionSpec, check_same_rate
 from renderd.errors import InvalidArgument, NotFound
 from renderd.paths import PathPolicy
 
@@ -145,9 +145,10 @@ def check_media(spec: TransitionSpec) -> None:
         except InputError as exc:
             raise InvalidArgument(str(exc), _f(index_name)) from None
     a, b = clips["clip_a"], clips["clip_b"]
-    if a.fps is not None and b.fps is not None and abs(float(a.fps) - float(b.fps)) > FPS_TOLERANCE:
-        raise InvalidArgument(f"clips differ in frame rate: {a.path} is {float(a.fps):.3f} fps, {b.path} is "
-                              f"{float(b.fps):.3f} fps (conform them to one rate first)", _f("clip_b"))
+    try:
+        check_same_rate(a, b)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("clip_b")) from None
     for name, default in (("colorspace_a", a.colorspace), ("colorspace_b", b.colorspace),
                           ("colorspace_out", None)):
         wanted = getattr(spec, name) or default

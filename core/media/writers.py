@@ -1,18 +1,15 @@
 """Atomic frame writers: PNG (8/16-bit), TIFF (8/16-bit, 32-bit float), EXR (half/float).
 
-Atomicity: the image is written to a hidden temporary file in the destination folder,
-flushed to disk, then renamed over the final name with `os.replace` (atomic on POSIX
-and Windows within one filesystem). A process killed mid-write leaves at most a
-``.<name>.tmp-*`` file, never a truncated frame under the final name, which is what
-lets the render daemon resume by trusting every frame file that exists. The temporary
-file is removed if encoding or writing fails.
+Atomicity (`core.output.atomic_path`): the image is written to a hidden temporary file
+in the destination folder, flushed, then renamed over the final name. A process killed
+mid-write leaves at most a ``.<name>.tmp-*`` file, never a truncated frame under the
+final name, which is what lets the render daemon resume by trusting every frame file
+that exists.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from typing import Literal
 
 import cv2
@@ -20,6 +17,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.media.exr import write_exr
+from core.output import atomic_path
 
 Format = Literal["png", "exr", "tiff"]
 # Allowed bit depths per format; the first one is the default.
@@ -72,35 +70,12 @@ def write_frame(
     if not os.path.isdir(folder):
         raise InputError(f"{path}: output folder {folder} does not exist")
 
-    # Not tempfile.mkstemp: it creates mode 0600, and the final frame should get the
-    # usual umask-derived mode so that editors run by other users can read it.
-    tmp = os.path.join(
-        folder,
-        f".{os.path.basename(path)}.tmp-{os.getpid()}-{secrets.token_hex(4)}{_EXTENSIONS[fmt]}",
-    )
-    fd = os.open(
-        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-    )
-    try:
+    with atomic_path(path, suffix=_EXTENSIONS[fmt]) as tmp:
         if fmt == "exr":
-            os.close(fd)
-            fd = -1
             write_exr(tmp, image.astype(np.float32, copy=False), half=depth == 16)
-            _fsync_path(tmp)
         else:
-            data = _encode(image, fmt, depth, path)
-            with os.fdopen(fd, "wb") as f:
-                fd = -1  # now owned by f
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+            with open(tmp, "wb") as f:
+                f.write(_encode(image, fmt, depth, path))
 
 
 def _encode(image: np.ndarray, fmt: str, depth: int, path: str) -> bytes:
@@ -127,11 +102,3 @@ def _encode(image: np.ndarray, fmt: str, depth: int, path: str) -> bytes:
     if not ok:  # pragma: no cover - OpenCV fails only on unsupported dtype/format pairs
         raise RuntimeError(f"{path}: OpenCV could not encode a {depth}-bit {fmt}")
     return buf.tobytes()
-
-
-def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import cv2
@@ -163,3 +165,15 @@ def test_bad_fields_name_the_problem(tmp_path, field, value, message):
     with pytest.raises(InputError, match=message):
         render_transition(_spec(tmp_path / "out", **{field: value}))
     assert not list((tmp_path / "out").glob("frame_*")) if (tmp_path / "out").exists() else True
+
+
+def test_leftovers_of_a_killed_write_are_removed_and_files_get_the_umask_mode(tmp_path):
+    leftover = tmp_path / ".frame_0001.png.tmp-999-deadbeef.png"
+    tmp_path.mkdir(exist_ok=True)
+    leftover.write_bytes(b"half a frame")
+    render_transition(_spec(tmp_path, frames=1))
+    assert not leftover.exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("frame_0001.png", REPORT_FILE):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
