@@ -106,6 +106,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_retime(args: argparse.Namespace) -> int:
+    import signal
+
+    from core.retime import RetimeSpec, run_retime
+    from core.retime.progress import ProgressBar
+
+    spec = RetimeSpec(
+        input=args.input, output=args.output, fps=args.fps, factor=args.factor, slowmo=args.slowmo,
+        codec=args.codec, model=args.model, scene_threshold=args.scene_threshold, dedup=not args.no_dedup,
+        dup_threshold=args.dup_threshold, audio=args.audio, input_fps=args.input_fps,
+        colorspace_in=args.colorspace_in, colorspace_out=args.colorspace_out, ocio_config=args.ocio_config,
+        resume=args.resume, overwrite=args.overwrite)
+    bar = None if args.quiet else ProgressBar()
+
+    def terminate(signum, frame):  # a kill cleans up like Ctrl-C: no half-written output
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        report = run_retime(spec, on_progress=bar, on_stage=bar.stage if bar else None)
+    except KeyboardInterrupt:
+        print("\nsegue: interrupted; nothing was left under the output name"
+              " (image frames already written are kept: rerun with --resume)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    f, t = report["frames"], report["target"]
+    print(f"{t['frame_count']} frames at {t['fps_float']:g} fps written to {report['output']['path']} "
+          f"({f['synthesized']} synthesized, {f['copied']} copied, {f['held']} held, "
+          f"{report['scene_cuts']['count']} scene cuts, {report['duplicates']['repeated_frames']} repeated "
+          f"source frames; {report['timings']['total']:.1f} s)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -151,6 +185,34 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", help="also write the results to this JSON file")
     b.add_argument("--model", default="auto", help=model_help)
     b.set_defaults(func=cmd_bench)
+
+    r = sub.add_parser("retime", help="retime a whole clip: another frame rate, or slow motion")
+    r.add_argument("input", help="movie, image-sequence pattern (name.%%04d.png) or folder of frames")
+    r.add_argument("-o", "--output", required=True,
+                   help="movie (.mp4 .mov .mkv), sequence pattern (name.%%06d.png/.tif/.exr) or folder")
+    rate = r.add_mutually_exclusive_group(required=True)
+    rate.add_argument("--fps", help="output frame rate, exact: 59.94 = 60000/1001, 23.976, 25, 60000/1001")
+    rate.add_argument("--factor", help="output rate = source rate x FACTOR (2, 2.5, 5/2)")
+    rate.add_argument("--slowmo", help="slow motion: N times longer at the source's frame rate")
+    r.add_argument("--codec", help="h264, prores, ffv1 (movies) or png, tiff, exr (frames); default by extension")
+    r.add_argument("--model", default="auto", help=model_help)
+    r.add_argument("--scene-threshold", type=float, default=0.06,
+                   help="scene-cut score threshold in (0, 1]; lower finds more cuts (default 0.06, see docs/retime.md)")
+    r.add_argument("--no-dedup", action="store_true",
+                   help="do not detect repeated frames (animation on twos/threes): treat every frame as unique")
+    r.add_argument("--dup-threshold", type=float, default=0.012,
+                   help="largest block difference of a repeated frame (default 0.012, see docs/retime.md)")
+    r.add_argument("--audio", choices=("keep", "drop"), default="keep",
+                   help="keep (default: copied; stretched with pitch kept for --slowmo) or drop the audio")
+    r.add_argument("--input-fps", help="frame rate of an image-sequence input (default 24)")
+    r.add_argument("--colorspace-in", help="colourspace of the input (default: sRGB for integer files and movies, "
+                   "linear Rec.709 for float)")
+    r.add_argument("--colorspace-out", help="colourspace of the output (default: the input's; linear Rec.709 for EXR)")
+    r.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted image-sequence render")
+    r.add_argument("--overwrite", action="store_true", help="replace an earlier output of Segue's")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_retime)
     return p
 
 

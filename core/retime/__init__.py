@@ -1,0 +1,17 @@
+"""Whole-clip retime: a clip in, the same clip at another frame rate or slowed down out.
+
+    from core.retime import RetimeSpec, run_retime
+    report = run_retime(RetimeSpec("in.mov", "out.mp4", fps="59.94"))
+
+Modules, one concept each: `timing` (exact rational time mapping, the plan), `scenes`
+(scene-cut score and decision), `duplicates` (held-frame detection), `analysis` (the
+cheap first pass over the clip), `source` (streaming movie / sequence reader), `probe`
+(what a movie holds, from ffmpeg alone), `colour` (Y'CbCr range, matrix and tags),
+`encode` (ffmpeg encoder, codecs, audio), `target` (what OUTPUT means), `stream` (the
+render pipeline with bounded queues), `job` (`run_retime`). See docs/retime.md.
+"""
+from __future__ import annotations
+
+from core.retime.job import RetimeSpec, run_retime
+
+__all__ = ["RetimeSpec", "run_retime"]

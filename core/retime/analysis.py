@@ -1,0 +1,81 @@
+"""The analysis pass: one cheap read of the whole source before anything is rendered.
+
+It decodes every frame at a small size (`duplicates.DUP_WIDTH` pixels wide) and finds
+the runs of repeated frames and the scene cuts, so that the render pass knows the
+complete plan (`core.retime.timing`) before it starts: exact frame counts for the
+progress bar, a deterministic plan for ``--resume``, and cut and duplicate lists for the
+report. It keeps one small frame and a float per frame boundary: memory does not grow
+with the clip beyond that. Decoding small costs a fraction of the synthesis.
+
+Cuts are looked for between consecutive *drawings* (the last frame of one run of
+repeats and the first of the next): in animation on twos every other frame difference
+is zero, and scoring those would only dilute the neighbourhood a cut is compared with.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import InputError
+from core.retime import duplicates, scenes
+from core.retime.source import Source
+
+
+@dataclass
+class Analysis:
+    """What the analysis pass found.
+
+    ``repeats[i]`` is True when frame ``i`` repeats the drawing before it; ``cuts`` are
+    source frames ``i`` with a cut between ``i`` and ``i + 1``, ``cut_scores`` their
+    scene scores.
+    """
+
+    repeats: list[bool]
+    cuts: list[int]
+    cut_scores: list[float]
+    seconds: float
+
+    @property
+    def duplicate_count(self) -> int:
+        return sum(self.repeats)
+
+
+def analyse(source: Source, to_working: Callable[[np.ndarray], np.ndarray], *,
+            scene_threshold: float = scenes.SCENE_THRESHOLD,
+            dup_threshold: float = duplicates.DUP_THRESHOLD,
+            on_frame: Callable[[int], None] | None = None) -> Analysis:
+    """Find repeated frames and scene cuts of ``source`` (see module docstring).
+
+    ``to_working`` converts a frame from the file's encoding to the working space;
+    ``on_frame(i)`` is called after frame ``i`` (progress).
+    """
+    started = time.perf_counter()
+    repeats: list[bool] = []
+    boundaries: list[int] = []  # frame i such that a new drawing starts at i + 1
+    scores: list[float] = []
+    drawing = previous = None
+    for i, raw in enumerate(source.frames(max_width=duplicates.DUP_WIDTH)):
+        frame = to_working(raw)
+        if drawing is None:
+            repeats.append(False)
+            drawing = frame
+        elif duplicates.is_duplicate(drawing, frame, dup_threshold):
+            repeats.append(True)
+        else:
+            repeats.append(False)
+            assert previous is not None
+            boundaries.append(i - 1)
+            scores.append(scenes.scene_score(scenes.scene_frame(previous), scenes.scene_frame(frame)))
+            drawing = frame
+        previous = frame
+        if on_frame:
+            on_frame(i)
+    if len(repeats) != source.frame_count:
+        raise InputError(f"{source.path}: decoded {len(repeats)} frames but the container lists "
+                         f"{source.frame_count}; remux the file (ffmpeg -i IN -c copy OUT.mkv) and retry")
+    picked = scenes.find_cuts(scores, scene_threshold)
+    return Analysis(repeats, [boundaries[j] for j in picked], [round(scores[j], 4) for j in picked],
+                    time.perf_counter() - started)

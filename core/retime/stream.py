@@ -1,0 +1,294 @@
+"""The render pass: decode -> synthesis -> encode, streaming through bounded queues.
+
+Three threads, two queues of at most `QUEUE_FRAMES` frames each:
+
+    reader thread ──(source frames, working space)──> main thread ──(output frames)──> writer thread
+    ffmpeg decode / image files                       engine                           ffmpeg encode / files
+
+The main thread walks the plan (`core.retime.timing.Plan.frames`) in output order. Every
+source frame an output frame uses is at or after the one the previous output frame used,
+so a small window suffices: frames behind the current output are dropped, and frames the
+plan never uses are not even converted. In-betweens of one pair of source frames are
+made by one `Engine.interpolate_working` call, so the pair's optical flow is computed
+once for all of them (split only if their pixels would exceed `PAIR_BUDGET_BYTES`).
+Memory is therefore a few frames plus the engine's working set, whatever the clip's
+length. Numpy, OpenCV, OCIO and the native kernel release the GIL, so the threads
+overlap with the ffmpeg processes on both cores.
+
+Any error or interruption (Ctrl-C) stops all three threads, the decoder and the encoder,
+and calls the sink's ``abort`` (the movie's temporary file is deleted).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from core.retime.source import Source
+from core.retime.timing import COPY, SYNTH, OutFrame, Plan
+
+#: frames waiting in each of the two queues
+QUEUE_FRAMES = 3
+#: largest total size of the in-betweens of one source pair made in one engine call
+PAIR_BUDGET_BYTES = 400 * 2**20
+_POLL = 0.2  # seconds between checks for a stop while a queue is full or empty
+
+
+class Sink(Protocol):
+    """Where output frames go (a movie encoder or an image sequence)."""
+
+    def exists(self, index: int) -> bool:
+        """True if output frame ``index`` (0-based) is already complete (resume)."""
+
+    def write(self, index: int, image: np.ndarray) -> None:
+        """Store output frame ``index``; called in order of ``index``."""
+
+    def finish(self) -> None:
+        """All frames written: make the output final."""
+
+    def abort(self) -> None:
+        """Give up: leave nothing half-written under the final name."""
+
+
+@dataclass
+class Progress:
+    """Output frame ``frame.index`` is done: ``done`` of ``total`` (``resumed``: kept from a previous run)."""
+
+    done: int
+    total: int
+    frame: OutFrame
+    resumed: bool
+    elapsed: float
+    rendered: int  # frames rendered by this run so far (not resumed)
+
+
+@dataclass
+class RenderStats:
+    """Counts and timings of a render pass."""
+
+    copied: int = 0
+    held: int = 0
+    synthesized: int = 0
+    resumed: int = 0
+    confidences: list[float] = field(default_factory=list)
+    engine_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Reader(threading.Thread):
+    """Decodes the source in order into a bounded queue; converts only frames the plan uses."""
+
+    def __init__(self, source: Source, to_working: Callable[[np.ndarray], np.ndarray], used: list[bool],
+                 stop: threading.Event) -> None:
+        super().__init__(name="segue-retime-reader", daemon=True)
+        self.source, self.to_working, self.used, self.stop = source, to_working, used, stop
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+
+    def run(self) -> None:
+        frames = self.source.frames()
+        try:
+            for i, raw in enumerate(frames):
+                used = i < len(self.used) and self.used[i]
+                self._put((i, self.to_working(raw) if used else None))
+            self._put(None)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            try:
+                self._put(exc)
+            except _Stopped:
+                pass
+        finally:
+            frames.close()  # stops the decoder
+
+    def _put(self, item) -> None:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                self.queue.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+
+class _Writer(threading.Thread):
+    """Converts output frames to the output colourspace and hands them to the sink."""
+
+    def __init__(self, sink: Sink, from_working: Callable[[np.ndarray], np.ndarray], total: int,
+                 on_progress: Callable[[Progress], None] | None, stop: threading.Event) -> None:
+        super().__init__(name="segue-retime-writer", daemon=True)
+        self.sink, self.from_working, self.total = sink, from_working, total
+        self.on_progress, self.stop = on_progress, stop
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+        self.error: BaseException | None = None
+        self.started_at = time.perf_counter()
+        self.done = self.rendered = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                out, image = item
+                if image is not None:
+                    self.sink.write(out.index, self.from_working(image))
+                    self.rendered += 1
+                self.done += 1
+                if self.on_progress:
+                    self.on_progress(Progress(self.done, self.total, out, image is None,
+                                              time.perf_counter() - self.started_at, self.rendered))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.error = exc
+            self.stop.set()
+
+    def put(self, out: OutFrame, image: np.ndarray | None) -> None:
+        while True:
+            if self.error is not None or self.stop.is_set():
+                raise _Stopped
+            try:
+                self.queue.put((out, image), timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+
+def used_frames(plan: Plan, source_count: int, exists: Callable[[int], bool]) -> list[bool]:
+    """Which source frames the output frames still to render use."""
+    used = [False] * source_count
+    for out in plan.frames():
+        if exists(out.index):
+            continue
+        used[out.source] = True
+        if out.target is not None:
+            used[out.target] = True
+    return used
+
+
+def render(plan: Plan, source: Source, engine, sink: Sink, *,
+           to_working: Callable[[np.ndarray], np.ndarray],
+           from_working: Callable[[np.ndarray], np.ndarray],
+           on_progress: Callable[[Progress], None] | None = None) -> RenderStats:
+    """Render every output frame of ``plan`` into ``sink`` (see module docstring).
+
+    ``engine`` is a `core.engine.Engine`; ``to_working``/``from_working`` convert between
+    the file encodings and the working space. Returns counts and timings; raises what
+    the reader, engine or sink raised, after stopping everything and aborting the sink.
+    """
+    started = time.perf_counter()
+    stats = RenderStats()
+    stop = threading.Event()
+    used = used_frames(plan, source.frame_count, sink.exists)
+    reader = _Reader(source, to_working, used, stop)
+    writer = _Writer(sink, from_working, plan.frame_count, on_progress, stop)
+    window: dict[int, np.ndarray] = {}
+    reader_done = False
+
+    def fetch(index: int) -> np.ndarray:
+        nonlocal reader_done
+        while index not in window:
+            if reader_done:
+                raise RuntimeError(f"{source.path}: frame {index} was never decoded")
+            item = _get(reader.queue, stop, writer)
+            if item is None:
+                reader_done = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                i, frame = item
+                if frame is not None:
+                    window[i] = frame
+        return window[index]
+
+    def forget_before(index: int) -> None:
+        for i in [i for i in window if i < index]:
+            del window[i]
+
+    group: list[OutFrame] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        a, b = fetch(group[0].source), fetch(group[0].target)
+        per_call = max(1, PAIR_BUDGET_BYTES // max(1, a.nbytes))
+        for start in range(0, len(group), per_call):
+            chunk = group[start:start + per_call]
+            t0 = time.perf_counter()
+            made = engine.interpolate_working(a, b, [o.t for o in chunk])
+            stats.engine_seconds += time.perf_counter() - t0
+            for out, result in zip(chunk, made):
+                stats.synthesized += 1
+                stats.confidences.append(float(result.confidence))
+                writer.put(out, result.image)
+        group.clear()
+
+    reader.start()
+    writer.start()
+    try:
+        for out in plan.frames():
+            if group and (out.kind != SYNTH or (group[0].source, group[0].target) != (out.source, out.target)):
+                flush()  # before the window moves on: the group needs its pair
+            if sink.exists(out.index):
+                stats.resumed += 1
+                writer.put(out, None)
+                continue
+            forget_before(out.source)
+            if out.kind == SYNTH:
+                group.append(out)
+                continue
+            writer.put(out, fetch(out.source))
+            if out.kind == COPY:
+                stats.copied += 1
+            else:
+                stats.held += 1
+        flush()
+        _finish_writer(writer, stop)
+        sink.finish()
+    except BaseException as exc:
+        stop.set()
+        sink.abort()
+        reader.join(timeout=10)
+        writer.join(timeout=10)
+        if isinstance(exc, _Stopped) and writer.error is not None:
+            raise writer.error from None
+        raise
+    finally:
+        stop.set()
+    reader.join(timeout=10)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _get(q: queue.Queue, stop: threading.Event, writer: _Writer):
+    while True:
+        if writer.error is not None or stop.is_set():
+            raise _Stopped
+        try:
+            return q.get(timeout=_POLL)
+        except queue.Empty:
+            continue
+
+
+def _finish_writer(writer: _Writer, stop: threading.Event) -> None:
+    while True:
+        if writer.error is not None:
+            raise _Stopped
+        try:
+            writer.queue.put(None, timeout=_POLL)
+            break
+        except queue.Full:
+            continue
+    while writer.is_alive():
+        writer.join(timeout=_POLL)
+    if writer.error is not None:
+        raise _Stopped
