@@ -10,6 +10,10 @@ import pytest
 from retime_clips import assert_user_error, encode, pan, segue, texture
 
 
+LONG_FRAMES = 60
+TOTAL = 4 * LONG_FRAMES  # --slowmo 4 of the long clip
+
+
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     return encode(pan(texture(0), 12, dx=2, dy=1), tmp_path_factory.mktemp("cli") / "in.mp4", "25")
@@ -17,8 +21,10 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    """Long enough (x4 of 24 frames at 192x108) that an interruption lands mid-render."""
-    return encode(pan(texture(0), 24, dx=2, dy=1), tmp_path_factory.mktemp("long") / "long.mp4", "25")
+    """Long enough that an interruption lands mid-render: x4 of 60 frames at 192x108 is 240
+    frames, several seconds even on an idle machine, against a 50 ms poll (24 frames once
+    finished before the signal arrived on an idle CI machine)."""
+    return encode(pan(texture(0), LONG_FRAMES, dx=2, dy=1), tmp_path_factory.mktemp("long") / "long.mp4", "25")
 
 
 @pytest.mark.parametrize("args, words", [
@@ -95,7 +101,7 @@ def test_ctrl_c_then_resume_completes_an_image_sequence_identically(long_clip, t
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     partial = sorted(out.glob("frame_*.png"))
-    assert 8 <= len(partial) < 96
+    assert 8 <= len(partial) < TOTAL
     assert not list(out.glob(".*tmp*")) and not (out / "retime.json").exists()
 
     assert_user_error(segue("retime", long_clip, "-o", out, "--slowmo", "4", "-q"), "--resume")
@@ -105,11 +111,11 @@ def test_ctrl_c_then_resume_completes_an_image_sequence_identically(long_clip, t
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "retime.json").read_text())
     assert report["frames"]["resumed"] == len(partial)
-    assert len(list(out.glob("frame_*.png"))) == report["target"]["frame_count"] == 96
+    assert len(list(out.glob("frame_*.png"))) == report["target"]["frame_count"] == TOTAL
 
     fresh = tmp_path / "fresh"
     assert segue("retime", long_clip, "-o", fresh, "--slowmo", "4", "-q").returncode == 0
-    for k in range(1, 97):
+    for k in range(1, TOTAL + 1):
         name = f"frame_{k:06d}.png"
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
 
