@@ -125,7 +125,12 @@ def cmd_retime(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        report = run_retime(spec, on_progress=bar, on_stage=bar.stage if bar else None)
+        if args.server:  # render on a segue-renderd; grpc is loaded only then
+            from renderd.remote import retime_on_server
+
+            report = retime_on_server(args.server, spec, on_progress=bar)
+        else:
+            report = run_retime(spec, on_progress=bar, on_stage=bar.stage if bar else None)
     except KeyboardInterrupt:
         print("\nsegue: interrupted; nothing was left under the output name"
               " (image frames already written are kept: rerun with --resume)", file=sys.stderr)
@@ -211,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
     r.add_argument("--resume", action="store_true", help="continue an interrupted image-sequence render")
     r.add_argument("--overwrite", action="store_true", help="replace an earlier output of Segue's")
+    r.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_retime)
     return p

@@ -33,7 +33,7 @@ SERVE_EPILOG = textwrap.dedent("""\
 
     logs: JSON lines on stderr (ts, level, logger, event, fields).
 
-    clients: `segue transition ... --server HOST:PORT` (token from
+    clients: `segue transition|retime ... --server HOST:PORT` (token from
     $SEGUE_RENDERD_TOKEN_FILE, CA certificate from $SEGUE_RENDERD_TLS_CA), the
     Blender and Resolve plugins, or any gRPC client of proto/segue/render/v1/render.proto.
     See docs/renderd.md.

@@ -1,9 +1,9 @@
 """The one client of segue-renderd: channel, token, deadlines, retry with backoff.
 
-Used by ``segue transition --server`` and by the Blender and Resolve plugins. It needs
-only grpcio, protobuf and the generated stubs next to it (``_proto``, imported
-relatively), so the plugins can vendor this file with that folder; ``grpc_status`` and
-``grpc_health`` are optional extras it uses when present.
+Used by ``segue transition --server``, ``segue retime --server`` and by the Blender and
+Resolve plugins. It needs only grpcio, protobuf and the generated stubs next to it
+(``_proto``, imported relatively), so the plugins can vendor this file with that folder;
+``grpc_status`` and ``grpc_health`` are optional extras it uses when present.
 
     with RenderClient("127.0.0.1:50051", token=read_token("~/.segue/token")) as client:
         job = client.submit({"clip_a": "/abs/a.mov", "clip_b": "/abs/b.mov", "frames": 8,
@@ -164,6 +164,16 @@ class RenderClient:
             **{k: v for k, v in spec.items() if v is not None})
         request = pb.SubmitTransitionRequest(idempotency_key=idempotency_key or uuid.uuid4().hex, spec=message)
         return self._call("SubmitTransition", request)
+
+    def submit_retime(self, spec: pb.RetimeSpec | Mapping[str, Any],
+                      idempotency_key: str | None = None) -> pb.SubmitRetimeResponse:
+        """Queue a whole-clip retime. ``spec``: a message or a dict of its fields (paths
+        absolute; ``fps``/``factor``/``slowmo`` as strings). Keys and retries as for `submit`.
+        """
+        message = spec if isinstance(spec, pb.RetimeSpec) else pb.RetimeSpec(
+            **{k: v for k, v in spec.items() if v is not None})
+        request = pb.SubmitRetimeRequest(idempotency_key=idempotency_key or uuid.uuid4().hex, spec=message)
+        return self._call("SubmitRetime", request)
 
     def get_job(self, job_id: str) -> pb.GetJobResponse:
         """A job and its finished frames."""

@@ -5,14 +5,18 @@
   `AlreadyExists`), refuses a second unfinished job on one output folder and a full
   queue, then stores the job before acknowledging it.
 * **Workers** (``--workers`` threads) take queued jobs in submission order. Each keeps
-  one `core.engine.Engine` per model for its lifetime. A job is
+  one `core.engine.Engine` per model for its lifetime. A transition job is
   `core.transition.render_transition`, which writes frames atomically and records
   finished ones in the output folder, so a job interrupted by a crash or a stop
-  resumes on the next start without re-rendering them.
-* **Progress**: every finished frame is stored and published to watchers with frames
-  done, ETA and the frame file as preview. A watcher first gets the frames already
-  finished, then live events, with no gap or repeat (both happen under one lock).
-* **Cancel** takes effect before the job's next frame (the engine polls it).
+  resumes on the next start without re-rendering them. A retime job is
+  `core.retime.run_retime`; `renderd.retime` checks its request and chooses each
+  attempt's options (a sequence output resumes, a movie output starts again).
+* **Progress**: every finished transition frame is stored and published to watchers
+  with frames done, ETA and the frame file as preview. A watcher first gets the frames
+  already finished, then live events, with no gap or repeat (both happen under one
+  lock). A retime publishes frames done, total and ETA on the job (no frame rows).
+* **Cancel** takes effect before the job's next frame (the engine polls it; a retime's
+  progress callback raises it).
 * **Shutdown** interrupts running jobs at their next frame and leaves them queued.
 
 Threads, not processes: the engine's native kernel and OpenCV release the GIL, and a
@@ -34,8 +38,9 @@ from dataclasses import asdict, dataclass
 
 from core.engine import Engine
 from core.errors import CancelledError, InputError
+from core.retime import RetimeSpec, run_retime
 from core.transition import FrameEvent, TransitionSpec, render_transition
-from renderd import logs
+from renderd import logs, retime
 from renderd.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -47,7 +52,20 @@ from renderd.errors import (
     Unavailable,
 )
 from renderd.paths import PathPolicy
-from renderd.store import CANCELLED, FAILED, QUEUED, RUNNING, STATES, SUCCEEDED, UNFINISHED, FrameRow, JobRow, JobStore
+from renderd.store import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RETIME,
+    RUNNING,
+    STATES,
+    SUCCEEDED,
+    TRANSITION,
+    UNFINISHED,
+    FrameRow,
+    JobRow,
+    JobStore,
+)
 from renderd.validation import check_idempotency_key, check_spec
 
 MAX_PAGE = 500
@@ -61,6 +79,13 @@ class Event:
 
     job: JobRow
     frame: FrameRow | None = None
+
+
+@dataclass
+class _Tally:
+    """What one attempt of a job rendered (frames kept from an earlier attempt excluded)."""
+
+    rendered: int = 0
 
 
 class Watch:
@@ -164,15 +189,21 @@ class JobService:
 
     # -- requests -------------------------------------------------------------------
 
-    def submit(self, spec: TransitionSpec, key: str) -> tuple[JobRow, bool]:
-        """Queue ``spec`` under idempotency ``key``; returns ``(job, deduplicated)``."""
+    def submit(self, spec: TransitionSpec | RetimeSpec, key: str) -> tuple[JobRow, bool]:
+        """Queue a transition or a retime under idempotency ``key``; returns ``(job, deduplicated)``."""
         if self._stopping.is_set():
             raise Unavailable("segue-renderd is shutting down; submit again when it is back")
         check_idempotency_key(key)
-        fingerprint = _fingerprint(spec)
+        kind = RETIME if isinstance(spec, RetimeSpec) else TRANSITION
+        fingerprint = _fingerprint(kind, spec)
         existing = self.store.by_key(key)
-        if existing is None:
-            check_spec(spec, self.policy)  # outside the lock: opening media takes a while
+        frames_total = 0
+        if existing is None:  # checked outside the lock: opening media takes a while
+            if kind == RETIME:
+                frames_total = retime.check_retime(spec, self.policy)
+            else:
+                check_spec(spec, self.policy)
+                frames_total = spec.frames
         with self._lock:
             existing = self.store.by_key(key)
             if existing is not None:
@@ -180,18 +211,23 @@ class JobService:
                     raise AlreadyExists(f"{key!r} was already used for job {existing.id} with a different request; "
                                         "use a new key for a new render", "idempotency_key")
                 return existing, True
-            out_key = os.path.realpath(spec.out_dir)
+            if kind == RETIME:
+                out_field, out_key = "output", retime.output_key(spec)
+            else:
+                out_field, out_key = "out_dir", os.path.realpath(spec.out_dir)
             busy = self.store.unfinished_for_output(out_key)
             if busy is not None:
-                raise FailedPrecondition(f"{spec.out_dir} is the output folder of unfinished job {busy.id}; "
-                                         "wait for it or cancel it", "spec.out_dir")
+                taken = (f"unfinished job {busy.id} writes there" if kind == RETIME
+                         else f"{spec.out_dir} is the output folder of unfinished job {busy.id}")
+                raise FailedPrecondition(f"{taken}; wait for it or cancel it", f"spec.{out_field}")
             if len(self._queued) >= self.queue_limit:
                 raise ResourceExhausted(f"the queue is full ({self.queue_limit} jobs waiting); retry later")
             job = self.store.insert(JobRow(id=uuid.uuid4().hex, idempotency_key=key, fingerprint=fingerprint,
                                            spec=asdict(spec), out_key=out_key, state=QUEUED,
-                                           frames_total=spec.frames))
+                                           frames_total=frames_total, kind=kind))
             self._enqueue(job.id)
-        logs.event(_log, logging.INFO, "job.submitted", job=job.id, frames=spec.frames, out_dir=spec.out_dir)
+        logs.event(_log, logging.INFO, "job.submitted", job=job.id, kind=kind, frames=frames_total,
+                   **{out_field: getattr(spec, out_field)})
         return job, False
 
     def get(self, job_id: str) -> tuple[JobRow, list[FrameRow]]:
@@ -288,31 +324,16 @@ class JobService:
             self._run(job, engines)
 
     def _run(self, job: JobRow, engines: dict[str, Engine]) -> None:
-        spec = TransitionSpec(**job.spec)
         begun = time.monotonic()
-        rendered: list[float] = []
-        logs.event(_log, logging.INFO, "job.started", job=job.id, attempt=job.attempts)
-
-        def on_frame(event: FrameEvent) -> None:
-            r = event.record
-            if not event.resumed:
-                rendered.append(r.seconds)
-            left = event.total - r.index
-            eta = sum(rendered) / len(rendered) * left if rendered else None
-            path = os.path.join(os.path.abspath(spec.out_dir), r.file)
-            frame = FrameRow(r.index, path, r.t, r.confidence, r.seconds, event.resumed)
-            with self._lock:
-                if self.store.add_frame(job.id, frame, eta_seconds=eta, preview_path=path):
-                    self._publish(job.id, frame)
+        tally = _Tally()
+        logs.event(_log, logging.INFO, "job.started", job=job.id, kind=job.kind, attempt=job.attempts)
 
         def should_cancel() -> bool:
             return job.id in self._cancel or self._stopping.is_set()
 
         try:
-            for name in ("clip_a", "clip_b", "out_dir"):  # again: a symlink may have moved since submit
-                self.policy.check(f"spec.{name}", getattr(spec, name))
-            engine = engines.get(spec.model) or engines.setdefault(spec.model, Engine(spec.model))
-            report = render_transition(spec, engine=engine, on_frame=on_frame, should_cancel=should_cancel)
+            render = self._render_retime if job.kind == RETIME else self._render_transition
+            report = render(job, engines, should_cancel, tally)
         except CancelledError:
             if job.id in self._cancel:
                 self._end(job.id, CANCELLED)
@@ -331,7 +352,55 @@ class JobService:
         finally:
             self._cancel.discard(job.id)
         logs.event(_log, logging.INFO, "job.ended", job=job.id, state=self._job(job.id).state,
-                   seconds=round(time.monotonic() - begun, 3), frames_rendered=len(rendered))
+                   seconds=round(time.monotonic() - begun, 3), frames_rendered=tally.rendered)
+
+    def _render_transition(self, job: JobRow, engines: dict[str, Engine], should_cancel, tally: _Tally) -> dict:
+        spec = TransitionSpec(**job.spec)
+        rendered: list[float] = []
+
+        def on_frame(event: FrameEvent) -> None:
+            r = event.record
+            if not event.resumed:
+                rendered.append(r.seconds)
+                tally.rendered = len(rendered)
+            left = event.total - r.index
+            eta = sum(rendered) / len(rendered) * left if rendered else None
+            path = os.path.join(os.path.abspath(spec.out_dir), r.file)
+            frame = FrameRow(r.index, path, r.t, r.confidence, r.seconds, event.resumed)
+            with self._lock:
+                if self.store.add_frame(job.id, frame, eta_seconds=eta, preview_path=path):
+                    self._publish(job.id, frame)
+
+        for name in ("clip_a", "clip_b", "out_dir"):  # again: a symlink may have moved since submit
+            self.policy.check(f"spec.{name}", getattr(spec, name))
+        engine = _engine(engines, spec.model)
+        return render_transition(spec, engine=engine, on_frame=on_frame, should_cancel=should_cancel)
+
+    def _render_retime(self, job: JobRow, engines: dict[str, Engine], should_cancel, tally: _Tally) -> dict:
+        spec = RetimeSpec(**job.spec)
+        retime.recheck_paths(spec, self.policy)
+        target = retime.output_target(spec)
+        stamp = retime.output_stamp(spec)
+        if job.output_stamp is None:  # the first attempt: remember the output as it was before it
+            with self._lock:
+                self.store.update(job.id, output_stamp=stamp)
+            run = spec
+        else:
+            run = retime.attempt_spec(spec, job.output_stamp, stamp, progressed=job.frames_done > 0)
+            if target.kind == "movie" and job.frames_done:  # a movie starts again from its first frame
+                with self._lock:
+                    self._change(job.id, frames_done=0, eta_seconds=None)
+
+        def report(done: int, total: int, eta: float | None, preview: str) -> None:
+            with self._lock:
+                self._change(job.id, frames_done=done, frames_total=total, eta_seconds=eta, preview_path=preview)
+
+        progress = retime.JobProgress(target, report, should_cancel)
+        try:
+            return run_retime(run, engine=_engine(engines, spec.model), on_progress=progress,
+                              on_stage=progress.stage)
+        finally:
+            tally.rendered = progress.rendered
 
     def _end(self, job_id: str, state: str, **changes) -> None:
         with self._lock:
@@ -364,6 +433,12 @@ class JobService:
         return job
 
 
-def _fingerprint(spec: TransitionSpec) -> str:
-    """Identity of a request, for the idempotency check."""
-    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()
+def _engine(engines: dict[str, Engine], model: str) -> Engine:
+    """The worker's engine for ``model``, created on first use."""
+    return engines.get(model) or engines.setdefault(model, Engine(model))
+
+
+def _fingerprint(kind: str, spec: TransitionSpec | RetimeSpec) -> str:
+    """Identity of a request, for the idempotency check (a transition's as before retimes existed)."""
+    body = asdict(spec) if kind == TRANSITION else {kind: asdict(spec)}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

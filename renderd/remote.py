@@ -1,16 +1,18 @@
-"""``segue transition --server HOST:PORT``: the same job, rendered by a segue-renderd.
+"""``segue transition|retime --server HOST:PORT``: the same job, rendered by a segue-renderd.
 
 `render_on_server` submits a `core.transition.TransitionSpec` through the shared
 `RenderClient`, relays progress as the engine's own `FrameEvent` (so the CLI draws the
-same progress bar as for a local render) and returns the job's ``transition.json``,
-raising the engine's error types so the CLI keeps its exit codes:
+same progress bar as for a local render) and returns the job's ``transition.json``;
+`retime_on_server` does the same for a `core.retime.RetimeSpec`, relaying progress as
+`core.retime.stream.Progress` and returning the retime's report. Both raise the
+engine's error types so the CLI keeps its exit codes:
 
 * a refused request (bad field, missing or unreadable media, path not allowed, busy
   output folder, full queue) or an unreachable daemon: `InputError` (exit 2);
 * a job cancelled on the daemon: `CancelledError`; an internal failure: `RuntimeError`.
 
 Ctrl-C cancels the job on the daemon before it propagates; finished frames stay, and
-running the same command again resumes them.
+running the same command again resumes them (a retime: with ``--resume``).
 
 Connection settings come from the environment, since the CLI has one flag for this:
 ``SEGUE_RENDERD_TOKEN_FILE`` (bearer token) and ``SEGUE_RENDERD_TLS_CA`` (PEM file of
@@ -20,11 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from core.errors import CancelledError, InputError
+from core.retime import RetimeSpec
+from core.retime.stream import Progress
 from core.transition import FrameEvent, FrameRecord, TransitionSpec
 from renderd._proto import render_pb2 as pb
 from renderd.client import RenderClient, RenderError, read_token
@@ -50,13 +55,22 @@ def client_from_env(address: str) -> RenderClient:
 
 def request_spec(spec: TransitionSpec) -> dict:
     """The spec as request fields, local paths made absolute (the daemon has no working directory)."""
-    fields = asdict(spec)
-    for name in ("clip_a", "clip_b", "out_dir"):
+    return _absolute(asdict(spec), "clip_a", "clip_b", "out_dir")
+
+
+def request_retime_spec(spec: RetimeSpec) -> dict:
+    """A retime spec as request fields, local paths made absolute."""
+    return _absolute(asdict(spec), "input", "output")
+
+
+def _absolute(fields: dict, *paths: str) -> dict:
+    for name in paths:
         fields[name] = os.path.abspath(fields[name])
-    if spec.ocio_config and not spec.ocio_config.startswith("ocio://"):
-        fields["ocio_config"] = os.path.abspath(spec.ocio_config)
-    if spec.model.lower().endswith(".onnx"):
-        fields["model"] = os.path.abspath(spec.model)
+    ocio = fields["ocio_config"]
+    if ocio and not ocio.startswith("ocio://"):
+        fields["ocio_config"] = os.path.abspath(ocio)
+    if fields["model"].lower().endswith(".onnx"):
+        fields["model"] = os.path.abspath(fields["model"])
     return fields
 
 
@@ -64,16 +78,48 @@ def render_on_server(address: str, spec: TransitionSpec,
                      on_frame: Callable[[FrameEvent], None] | None = None) -> dict:
     """Render ``spec`` on the daemon at ``address``; returns the ``transition.json`` content."""
     spec.validate()  # the cheap checks locally, before any network
+
+    def relay(event: pb.WatchJobResponse) -> None:
+        if on_frame and event.HasField("frame"):
+            f = event.frame
+            record = FrameRecord(f.index, os.path.basename(f.path), f.t, f.confidence, f.seconds)
+            on_frame(FrameEvent(event.job.frames_total, record, f.resumed))
+
+    return _run_on_server(address, lambda client: client.submit(request_spec(spec)).job, relay)
+
+
+def retime_on_server(address: str, spec: RetimeSpec,
+                     on_progress: Callable[[Progress], None] | None = None) -> dict:
+    """Retime on the daemon at ``address``; returns the retime's JSON report.
+
+    ``on_progress`` gets a `Progress` whenever the job's frame count moves (``frame`` is
+    None: the daemon reports counts, not frames), so ``segue retime``'s bar works unchanged.
+    """
+    spec.validate()  # the cheap checks locally, before any network
+    started = time.perf_counter()
+    shown = -1
+
+    def relay(event: pb.WatchJobResponse) -> None:
+        nonlocal shown
+        job = event.job
+        if on_progress and job.frames_total and job.frames_done != shown:
+            shown = job.frames_done
+            on_progress(Progress(job.frames_done, job.frames_total, None, False, time.perf_counter() - started,
+                                 job.frames_done))
+
+    return _run_on_server(address, lambda client: client.submit_retime(request_retime_spec(spec)).job, relay)
+
+
+def _run_on_server(address: str, submit: Callable[[RenderClient], pb.Job],
+                   relay: Callable[[pb.WatchJobResponse], None]) -> dict:
+    """Submit, follow the job to its end (Ctrl-C cancels it), map the outcome to the CLI's errors."""
     with client_from_env(address) as client:
         try:
-            job = client.submit(request_spec(spec)).job
+            job = submit(client)
             try:
                 for event in client.watch(job.job_id):
                     job = event.job
-                    if on_frame and event.HasField("frame"):
-                        f = event.frame
-                        record = FrameRecord(f.index, os.path.basename(f.path), f.t, f.confidence, f.seconds)
-                        on_frame(FrameEvent(job.frames_total, record, f.resumed))
+                    relay(event)
             except KeyboardInterrupt:
                 _cancel_quietly(client, job.job_id)
                 raise

@@ -34,6 +34,7 @@ from renderd.auth import BearerTokenInterceptor, load_token
 from renderd.config import ServeConfig
 from renderd.jobs import JobService
 from renderd.paths import PathPolicy
+from renderd.retime import CODECS as RETIME_CODECS
 from renderd.servicer import RenderServicer
 from renderd.store import JobStore
 from renderd.validation import MAX_FRAMES
@@ -73,7 +74,8 @@ class Daemon:
         capabilities = pb.GetCapabilitiesResponse(
             version=__version__, models=list(MODEL_NAMES), default_model=resolve_model("auto"),
             formats=list(FORMATS), conform_modes=list(MODES), max_frames=MAX_FRAMES, workers=c.workers,
-            allow_roots=list(policy.roots), queue_limit=c.queue_limit, max_message_bytes=c.max_message_bytes)
+            allow_roots=list(policy.roots), queue_limit=c.queue_limit, max_message_bytes=c.max_message_bytes,
+            retime_codecs=list(RETIME_CODECS))
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.max_watchers + UNARY_RESERVE, thread_name_prefix="renderd-rpc"),
             interceptors=interceptors,

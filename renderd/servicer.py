@@ -1,10 +1,10 @@
 """The `Render` service: protobuf in, job service call, protobuf out, errors to status codes.
 
-Thin on purpose. It converts messages (`spec_from_proto`, `job_to_proto`) and maps
-`renderd.errors.RequestError` to its status code; INVALID_ARGUMENT also carries a
-``google.rpc.BadRequest`` detail naming the field (read it with
-``grpc_status.rpc_status.from_call``). A client mistake is logged as one line; any
-other exception is an internal error: logged with its traceback, answered INTERNAL.
+Thin on purpose. It converts messages (`spec_from_proto`, `retime_spec_from_proto`,
+`job_to_proto`) and maps `renderd.errors.RequestError` to its status code;
+INVALID_ARGUMENT also carries a ``google.rpc.BadRequest`` detail naming the field (read
+it with ``grpc_status.rpc_status.from_call``). A client mistake is logged as one line;
+any other exception is an internal error: logged with its traceback, answered INTERNAL.
 """
 from __future__ import annotations
 
@@ -18,17 +18,30 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from core.retime import RetimeSpec
 from core.transition import TransitionSpec
 from renderd import logs
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
 from renderd.errors import InvalidArgument, RequestError
 from renderd.jobs import Event, JobService
-from renderd.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, FrameRow, JobRow
+from renderd.store import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RETIME,
+    RUNNING,
+    SUCCEEDED,
+    TRANSITION,
+    FrameRow,
+    JobRow,
+)
 
 STATE_TO_PROTO = {QUEUED: pb.JOB_STATE_QUEUED, RUNNING: pb.JOB_STATE_RUNNING, SUCCEEDED: pb.JOB_STATE_SUCCEEDED,
                   FAILED: pb.JOB_STATE_FAILED, CANCELLED: pb.JOB_STATE_CANCELLED}
 STATE_FROM_PROTO = {v: k for k, v in STATE_TO_PROTO.items()}
+KIND_TO_PROTO = {TRANSITION: pb.JOB_KIND_TRANSITION, RETIME: pb.JOB_KIND_RETIME}
+_RETIME_DEFAULTS = RetimeSpec(input="", output="")
 _log = logs.get("rpc")
 
 
@@ -47,12 +60,35 @@ def spec_to_proto(spec: dict[str, Any]) -> pb.TransitionSpec:
     return pb.TransitionSpec(**{k: v for k, v in spec.items() if v is not None})
 
 
+def retime_spec_from_proto(m: pb.RetimeSpec) -> RetimeSpec:
+    """A retime request's spec with the documented defaults filled in (see render.proto)."""
+    d = _RETIME_DEFAULTS
+    return RetimeSpec(
+        input=m.input, output=m.output, fps=m.fps or None, factor=m.factor or None, slowmo=m.slowmo or None,
+        codec=m.codec or None, model=m.model or d.model,
+        scene_threshold=m.scene_threshold if m.HasField("scene_threshold") else d.scene_threshold,
+        dedup=m.dedup if m.HasField("dedup") else d.dedup,
+        dup_threshold=m.dup_threshold if m.HasField("dup_threshold") else d.dup_threshold,
+        audio=m.audio or d.audio, input_fps=m.input_fps or None, colorspace_in=m.colorspace_in or None,
+        colorspace_out=m.colorspace_out or None, ocio_config=m.ocio_config or None, resume=m.resume,
+        overwrite=m.overwrite)
+
+
+def retime_spec_to_proto(spec: dict[str, Any]) -> pb.RetimeSpec:
+    """A stored retime spec (`RetimeSpec` as a dict) as a message; None fields stay unset."""
+    return pb.RetimeSpec(**{k: v for k, v in spec.items() if v is not None})
+
+
 def job_to_proto(job: JobRow) -> pb.Job:
     """A stored job as a message."""
-    m = pb.Job(job_id=job.id, state=STATE_TO_PROTO[job.state], spec=spec_to_proto(job.spec),
+    m = pb.Job(job_id=job.id, state=STATE_TO_PROTO[job.state], kind=KIND_TO_PROTO[job.kind],
                idempotency_key=job.idempotency_key, frames_done=job.frames_done, frames_total=job.frames_total,
                preview_path=job.preview_path, cancel_requested=job.cancel_requested, attempts=job.attempts,
                report_json=job.report)
+    if job.kind == RETIME:
+        m.retime_spec.CopyFrom(retime_spec_to_proto(job.spec))
+    else:
+        m.spec.CopyFrom(spec_to_proto(job.spec))
     if job.eta_seconds is not None:
         m.eta_seconds = job.eta_seconds
     if job.error_code:
@@ -135,6 +171,13 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
             raise InvalidArgument("is missing: say what to render", "spec")
         job, deduplicated = self.jobs.submit(spec_from_proto(request.spec), request.idempotency_key)
         return pb.SubmitTransitionResponse(job=job_to_proto(job), deduplicated=deduplicated)
+
+    @_unary
+    def SubmitRetime(self, request: pb.SubmitRetimeRequest, context: grpc.ServicerContext):
+        if not request.HasField("spec"):
+            raise InvalidArgument("is missing: say what to retime", "spec")
+        job, deduplicated = self.jobs.submit(retime_spec_from_proto(request.spec), request.idempotency_key)
+        return pb.SubmitRetimeResponse(job=job_to_proto(job), deduplicated=deduplicated)
 
     @_streaming
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext):

@@ -8,7 +8,9 @@ the kernel drops it when the holder dies, so a crash never leaves a stale lock.
 
 States: ``queued -> running -> succeeded | failed | cancelled``; ``running`` goes
 back to ``queued`` when the daemon stops or dies mid-job (`requeue_interrupted`).
-The store is a plain data layer: rules about transitions live in `renderd.jobs`.
+Kinds: ``transition`` and ``retime`` (schema 2 added ``kind`` and ``output_stamp``;
+a schema-1 store is upgraded in place on open, its jobs being transitions).
+The store is a plain data layer: rules about state changes live in `renderd.jobs`.
 """
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ from typing import Any
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 UNFINISHED = (QUEUED, RUNNING)
+TRANSITION, RETIME = "transition", "retime"
+KINDS = (TRANSITION, RETIME)
 DB_FILE = "jobs.sqlite3"
 LOCK_FILE = "renderd.lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -35,8 +39,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     id               TEXT NOT NULL UNIQUE,
     idempotency_key  TEXT NOT NULL UNIQUE,
     fingerprint      TEXT NOT NULL,      -- hash of the normalised spec: same key, same request?
-    spec             TEXT NOT NULL,      -- JSON of core.transition.TransitionSpec
-    out_key          TEXT NOT NULL,      -- real path of the output folder: one unfinished job each
+    kind             TEXT NOT NULL DEFAULT 'transition',  -- or 'retime'
+    spec             TEXT NOT NULL,      -- JSON of core.transition.TransitionSpec / core.retime.RetimeSpec
+    out_key          TEXT NOT NULL,      -- real path of the output folder (or movie): one unfinished job each
     state            TEXT NOT NULL,
     frames_total     INTEGER NOT NULL,
     frames_done      INTEGER NOT NULL DEFAULT 0,
@@ -49,7 +54,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     report           TEXT NOT NULL DEFAULT '',
     created          REAL NOT NULL,
     started          REAL,
-    finished         REAL
+    finished         REAL,
+    output_stamp     TEXT                -- retime: the output as it was before the first attempt
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_out ON jobs (out_key, state);
@@ -64,6 +70,10 @@ CREATE TABLE IF NOT EXISTS frames (
     PRIMARY KEY (job_id, idx)
 );
 """
+
+
+#: columns schema 2 added, for upgrading a schema-1 store
+_ADDED_IN_2 = {"kind": "TEXT NOT NULL DEFAULT 'transition'", "output_stamp": "TEXT"}
 
 
 class StoreLocked(Exception):
@@ -84,7 +94,11 @@ class FrameRow:
 
 @dataclass
 class JobRow:
-    """One job as stored. ``spec`` is the `TransitionSpec` as a dict."""
+    """One job as stored. ``spec`` is the `TransitionSpec` (or, for a retime, `RetimeSpec`) as a dict.
+
+    ``output_stamp`` (retimes) identifies the output as it was before the job's first
+    attempt, so a later attempt can tell whether that attempt got to write it.
+    """
 
     id: str
     idempotency_key: str
@@ -105,6 +119,8 @@ class JobRow:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    kind: str = TRANSITION
+    output_stamp: str | None = None
 
 
 _JOB_COLUMNS = [f for f in JobRow.__dataclass_fields__]
@@ -141,6 +157,10 @@ class JobStore:
         if version > SCHEMA_VERSION:
             raise StoreLocked(f"store {self.folder} was written by a newer segue-renderd (schema {version})")
         self._db.executescript(_SCHEMA)
+        present = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, declaration in _ADDED_IN_2.items():
+            if column not in present:  # a schema-1 store: its jobs are transitions
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:

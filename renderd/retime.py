@@ -1,0 +1,295 @@
+"""Retime jobs: what a ``SubmitRetime`` may ask for, and how each attempt of one runs.
+
+The render itself is `core.retime.run_retime`, the engine of ``segue retime``; this
+module decides whether a request is acceptable and with which options an attempt runs.
+
+**Submit checks** (`check_retime`), in the order of `renderd.validation`:
+
+1. fields (INVALID_ARGUMENT naming the field): lengths, NUL bytes, absolute paths,
+   exactly one of ``fps``/``factor``/``slowmo``, each an exact rational, codec, model,
+   thresholds, audio mode, ``resume`` with ``overwrite``;
+2. paths: input (every frame of a sequence) and output inside the allowed roots before
+   anything is looked up (PERMISSION_DENIED), then the input exists (NOT_FOUND); the
+   output is read as ``core.retime.target`` reads it (movie, pattern or folder); an
+   existing movie needs ``overwrite``;
+3. media: the clip opens with the retime's own reader (an ffmpeg probe for movies), the
+   rates and colourspaces resolve. This also gives the output's exact frame count, so a
+   job knows its total from the start.
+
+A sequence output that already holds frames is judged by the render itself (it needs
+the render's identity): the job then fails with INVALID_ARGUMENT, before any work.
+
+**Attempts.** The first attempt runs the request as given, after recording the output's
+`output_stamp` (a movie file, or a sequence's state file, as it was). A later attempt
+(the daemon stopped or died mid-job) compares: a sequence whose state file the first
+attempt wrote, or that reported frames, is continued with ``resume`` (finished frames are
+kept, byte-identical); a movie is rendered again from the start (a stopped encode leaves
+only a hidden ``.NAME.segue-part-*`` file, which the next encode of that output deletes),
+with ``overwrite`` if the first attempt got as far as renaming its movie into place.
+
+**Progress and cancel** (`JobProgress`): run_retime calls back after every output frame
+and every analysed source frame; the job records frames done, total and ETA, and a
+cancel (or a shutdown) raises `CancelledError` from the callback, which stops the
+pipeline before the next output frame (see `JobProgress`).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import fields, replace
+
+from core.color import ColorManager
+from core.engine import MODEL_NAMES, resolve_model
+from core.errors import CancelledError, InputError
+from core.media.movie import MOVIE_EXTENSIONS
+from core.retime import RetimeSpec, timing
+from core.retime.encode import MOVIE_CODECS
+from core.retime.job import AUDIO_MODES, target_rates
+from core.retime.source import open_source
+from core.retime.stream import Progress
+from core.retime.target import IMAGE_CODECS, STATE_FILE, Target, resolve_target
+from renderd.errors import InvalidArgument, NotFound
+from renderd.paths import PathPolicy
+from renderd.validation import MAX_NAME, MAX_PATH, clip_files
+
+#: what ``codec`` may name (capabilities list them)
+CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
+RATE_FIELDS = ("fps", "factor", "slowmo")
+PATH_FIELDS = ("input", "output", "ocio_config", "model")
+#: frames kept by a resume are recorded at most this often (a resume finds thousands at once)
+RESUMED_REPORT_SECONDS = 0.25
+
+
+def check_retime(spec: RetimeSpec, policy: PathPolicy) -> int:
+    """Run the three steps of the module docstring; return the output's frame count."""
+    check_fields(spec)
+    check_paths(spec, policy)
+    return check_media(spec)
+
+
+def check_fields(spec: RetimeSpec) -> None:
+    """Step 1: the request's own shape, no file access."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if isinstance(value, str):
+            limit = MAX_PATH if f.name in PATH_FIELDS else MAX_NAME
+            if len(value) > limit:
+                raise InvalidArgument(f"is {len(value)} characters long; at most {limit}", _f(f.name))
+            if "\x00" in value:
+                raise InvalidArgument("contains a NUL character", _f(f.name))
+    for name in ("input", "output"):
+        value = getattr(spec, name)
+        if not value.strip():
+            raise InvalidArgument("is empty", _f(name))
+        if not os.path.isabs(value):
+            raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
+                                  _f(name))
+    given = [name for name in RATE_FIELDS if getattr(spec, name) is not None]
+    if len(given) != 1:
+        raise InvalidArgument("give exactly one of fps, factor and slowmo" +
+                              (f" (got {' and '.join(given)})" if given else ""), _f(given[1] if given else "fps"))
+    rate = given[0]
+    _parsed(rate, lambda: timing.parse_rate(spec.fps, "") if rate == "fps" else
+            timing.parse_ratio(getattr(spec, rate), "", minimum=0))
+    if spec.input_fps is not None:
+        _parsed("input_fps", lambda: timing.parse_rate(spec.input_fps, ""))
+    if spec.codec is not None and spec.codec not in CODECS:
+        raise InvalidArgument(f"must be one of {', '.join(CODECS)}, got {spec.codec!r}", _f("codec"))
+    if spec.model not in MODEL_NAMES and not (os.path.isabs(spec.model) and spec.model.lower().endswith(".onnx")):
+        raise InvalidArgument(f"unknown model {spec.model!r}: use {', '.join(MODEL_NAMES)} "
+                              "or an absolute path to a .onnx file", _f("model"))
+    if not 0 < spec.scene_threshold <= 1:  # NaN fails too
+        raise InvalidArgument(f"must be in (0, 1], got {spec.scene_threshold}", _f("scene_threshold"))
+    if not 0 <= spec.dup_threshold < 0.5:
+        raise InvalidArgument(f"must be in [0, 0.5), got {spec.dup_threshold}", _f("dup_threshold"))
+    if spec.audio not in AUDIO_MODES:
+        raise InvalidArgument(f"must be one of {', '.join(AUDIO_MODES)}, got {spec.audio!r}", _f("audio"))
+    if spec.resume and spec.overwrite:
+        raise InvalidArgument("resume and overwrite contradict each other: choose one", _f("overwrite"))
+    if spec.ocio_config and not spec.ocio_config.startswith("ocio://") and not os.path.isabs(spec.ocio_config):
+        raise InvalidArgument(f"{spec.ocio_config!r} is neither an ocio:// URI nor an absolute path",
+                              _f("ocio_config"))
+    try:
+        spec.validate()  # the engine's own rules, should ours ever fall behind them
+    except InputError as exc:
+        raise InvalidArgument(str(exc), "spec") from None
+
+
+def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:
+    """Step 2: every path allowed, then present; returns the output as the retime reads it."""
+    for path in clip_files("input", spec.input, policy):
+        policy.check(_f("input"), path)
+    policy.check(_f("output"), spec.output)  # before the output is looked at on disk
+    try:
+        target = resolve_target(spec.output)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("output")) from None
+    if spec.codec is not None:
+        try:
+            target = resolve_target(spec.output, spec.codec)
+        except InputError as exc:
+            raise InvalidArgument(str(exc), _f("codec")) from None
+    folder = target.folder if target.kind == "sequence" else target.path.parent
+    policy.check(_f("output"), str(folder))
+    if folder.exists() and not folder.is_dir():
+        raise InvalidArgument(f"{folder} is a file, not a folder", _f("output"))
+    if target.kind == "movie":
+        if spec.resume:
+            raise InvalidArgument("resume continues image-sequence renders; a movie is rendered in one go",
+                                  _f("resume"))
+        if target.path.exists() and not spec.overwrite:
+            raise InvalidArgument(f"{target.path} already exists: set overwrite to replace it", _f("output"))
+    for name in ("ocio_config", "model"):
+        path = getattr(spec, name)
+        if path and os.path.isabs(path):
+            policy.check(_f(name), path)
+            if not os.path.isfile(path):
+                raise NotFound(f"{path}: no such file", _f(name))
+    return target
+
+
+def check_media(spec: RetimeSpec) -> int:
+    """Step 3: open what the job will open; return the output's frame count."""
+    try:
+        resolve_model(spec.model)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("model")) from None
+    try:
+        colour = ColorManager(spec.ocio_config)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("ocio_config")) from None
+    input_fps = None
+    if spec.input_fps is not None:
+        if os.path.isfile(spec.input) and os.path.splitext(spec.input)[1].lower() in MOVIE_EXTENSIONS:
+            raise InvalidArgument("applies to image sequences; the input is a movie with its own rate",
+                                  _f("input_fps"))
+        input_fps = timing.parse_rate(spec.input_fps, "input_fps")
+    try:
+        source = open_source(spec.input, input_fps)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("input")) from None
+    rate = next(name for name in RATE_FIELDS if getattr(spec, name) is not None)
+    rates = _parsed(rate, lambda: target_rates(spec, source.fps))
+    for name, default in (("colorspace_in", colour.default_for(source.bit_depth, source.is_float)),
+                          ("colorspace_out", None)):
+        wanted = getattr(spec, name) or default
+        if wanted:
+            try:
+                colour.resolve(wanted)
+            except InputError as exc:
+                raise InvalidArgument(str(exc), _f(name)) from None
+    return timing.output_frame_count(source.duration, rates.out_fps, rates.speed)
+
+
+def output_target(spec: RetimeSpec) -> Target:
+    """The output as the retime reads it (the spec passed `check_retime`)."""
+    return resolve_target(spec.output, spec.codec)
+
+
+def output_key(spec: RetimeSpec) -> str:
+    """Real path of what the job writes: a sequence's folder (the retime keeps one state
+    file per folder, and transitions write into folders too), or the movie file."""
+    target = output_target(spec)
+    return os.path.realpath(target.folder if target.kind == "sequence" else target.path)
+
+
+def recheck_paths(spec: RetimeSpec, policy: PathPolicy) -> None:
+    """When a worker starts the job: still allowed (a symlink may have moved since submit)."""
+    policy.check(_f("input"), spec.input)
+    policy.check(_f("output"), spec.output)
+
+
+def output_stamp(spec: RetimeSpec) -> str:
+    """The output's marker file as it is now: ``inode:size:mtime_ns``, or ``""`` if absent.
+
+    The marker is the movie itself, or a sequence's state file (written atomically, so
+    each write is a new file), which the retime writes once its plan is made, before the
+    first frame.
+    """
+    target = output_target(spec)
+    marker = target.path if target.kind == "movie" else target.folder / STATE_FILE
+    try:
+        st = os.stat(marker)
+    except OSError:
+        return ""
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def attempt_spec(spec: RetimeSpec, first_stamp: str, stamp: str, progressed: bool) -> RetimeSpec:
+    """The options of a later attempt (module docstring): ``first_stamp`` is the output's
+    `output_stamp` before the first attempt, ``stamp`` today's; ``progressed``: an earlier
+    attempt reported frames."""
+    written = stamp != first_stamp
+    if output_target(spec).kind == "sequence":
+        if written or progressed:
+            return replace(spec, resume=True, overwrite=False)
+    elif written:
+        return replace(spec, overwrite=True)
+    return spec
+
+
+class JobProgress:
+    """`run_retime`'s ``on_progress`` and ``on_stage`` for one attempt of a job.
+
+    ``report(done, total, eta_seconds, preview_path)`` records progress; it is called
+    for every output frame rendered, and for frames kept from an earlier attempt at most
+    every `RESUMED_REPORT_SECONDS` (and for the last). ``should_cancel()`` is polled
+    after every output frame and every source frame of the analysis pass: True raises
+    `CancelledError` (after reporting the latest frame), which run_retime passes on once
+    it has stopped its threads and ffmpeg and deleted an unfinished movie. The frame
+    just written stays (a sequence keeps it for a resume): a cancel takes effect before
+    the next output frame, once the engine call in progress returns (the in-betweens of
+    one pair of source frames are made together: one for ``factor 2``, up to N-1 for
+    ``slowmo N`` or ``factor N``).
+
+    Calls come from the retime's writer thread (progress) and the worker (analysis).
+    """
+
+    def __init__(self, target: Target, report: Callable[[int, int, float | None, str], None],
+                 should_cancel: Callable[[], bool]) -> None:
+        self.target = target
+        self.report = report
+        self.should_cancel = should_cancel
+        self.rendered = 0  # frames this attempt rendered (not kept from an earlier one)
+        self._latest: Progress | None = None
+        self._reported_at = -math.inf
+
+    def __call__(self, event: Progress) -> None:
+        self.rendered = event.rendered
+        self._latest = event
+        if (not event.resumed or event.done == event.total
+                or time.monotonic() - self._reported_at >= RESUMED_REPORT_SECONDS):
+            self._report()
+        self._check()
+
+    def stage(self, name: str, done: int, total: int) -> None:
+        """A source frame of the analysis pass: only a chance to cancel."""
+        self._check()
+
+    def _report(self) -> None:
+        event, self._latest = self._latest, None
+        if event is None:
+            return
+        # This attempt's mean time per rendered frame times the frames left.
+        eta = event.elapsed / event.rendered * (event.total - event.done) if event.rendered else None
+        preview = str(self.target.frame_path(event.frame.index + 1)) if self.target.kind == "sequence" else ""
+        self.report(event.done, event.total, eta, preview)
+        self._reported_at = time.monotonic()
+
+    def _check(self) -> None:
+        if self.should_cancel():
+            self._report()
+            raise CancelledError("retime cancelled")
+
+
+def _parsed(name: str, parse: Callable):
+    try:
+        return parse()
+    except InputError as exc:
+        raise InvalidArgument(str(exc).strip(), _f(name)) from None
+
+
+def _f(name: str) -> str:
+    return f"spec.{name}"
