@@ -251,8 +251,18 @@ class _SequenceSink:
         elif overwrite:
             for path in previous:
                 path.unlink(missing_ok=True)
+        if ours:
+            self._sweep_leftovers()
         self.key = key
         self.state = {"key": key, "template": self.target.template, "frames": int(state.get("frames", 0))}
+
+    def _sweep_leftovers(self) -> None:
+        """Remove the hidden temporary files a killed run left while writing our frames."""
+        prefix, suffix = self.target.template.split("{")[0], self.target.template.split("}")[-1]
+        for leftover in self.target.folder.glob(".*.tmp-*"):
+            base = leftover.name[1:leftover.name.index(".tmp-")]
+            if base.startswith(prefix) and base.endswith(suffix):
+                leftover.unlink(missing_ok=True)
 
     def expect(self, frames: int) -> None:
         """Record the output's length; refuse to overwrite frame files Segue did not write."""

@@ -107,8 +107,11 @@ def test_ctrl_c_then_resume_completes_an_image_sequence_identically(long_clip, t
     assert_user_error(segue("retime", long_clip, "-o", out, "--slowmo", "4", "-q"), "--resume")
     assert_user_error(segue("retime", long_clip, "-o", out, "--slowmo", "2", "-q", "--resume"),
                       "other options")
+    leftover = out / ".frame_000009.png.tmp-1-deadbeef.png"  # what a kill -9 mid-write leaves
+    leftover.write_bytes(b"half a frame")
     r = segue("retime", long_clip, "-o", out, "--slowmo", "4", "-q", "--resume")
     assert r.returncode == 0, r.stderr
+    assert not leftover.exists()
     report = json.loads((out / "retime.json").read_text())
     assert report["frames"]["resumed"] == len(partial)
     assert len(list(out.glob("frame_*.png"))) == report["target"]["frame_count"] == TOTAL
