@@ -145,6 +145,20 @@ def cmd_retime(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_install(args: argparse.Namespace) -> int:
+    # the installer lives with the plugin it installs; core itself never imports Resolve code
+    from plugins.resolve.install import InstallError, describe, install
+
+    settings = {"address": args.server, "token_file": args.token_file, "tls_ca": args.tls_ca,
+                "output_root": args.output_root}
+    try:
+        result = install(args.dest, args.lib, settings=settings, force=args.force)
+    except InstallError as exc:
+        raise InputError(str(exc)) from None
+    print(describe(result))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -219,6 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_retime)
+
+    ins = sub.add_parser("install", help="install an editor integration: the DaVinci Resolve Scripts menu entry")
+    ins.add_argument("target", choices=("resolve",), help="resolve: Workspace > Scripts > Edit > Segue Synthesize "
+                     "Transition (docs/resolve.md)")
+    ins.add_argument("--dest", help="Resolve's Scripts/Edit folder (default: the per-user one of this platform)")
+    ins.add_argument("--lib", help="folder for the script's package (default: a per-user Segue data folder)")
+    ins.add_argument("--server", metavar="HOST:PORT", help="daemon address the script uses (default 127.0.0.1:50051)")
+    ins.add_argument("--token-file", help="bearer token file of the daemon (path as Resolve's machine sees it)")
+    ins.add_argument("--tls-ca", help="PEM file of the CA to trust; turns TLS on")
+    ins.add_argument("--output-root", help="where the daemon writes transitions (default: a Segue folder beside clip A)")
+    ins.add_argument("--force", action="store_true", help="replace files in the way that Segue did not write")
+    ins.set_defaults(func=cmd_install)
     return p
 
 

@@ -1,0 +1,87 @@
+"""Helpers of the Resolve script suites: paths, running the entry as Resolve does, a scripted editor.
+
+Test modules import from here and load the fixtures with
+``pytest_plugins = ("resolve_fixtures",)`` (see `resolve_fixtures`).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[3]
+PLUGIN = REPO / "plugins" / "resolve"
+sys.path.insert(0, str(REPO / "tests" / "renderd"))  # the renderd harness, reused rather than copied
+sys.path.insert(0, str(PLUGIN))  # segue_resolve, imported the way the entry script imports it
+
+from fake_resolve import FakeUser, FakeWindow, Scene
+
+ENTRY = PLUGIN / "Segue Synthesize Transition.py"
+FPS = "25.000"  # the demo takes: 25 fps, 12 frames each
+TAKE_FRAMES = 12
+
+
+def run_entry(scene: Scene, user: FakeUser, entry: Path = ENTRY, with_file: bool = True, ui: bool = True) -> str:
+    """Run the entry script the way Resolve runs a Scripts menu item: ``resolve``, ``fusion``, ``bmd`` defined.
+
+    ``ui=False``: only ``resolve``, as for a script without Fusion's UI (the console fallback).
+    """
+    scene.ui.user = user
+    script_globals: dict[str, Any] = {"__name__": "__main__", "resolve": scene.resolve}
+    if ui:
+        script_globals.update(fusion=scene.resolve.Fusion(), bmd=scene.bmd)
+    if with_file:
+        script_globals["__file__"] = str(entry)
+    exec(compile(entry.read_text(encoding="utf-8"), str(entry), "exec"), script_globals)  # noqa: S102
+    return script_globals["SEGUE_OUTCOME"]
+
+
+class Editor(FakeUser):
+    """Answers Segue's dialogs: sets frames and placement and confirms; dismisses messages.
+
+    ``cancel_options`` cancels the options dialog; ``cancel_render`` clicks Cancel in the
+    progress window at its first update. ``messages`` collects (title, text) of messages.
+    """
+
+    def __init__(self, frames: int | None = None, placement: int | None = None, cancel_options: bool = False,
+                 cancel_render: bool = False) -> None:
+        self.frames = frames
+        self.placement = placement
+        self.cancel_options = cancel_options
+        self.cancel_render = cancel_render
+        self.messages: list[tuple[str, str]] = []
+        self.options_seen: list[dict] = []
+        self.progress_updates = 0
+        self._awaiting_placement = False
+
+    def shown(self, window: FakeWindow) -> None:
+        items = window.GetItems()
+        if window.ID == "SegueOptionsWin":
+            self.options_seen.append({"summary": items["Summary"].Text, "frames": items["Frames"].Value,
+                                      "maximum": items["Frames"].Maximum, "placement": items["Placement"].CurrentIndex})
+            if self.cancel_options:
+                items["Cancel"].Click()
+            elif self.placement is not None and self.placement != items["Placement"].CurrentIndex:
+                self._awaiting_placement = True  # let the dialog update the frame limit first
+                items["Placement"].CurrentIndex = self.placement
+            else:
+                self._confirm(items)
+        elif window.ID == "SegueMessageWin":
+            texts = window.texts()
+            self.messages.append((texts[0], texts[1]))
+            items["OK"].Click()
+
+    def _confirm(self, items: dict) -> None:
+        if self.frames is not None:
+            items["Frames"].Value = self.frames
+        items["Synthesize"].Click()
+
+    def event(self, window: FakeWindow, element_id: str | None, event: str) -> None:
+        if window.ID == "SegueOptionsWin" and (element_id, event) == ("Placement", "CurrentIndexChanged") \
+                and self._awaiting_placement:
+            self._awaiting_placement = False
+            self._confirm(window.GetItems())
+        if window.ID == "SegueProgressWin" and element_id == "Relay":
+            self.progress_updates += 1
+            if self.cancel_render and self.progress_updates == 1:
+                window.GetItems()["Cancel"].Click()
