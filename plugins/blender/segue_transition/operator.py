@@ -1,0 +1,165 @@
+"""``sequencer.synthesize_transition`` and its menu entries: thin glue to `run`.
+
+From a script (``bpy.ops.sequencer.synthesize_transition(frames=8)``, EXEC) the render
+runs synchronously and the call returns ``{'FINISHED'}`` with the strip added. From the
+Strip menu (INVOKE) a dialog asks for the settings, then the render runs modally: a
+timer updates the status bar, Esc cancels the daemon's job, and Blender stays usable.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import bpy
+from bpy.props import EnumProperty, IntProperty
+
+from . import connection, mapping, preferences, strips
+from .run import Outcome, TransitionRun
+
+FALLBACK_MODELS = ("auto", "classic")
+FALLBACK_FORMATS = ("png", "exr", "tiff")
+TIMER_SECONDS = 0.2
+# Blender reads dynamic enum strings after the callback returns: keep them referenced.
+_items_alive: dict[str, list[tuple[str, str, str]]] = {}
+
+
+def _capabilities(context: Any) -> Any:
+    try:
+        return connection.cached_capabilities(preferences.settings(context or bpy.context), fetch_if_missing=True)
+    except Exception:  # noqa: BLE001 - an enum callback must never raise
+        return None
+
+
+def _model_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
+    caps = _capabilities(context)
+    names = list(caps.models) if caps is not None and caps.models else list(FALLBACK_MODELS)
+    names = ["auto"] + [n for n in names if n != "auto"]  # 'auto' first: index 0 is the default
+    default = caps.default_model if caps is not None else "the best shipped model"
+    items = [(n, n, f"Use {default}" if n == "auto" else f"Model {n!r} of segue-renderd") for n in names]
+    _items_alive["model"] = items
+    return items
+
+
+def _format_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
+    caps = _capabilities(context)
+    names = list(caps.formats) if caps is not None and caps.formats else list(FALLBACK_FORMATS)
+    names = sorted(names, key=lambda n: n != "png")  # PNG first: the default
+    items = [(n, n.upper(), f"Write {n.upper()} frames") for n in names]
+    _items_alive["format"] = items
+    return items
+
+
+class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
+    """Render in-between frames that bridge the cut between the two selected strips (Segue)"""
+
+    bl_idname = "sequencer.synthesize_transition"
+    bl_label = "Synthesize Transition"
+    # UNDO: adding the strip is one undo step. No REGISTER: "Adjust Last Operation" would
+    # re-run the render synchronously and freeze the UI.
+    bl_options = {"UNDO"}  # noqa: RUF012 - Blender's class convention
+
+    frames: IntProperty(name="Frames", description="Number of frames to synthesize", default=8, min=1,
+                        soft_max=48)
+    placement: EnumProperty(
+        name="Placement", default=mapping.CENTERED,
+        items=((mapping.CENTERED, "Centred on the Cut",
+                "Overlap both clips: bridge A's frame before the transition to B's frame after it"),
+               (mapping.BRIDGE, "Bridge Last and First Frames",
+                "Bridge A's last and B's first visible frames; the strip starts at the cut")))
+    model: EnumProperty(name="Model", description="Synthesis model of segue-renderd", items=_model_items)
+    file_format: EnumProperty(name="Format", description="File format of the frames", items=_format_items)
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        scene = strips.sequencer_scene(context)
+        if scene is None or scene.sequence_editor is None:
+            cls.poll_message_set("The scene has no sequencer strips")
+            return False
+        return True
+
+    def invoke(self, context: Any, event: Any) -> set[str]:
+        self._interactive = True
+        return context.window_manager.invoke_props_dialog(self, confirm_text="Synthesize")
+
+    def execute(self, context: Any) -> set[str]:
+        try:
+            run = TransitionRun.prepare(context, self.frames, self.placement, self.model, self.file_format)
+        except (mapping.Refusal, connection.ConnectionProblem) as exc:
+            self.report({"ERROR"}, f"Segue: {exc}")
+            return {"CANCELLED"}
+        except Exception as exc:  # noqa: BLE001 - a bug: the editor gets a message, the console the traceback
+            traceback.print_exc()
+            self.report({"ERROR"}, f"Segue: unexpected error ({type(exc).__name__}: {exc}); see the console")
+            return {"CANCELLED"}
+        # Modal only from the UI: a background Blender has no event loop to drive the timer.
+        if getattr(self, "_interactive", False) and context.window is not None and not bpy.app.background:
+            return self._start_modal(context, run)
+        run.run_blocking()
+        return self._report(run.finish(context))
+
+    # -- modal -------------------------------------------------------------------------
+
+    def _start_modal(self, context: Any, run: TransitionRun) -> set[str]:
+        self._run = run
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)
+        wm.modal_handler_add(self)
+        run.start(context)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context: Any, event: Any) -> set[str]:
+        if event.type == "ESC" and event.value == "PRESS":
+            self._run.cancel(context)
+            return {"RUNNING_MODAL"}
+        if event.type == "TIMER":  # ours, or any other: polling more often costs nothing
+            if not self._run.done:
+                self._run.update(context)
+                return {"PASS_THROUGH"}
+            self._stop_timer(context)
+            return self._report(self._run.finish(context))
+        return {"PASS_THROUGH"}  # the rest of Blender stays usable while the daemon renders
+
+    def cancel(self, context: Any) -> None:
+        # Blender frees the handler (file loaded, window closed): stop the daemon's job too.
+        self._run.cancel()
+        self._stop_timer(context)
+        self._run.finish(context)
+
+    def _stop_timer(self, context: Any) -> None:
+        if getattr(self, "_timer", None) is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+
+    def _report(self, outcome: Outcome) -> set[str]:
+        self.report({outcome.level}, outcome.message)
+        return {outcome.status}
+
+
+class SEGUE_OT_check_daemon(bpy.types.Operator):
+    """Ask segue-renderd for its version and models (starts a local one if allowed)"""
+
+    bl_idname = "segue.check_daemon"
+    bl_label = "Check Connection"
+
+    def execute(self, context: Any) -> set[str]:
+        settings = preferences.settings(context)
+        try:
+            connection.connect(settings)
+            caps = connection.capabilities(settings)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, whatever it is
+            self.report({"ERROR"}, f"Segue: {exc}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"segue-renderd {caps.version} at {settings.address}: models "
+                              f"{', '.join(caps.models)} (auto = {caps.default_model}), {caps.workers} worker(s)")
+        return {"FINISHED"}
+
+
+def menu_draw(menu: Any, context: Any) -> None:
+    """The menu entry, in the Strip menu and the strip context menu."""
+    if getattr(context.space_data, "view_type", "SEQUENCER") == "PREVIEW":
+        return  # the preview's context menu is about images, not cuts
+    layout = menu.layout
+    layout.separator()
+    layout.operator_context = "INVOKE_DEFAULT"
+    layout.operator(SEQUENCER_OT_synthesize_transition.bl_idname, text="Synthesize Transition",
+                    icon="RENDER_ANIMATION")
