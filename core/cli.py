@@ -127,7 +127,6 @@ def cmd_retime(args: argparse.Namespace) -> int:
     try:
         if args.server:  # render on a segue-renderd; grpc is loaded only then
             from renderd.remote import retime_on_server
-
             report = retime_on_server(args.server, spec, on_progress=bar)
         else:
             report = run_retime(spec, on_progress=bar, on_stage=bar.stage if bar else None)
@@ -142,6 +141,29 @@ def cmd_retime(args: argparse.Namespace) -> int:
           f"({f['synthesized']} synthesized, {f['copied']} copied, {f['held']} held, "
           f"{report['scene_cuts']['count']} scene cuts, {report['duplicates']['repeated_frames']} repeated "
           f"source frames; {report['timings']['total']:.1f} s)")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from core.model.train import train
+    except ImportError as exc:
+        raise InputError(f"training needs the train extra (pip install -e '.[train]'): {exc}") from None
+
+    summary = train(args.config, resume=args.resume, log=lambda msg: print(msg, flush=True))
+    print(f"checkpoint: {summary['checkpoint']} (step {summary['step']})")
+    return EXIT_OK if not summary["interrupted"] else 130
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        from core.model.export import export
+    except ImportError as exc:
+        raise InputError(f"export needs the train extra (pip install -e '.[train]'): {exc}") from None
+
+    manifest = export(Path(args.checkpoint), Path(args.output), int8=not args.no_int8,
+                      log=lambda msg: print(msg, flush=True))
+    print(f"model: {Path(args.output) / manifest['model']['file']}")
     return EXIT_OK
 
 
@@ -233,6 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_retime)
+
+    tr = sub.add_parser("train", help="train the learned model (needs the train extra)")
+    tr.add_argument("--config", required=True, help="training config, e.g. configs/base.toml")
+    tr.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
+                    help="continue the run from its newest checkpoint (or from CHECKPOINT)")
+    tr.set_defaults(func=cmd_train)
+
+    ex = sub.add_parser("export", help="export a training checkpoint to ONNX + manifest.json")
+    ex.add_argument("--checkpoint", required=True, help="a step_NNNNNNN.pt file of a training run")
+    ex.add_argument("-o", "--output", required=True, help="output folder (segue_fusion.onnx, manifest.json)")
+    ex.add_argument("--no-int8", action="store_true", help="skip the int8 (quantised) variant")
+    ex.set_defaults(func=cmd_export)
 
     ins = sub.add_parser("install", help="install an editor integration: the DaVinci Resolve Scripts menu entry")
     ins.add_argument("target", choices=("resolve",), help="resolve: Workspace > Scripts > Edit > Segue Synthesize "

@@ -42,29 +42,45 @@ def check_times(times: Sequence[float]) -> list[float]:
 
 
 def resolve_model(model: str) -> str:
-    """The model that will actually run for a requested name (``auto`` -> best shipped)."""
-    if model in ("auto", "classic"):
-        # No learned model ships yet, so auto means the classical engine.
+    """The model that will actually run: ``"classic"`` or the path of a learned model.
+
+    ``auto`` is the model shipped in ``core/model/weights/`` when there is one, else
+    classic. A path is a model folder or an ``.onnx`` file with ``manifest.json`` beside it
+    (`segue export` writes both); its manifest is checked here (`InputError` naming it).
+    """
+    from core.model.infer import check_model, shipped_model_dir
+
+    if model == "classic":
         return "classic"
+    if model == "auto":
+        shipped = shipped_model_dir()
+        return "classic" if shipped is None else str(shipped)
     path = Path(model)
-    if path.suffix.lower() != ".onnx":
-        raise InputError(f"unknown model {model!r}: use auto, classic or a path to an .onnx file")
-    if not path.is_file():
+    if path.suffix.lower() != ".onnx" and not path.is_dir():
+        raise InputError(f"unknown model {model!r}: use auto, classic or a path to an .onnx file or model folder")
+    if not path.exists():
         raise InputError(f"model file not found: {model}")
-    raise InputError(f"model {model}: ONNX models are not supported by this build yet; use classic")
+    check_model(path)
+    return str(path)
 
 
 class Engine:
     """Frame interpolation and transition synthesis on the CPU.
 
     Args:
-        model: ``"auto"`` (the best shipped model), ``"classic"`` (optical flow and the
-            native warp kernel, no learning) or a path to an exported ``.onnx`` model.
+        model: ``"auto"`` (the shipped learned model if there is one, else classic),
+            ``"classic"`` (optical flow and the native warp kernel, no learning) or the path
+            of an exported model (folder, or ``.onnx`` with its ``manifest.json``).
     """
 
     def __init__(self, model: str = "auto") -> None:
         self.requested_model = model
         self.model = resolve_model(model)
+        self._fusion = None
+        if self.model != "classic":
+            from core.model.infer import LearnedFusion
+
+            self._fusion = LearnedFusion(self.model)
 
     def interpolate(self, im0: np.ndarray, im1: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
         """In-between frames of two sRGB frames.
@@ -91,7 +107,8 @@ class Engine:
         """In-between frames of consecutive frames, float32 working space in and out."""
         times = check_times(times)
         small0, small1 = _analysis_pair(image0, image1)
-        synth = Synthesizer(image0, image1, flow_pair(small0, small1, finest_scale(image0.shape[1])))
+        synth = Synthesizer(image0, image1, flow_pair(small0, small1, finest_scale(image0.shape[1])),
+                            fusion=self._fusion)
         return [synth.frame(t) for t in times]
 
     def transition_synthesizer(self, image0: np.ndarray, image1: np.ndarray) -> tuple[Synthesizer, dict]:
@@ -112,7 +129,8 @@ class Engine:
             "colour_match": {"gain": np.round(colour.gain, 4).tolist(), "offset": np.round(colour.offset, 4).tolist()},
             "correspondence_confidence": round(float(0.5 * (flows.conf0.mean() + flows.conf1.mean())), 4),
         }
-        return Synthesizer(image0, image1, flows, colour_ramp=colour, regional_fallback=True), info
+        return Synthesizer(image0, image1, flows, colour_ramp=colour, regional_fallback=True,
+                           fusion=self._fusion), info
 
 
 def _analysis_pair(image0: np.ndarray, image1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """Shared test helpers: fixture paths and real ffmpeg encodes."""
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,15 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRIPLETS = FIXTURES / "triplets"
+
+
+def restore_sigint() -> None:
+    """Popen ``preexec_fn``: SIGINT with its default disposition, as a terminal's Ctrl-C.
+
+    A shell running the tests as a background job starts them with SIGINT ignored, and an
+    ignored signal stays ignored across exec: Python would then never see the Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from fractions import Fraction
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from conftest import restore_sigint
 
 from core.media.ffmpeg import find_ffmpeg
 
@@ -92,19 +92,12 @@ def exact_rate(times: tuple[Fraction, ...]) -> set[Fraction]:
     return {b - a for a, b in pairwise(times)}
 
 
-def restore_sigint() -> None:
-    """Child-side: the default SIGINT disposition, so Python turns it into KeyboardInterrupt."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def segue(*args, wait: bool = True, **kwargs):
     """Run the installed ``segue`` console script (a real process, as users run it)."""
     exe = shutil.which("segue", path=os.path.dirname(sys.executable)) or shutil.which("segue")
     cmd = [exe] if exe else [sys.executable, "-m", "core"]
     full = [*cmd, *map(str, args)]
     if not wait:
-        # SIGINT as a terminal's Ctrl-C delivers it: a shell running the tests as a background
-        # job starts them with SIGINT ignored, and an ignored signal stays ignored across exec.
         return subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL, preexec_fn=restore_sigint, **kwargs)
     return subprocess.run(full, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, **kwargs)

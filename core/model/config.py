@@ -1,0 +1,77 @@
+"""Training configuration: TOML file over built-in defaults (see configs/*.toml for examples).
+
+Relative paths in a config file are resolved against the folder holding that file;
+``~`` is expanded. Unknown sections or keys are an error (a typo must not be silently
+ignored in a run that takes hours).
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from core.errors import InputError
+
+DEFAULTS: dict = {
+    "run": {"name": "run", "out_dir": "~/segue-runs/run", "seed": 1, "threads": 1},
+    "data": {"cache_dir": "~/.cache/segue/train", "pair_size": 256, "crop": 192, "sources": []},
+    "model": {"widths": [16, 32, 48, 64]},
+    "train": {
+        "steps": 1000, "batch": 8, "lr": 3e-4, "lr_min": 1e-5, "warmup": 100, "schedule": "cosine",
+        "weight_decay": 0.0, "grad_clip": 1.0,
+        "loss": {"charbonnier": 1.0, "laplacian": 0.0, "census": 0.0},
+        "log_every": 20, "checkpoint_every": 500, "keep_checkpoints": 3,
+    },
+    "validation": {"data": "", "every": 1000, "cases_per_set": 0},
+}
+_PATH_KEYS = {("run", "out_dir"), ("data", "cache_dir"), ("validation", "data")}
+_FREE_KEYS = {("train", "loss")}  # tables whose keys are validated elsewhere
+
+
+def _merge(base: dict, over: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if key not in base:
+            raise InputError(f"config: unknown key {where}{key} (known: {', '.join(sorted(base))})")
+        if isinstance(base[key], dict) and not isinstance(value, dict):
+            raise InputError(f"config: {where}{key} must be a table")
+        if isinstance(base[key], dict) and (where.rstrip("."), key) not in _FREE_KEYS:
+            out[key] = _merge(base[key], value, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve(path: str, folder: Path) -> str:
+    if not path:
+        return path
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (folder / p).resolve())
+
+
+def load_config(path: str | Path) -> dict:
+    """The merged configuration of a TOML file (paths resolved; see the module docstring)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    cfg = _merge(DEFAULTS, raw, "")
+    for section, key in _PATH_KEYS:
+        cfg[section][key] = _resolve(cfg[section][key], path.parent)
+    for source in cfg["data"]["sources"]:
+        if "paths" in source:
+            source["paths"] = [_resolve(p, path.parent) for p in source["paths"]]
+        if source.get("kind") not in ("synthetic", "footage") or "count" not in source:
+            raise InputError(f"{path}: each [[data.sources]] needs kind = synthetic|footage and a count")
+    if not cfg["data"]["sources"]:
+        raise InputError(f"{path}: no [[data.sources]]")
+    if cfg["data"]["crop"] % 8 or cfg["data"]["crop"] > cfg["data"]["pair_size"]:
+        raise InputError(f"{path}: data.crop must be a multiple of 8 and at most data.pair_size")
+    return cfg

@@ -1,0 +1,177 @@
+"""Training samples: a disk cache of frame pairs with their flows, and batches built from it.
+
+The expensive part of a sample (DIS flow both ways, through `core.flow.flow_pair`, the
+same code path as inference) is computed once per frame pair and cached as an ``.npz``:
+
+    frame0, frame1   (S, S, 3) uint8 inputs (working space, 8-bit)
+    flow01, flow10   (S, S, 2) float16; conf0, conf1 (S, S) float16
+    times            (K,) float32; targets (K, S, S, 3) uint8 ground truth at those times
+
+A training item picks one (t, target) of a pair and builds the model's features at t with
+the engine's own functions (`core.intermediate`, `core.model.features.build`), then
+augments: horizontal/vertical flips, transposition and temporal reversal (swap the
+frames, t -> 1 - t). Every random choice of a batch derives from (seed, step), so the
+data a step sees never depends on how the run was interrupted and resumed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+from core.flow import FlowPair, flow_pair
+from core.intermediate import linear, reversed_, splat_metrics
+from core.model import features
+
+#: channel permutation of the features for temporal reversal (frame 0 <-> frame 1, t -> 1 - t)
+_REVERSE = np.r_[3:6, 0:3, 9:12, 6:9, 15:18, 12:15, 19, 18, 20]
+
+
+def source_key(source: dict, crop: int, seed: int) -> str:
+    """Cache folder name of a data source: its kind and a hash of everything that shapes it."""
+    spec = {k: v for k, v in source.items() if k != "count"}
+    if source["kind"] == "synthetic":
+        from core.model.synthetic import GENERATOR_VERSION
+
+        spec["generator_version"] = GENERATOR_VERSION
+    digest = hashlib.sha256(json.dumps([spec, crop, seed], sort_keys=True).encode()).hexdigest()[:12]
+    return f"{source['kind']}-{digest}"
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)  # atomic: an interrupted build never leaves a half file
+
+
+def _pair_arrays(f0: np.ndarray, f1: np.ndarray, times: np.ndarray, targets: np.ndarray) -> dict:
+    flows = flow_pair(f0.astype(np.float32) / 255, f1.astype(np.float32) / 255)
+    return {"frame0": f0, "frame1": f1, "times": times.astype(np.float32), "targets": targets,
+            "flow01": flows.flow01.astype(np.float16), "flow10": flows.flow10.astype(np.float16),
+            "conf0": flows.conf0.astype(np.float16), "conf1": flows.conf1.astype(np.float16)}
+
+
+def _pairs(source: dict, crop: int, seed: int, start: int) -> Iterator[tuple]:
+    """(frame0, frame1, times, targets) of a source, from index ``start`` on."""
+    kind = source["kind"]
+    if kind == "synthetic":
+        from core.model.photos import PhotoLibrary
+        from core.model.synthetic import generate_pair
+
+        photos = PhotoLibrary(list(source.get("photos", ["skimage"])), int(source.get("photo_max_side", 1024)))
+        for i in range(start, int(source["count"])):
+            p = generate_pair(np.random.default_rng([seed, i]), photos, crop,
+                              float(source.get("max_motion", 40.0)), int(source.get("times_per_pair", 3)))
+            yield p.frame0, p.frame1, p.times, p.targets
+    elif kind == "footage":
+        from core.model.footage import footage_pairs
+
+        stream = footage_pairs(list(source["paths"]), crop, seed)
+        for i, pair in enumerate(stream):  # a stream is deterministic: skip what exists
+            if i >= int(source["count"]):
+                return
+            if i >= start:
+                yield pair
+    else:
+        raise InputError(f"data source kind {kind!r}: use synthetic or footage")
+
+
+def build_cache(sources: list[dict], cache_dir: Path, crop: int, seed: int, log=print) -> list[Path]:
+    """Make sure every source's pairs are cached; returns all cached pair files, sorted.
+
+    Building resumes where an interrupted one stopped (pairs are written atomically and
+    numbered; generation is deterministic per index).
+    """
+    files: list[Path] = []
+    for source in sources:
+        folder = cache_dir / source_key(source, crop, seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        count = int(source["count"])
+        have = 0
+        while have < count and (folder / f"{have:06d}.npz").is_file():
+            have += 1
+        if have < count:
+            log(f"data: building {count - have} {source['kind']} pairs in {folder}")
+            start = time.perf_counter()
+            for i, pair in enumerate(_pairs(source, crop, seed, have), start=have):
+                _save_npz(folder / f"{i:06d}.npz", **_pair_arrays(*pair))
+                if (i + 1) % 100 == 0 or i + 1 == count:
+                    rate = (i + 1 - have) / (time.perf_counter() - start)
+                    log(f"data: {i + 1}/{count} pairs ({rate:.1f}/s)")
+        files.extend(folder / f"{i:06d}.npz" for i in range(count))
+    return files
+
+
+def load_pair(path: Path) -> dict:
+    """A cached pair's arrays (see the module docstring)."""
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def pair_features(pair: dict, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features (S, S, 21) and target (S, S, 3) float32 of a cached pair at its k-th time."""
+    img0 = pair["frame0"].astype(np.float32) / 255
+    img1 = pair["frame1"].astype(np.float32) / 255
+    flows = FlowPair(*(np.ascontiguousarray(pair[n], dtype=np.float32) for n in ("flow01", "flow10", "conf0", "conf1")))
+    t = float(pair["times"][k])
+    metrics = splat_metrics(img0, img1, flows)
+    feats = features.build(img0, img1, flows, linear(flows, t), reversed_(flows, t, metrics), t)
+    return feats, pair["targets"][k].astype(np.float32) / 255
+
+
+def augment(feats: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random flips, transposition and temporal reversal of one item (features stay valid)."""
+    if rng.random() < 0.5:
+        feats, target = feats[:, ::-1], target[:, ::-1]
+    if rng.random() < 0.5:
+        feats, target = feats[::-1], target[::-1]
+    if rng.random() < 0.5:
+        feats, target = feats.transpose(1, 0, 2), target.transpose(1, 0, 2)
+    if rng.random() < 0.5:
+        feats = feats[..., _REVERSE].copy()
+        feats[..., features.T_CHANNEL] = 1.0 - feats[..., features.T_CHANNEL]
+    return np.ascontiguousarray(feats), np.ascontiguousarray(target)
+
+
+class Batches:
+    """Batch ``step`` of a run: a fixed function of (files, seed, step).
+
+    Epoch e visits the files in the order of a permutation drawn from (seed, e); the item's
+    time, crop and augmentation come from (seed, step, slot).
+    """
+
+    def __init__(self, files: list[Path], batch: int, crop: int, seed: int) -> None:
+        if not files:
+            raise InputError("no training pairs: the data sources are empty")
+        self.files, self.batch, self.crop, self.seed = files, batch, crop, seed
+        self._perm_epoch, self._perm = -1, np.arange(0)
+
+    def _file(self, index: int) -> Path:
+        epoch, pos = divmod(index, len(self.files))
+        if epoch != self._perm_epoch:
+            self._perm = np.random.default_rng([self.seed, 1, epoch]).permutation(len(self.files))
+            self._perm_epoch = epoch
+        return self.files[int(self._perm[pos])]
+
+    def get(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(features (B, 21, c, c), targets (B, 3, c, c))`` float32 NCHW for a step."""
+        xs, ys = [], []
+        for slot in range(self.batch):
+            rng = np.random.default_rng([self.seed, 2, step, slot])
+            pair = load_pair(self._file(step * self.batch + slot))
+            feats, target = pair_features(pair, int(rng.integers(len(pair["times"]))))
+            size = feats.shape[0]
+            if size > self.crop:
+                y, x = (int(v) for v in rng.integers(0, size - self.crop + 1, 2))
+                feats = feats[y:y + self.crop, x:x + self.crop]
+                target = target[y:y + self.crop, x:x + self.crop]
+            feats, target = augment(feats, target, rng)
+            xs.append(feats.transpose(2, 0, 1))
+            ys.append(target.transpose(2, 0, 1))
+        return np.ascontiguousarray(np.stack(xs)), np.ascontiguousarray(np.stack(ys))

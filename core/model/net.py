@@ -1,0 +1,130 @@
+"""The fusion network: a compact U-Net over the classical candidates. Training and export only.
+
+Input: the features of `core.model.features`, NCHW ``(N, 21, H, W)`` float32 with H and W
+multiples of `FusionNet.stride`. Output: ``(N, 4, H, W)`` fusion logits (the log-prior of
+t already added) and ``(N, 3, H, W)`` RGB residual; `fuse` turns them into the frame
+exactly as `core.model.features.fuse` does in numpy.
+
+Design (measured choices in docs/model_card.md):
+
+* the net sees the 21 feature planes plus the pairwise differences of the candidates
+  (where the candidates disagree is where fusion matters; an abs() of them is cheap and a
+  linear first layer cannot form it);
+* four scales, stride 8; each decoder stage convolves at the coarse scale first and then
+  upsamples bilinearly (4x cheaper than upsample-then-convolve at the fine scale), then
+  fuses with the skip connection;
+* the head is zero-initialised and the log-prior of t is added to its logits, so an
+  untrained net reproduces the classical frame exactly.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.model.features import CANDIDATE_SLICES, FEATURE_CHANNELS, T_CHANNEL
+
+#: t is clamped to [T_EPS, 1 - T_EPS] before its log-prior is taken (finite logits at 0 and 1)
+T_EPS = 1e-3
+#: default channel widths per scale (full, 1/2, 1/4, 1/8), chosen by measured latency
+DEFAULT_WIDTHS = (16, 32, 48, 64)
+_PAIRS = ((0, 1), (2, 3), (0, 2), (1, 3))  # candidate differences fed to the net
+LEAKY_SLOPE = 0.1
+
+
+def _difference_weights() -> torch.Tensor:
+    """A fixed 1x1 convolution computing ``cand_i - cand_j`` for every pair in `_PAIRS`."""
+    w = torch.zeros(3 * len(_PAIRS), FEATURE_CHANNELS, 1, 1)
+    for p, (i, j) in enumerate(_PAIRS):
+        for c in range(3):
+            w[3 * p + c, CANDIDATE_SLICES[i].start + c] = 1.0
+            w[3 * p + c, CANDIDATE_SLICES[j].start + c] = -1.0
+    return w
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    # LeakyReLU rather than PReLU: onnxruntime fuses it into the convolution (PReLU cost
+    # a separate pass over every activation, 15% of the runtime at 960x540).
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(LEAKY_SLOPE))
+
+
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+def log_prior(t: torch.Tensor) -> torch.Tensor:
+    """``log(prior(t))`` of `core.model.features.prior` for a ``(N, 1, H, W)`` t plane -> ``(N, 4, H, W)``."""
+    t = t.clamp(T_EPS, 1.0 - T_EPS)
+    a, b = torch.log((1.0 - t) * 0.5), torch.log(t * 0.5)
+    return torch.cat([a, b, a, b], dim=1)
+
+
+class FusionNet(nn.Module):
+    """Fusion logits and residual from the candidate features (see the module docstring)."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS) -> None:
+        super().__init__()
+        c0, c1, c2, c3 = widths
+        self.widths = tuple(widths)
+        cin = FEATURE_CHANNELS + 3 * len(_PAIRS)
+        self.enc0 = _conv(cin, c0)
+        self.enc1 = nn.Sequential(_conv(c0, c1, 2), _conv(c1, c1))
+        self.enc2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+        self.enc3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3), _conv(c3, c3))
+        self.up3 = _conv(c3, c2)
+        self.dec2 = _conv(2 * c2, c2)
+        self.up2 = _conv(c2, c1)
+        self.dec1 = _conv(2 * c1, c1)
+        self.up1 = _conv(c1, c0)
+        self.dec0 = _conv(2 * c0, c0)
+        self.head = nn.Conv2d(c0, 7, 3, 1, 1)
+        # One fixed convolution for all candidate differences: a single pass in the exported
+        # graph instead of eight slices and four subtractions.
+        self.register_buffer("diff_weight", _difference_weights(), persistent=False)
+        # Zero head: logits = log prior(t), residual = 0, i.e. the classical frame at init.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    #: input sizes must be multiples of this (three 2x downsamplings)
+    stride = 8
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, 21, H, W)`` features -> ``(logits (N, 4, H, W), residual (N, 3, H, W))``."""
+        # Features are in [0, 1]; the first convolution's bias absorbs any centring.
+        inp = torch.cat([x, F.conv2d(x, self.diff_weight).abs()], dim=1)
+        e0 = self.enc0(inp)
+        e1 = self.enc1(e0)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        d2 = self.dec2(torch.cat([_up(self.up3(e3)), e2], dim=1))
+        d1 = self.dec1(torch.cat([_up(self.up2(d2)), e1], dim=1))
+        d0 = self.dec0(torch.cat([_up(self.up1(d1)), e0], dim=1))
+        out = self.head(d0)
+        logits = out[:, :4] + log_prior(x[:, T_CHANNEL:T_CHANNEL + 1])
+        return logits, out[:, 4:7]
+
+
+def fuse(x: torch.Tensor, logits: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """The frame ``sum_k softmax(logits)_k * candidate_k + residual``, ``(N, 3, H, W)``."""
+    weights = torch.softmax(logits, dim=1)
+    out = residual
+    for k, sl in enumerate(CANDIDATE_SLICES):
+        out = out + weights[:, k:k + 1] * x[:, sl]
+    return out
+
+
+def count_parameters(net: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+class NHWCWrapper(nn.Module):
+    """The exported graph: NHWC in and out, so inference feeds `features.build` arrays as they are."""
+
+    def __init__(self, net: FusionNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, residual = self.net(features.permute(0, 3, 1, 2))
+        return logits.permute(0, 2, 3, 1), residual.permute(0, 2, 3, 1)

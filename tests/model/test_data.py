@@ -1,0 +1,65 @@
+"""Training data: the cache, deterministic batches, augmentations that keep features valid, footage windows."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from conftest import FIXTURES
+
+from core.flow import FlowPair
+from core.intermediate import linear, reversed_, splat_metrics
+from core.model import features
+from core.model.data import _REVERSE, Batches, build_cache, pair_features
+from core.model.footage import footage_pairs, is_usable
+
+
+def _features(img0, img1, flows, t):
+    return features.build(img0, img1, flows, linear(flows, t), reversed_(flows, t, splat_metrics(img0, img1, flows)), t)
+
+
+def test_temporal_reversal_permutation_matches_swapped_inputs():
+    rng = np.random.default_rng(0)
+    img0, img1 = rng.random((24, 32, 3), dtype=np.float32), rng.random((24, 32, 3), dtype=np.float32)
+    f01 = rng.normal(0, 2, (24, 32, 2)).astype(np.float32)
+    f10 = rng.normal(0, 2, (24, 32, 2)).astype(np.float32)
+    c0, c1 = rng.random((24, 32), dtype=np.float32), rng.random((24, 32), dtype=np.float32)
+    t = 0.3
+    forward = _features(img0, img1, FlowPair(f01, f10, c0, c1), t)
+    backward = _features(img1, img0, FlowPair(f10, f01, c1, c0), 1 - t)
+    permuted = forward[..., _REVERSE].copy()
+    permuted[..., features.T_CHANNEL] = 1 - t
+    np.testing.assert_allclose(permuted, backward, atol=1e-5)
+
+
+def test_batches_are_a_function_of_the_step(tmp_path):
+    sources = [{"kind": "synthetic", "count": 3, "photos": ["skimage"], "max_motion": 6.0, "times_per_pair": 2}]
+    files = build_cache(sources, tmp_path, 48, 5, log=lambda m: None)
+    assert len(files) == 3 and build_cache(sources, tmp_path, 48, 5, log=lambda m: None) == files
+    a = Batches(files, 2, 40, 5)
+    x5, y5 = a.get(5)
+    a.get(0)
+    x5b, _ = Batches(files, 2, 40, 5).get(5)
+    assert x5.shape == (2, 21, 40, 40) and y5.shape == (2, 3, 40, 40)
+    np.testing.assert_array_equal(x5, x5b)
+    assert not np.array_equal(x5, a.get(6)[0])
+    feats, target = pair_features(np.load(files[0]), 0)
+    assert feats.shape == (48, 48, 21) and target.shape == (48, 48, 3)
+
+
+def test_footage_windows_skip_static_and_cut_windows(tmp_path):
+    # An image sequence from the fixture frames (real footage, only to exercise the reader here).
+    frame = cv2.imread(str(FIXTURES / "bbb" / "bbb.0036.png"))
+    other = cv2.imread(str(FIXTURES / "bbb" / "bbb.0042.png"))[::-1]
+    shots = [np.roll(frame, 3 * i, axis=1) for i in range(6)] + [other] * 6
+    for i, img in enumerate(shots):
+        cv2.imwrite(str(tmp_path / f"shot.{i:04d}.png"), img)
+    as_float = [cv2.cvtColor(s, cv2.COLOR_BGR2RGB).astype(np.float32) / 255 for s in shots]
+    assert is_usable(as_float[0:4])
+    assert not is_usable(as_float[4:8])  # a cut
+    assert not is_usable(as_float[7:11])  # static
+    stream = footage_pairs([str(tmp_path / "shot.%04d.png")], 64, seed=1)
+    for _ in range(3):
+        f0, f1, times, targets = next(stream)
+        assert f0.shape == f1.shape == (64, 64, 3) and f0.dtype == np.uint8
+        n = len(times) + 2
+        np.testing.assert_allclose(times, np.arange(1, n - 1) / (n - 1), rtol=1e-6)
+        assert targets.shape == (len(times), 64, 64, 3)

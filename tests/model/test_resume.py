@@ -1,0 +1,57 @@
+"""A run resumed from a checkpoint continues bit-exactly."""
+from __future__ import annotations
+
+import shutil
+
+import torch
+from conftest import restore_sigint
+from model_fixtures import tiny_config
+
+from core.cli import main
+from core.model.train import load_checkpoint
+
+pytest_plugins = ("model_fixtures",)
+
+
+def test_resume_continues_bit_exactly(tiny_run, tmp_path):
+    config = tiny_config(tmp_path)
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    # Same data cache as the uninterrupted run, so only the resume is under test.
+    shutil.copytree(tiny_run["folder"] / "cache", tmp_path / "cache")
+    shutil.copy(tiny_run["checkpoints"][1], tmp_path / "run" / "checkpoints")
+    assert main(["train", "--config", str(config), "--resume"]) == 0
+    resumed = load_checkpoint(tmp_path / "run" / "checkpoints" / "step_0000300.pt")
+    straight = load_checkpoint(tiny_run["final"])
+    assert resumed["step"] == straight["step"] == 300
+    for name, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][name]), name
+    for a, b in zip(straight["optimizer"]["state"].values(), resumed["optimizer"]["state"].values()):
+        assert torch.equal(a["exp_avg"], b["exp_avg"]) and torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+    assert straight["scheduler"] == resumed["scheduler"]
+    assert torch.equal(straight["rng"]["torch"], resumed["rng"]["torch"])
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_run, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    config = tiny_config(tmp_path, **{"steps = 300": "steps = 100000"})
+    shutil.copytree(tiny_run["folder"] / "cache", tmp_path / "cache")
+    proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=restore_sigint)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("step 100/"):  # the first log line (log_every = 100)
+                proc.send_signal(signal.SIGINT)
+                break
+        lines.extend(proc.stdout)
+        assert proc.wait() == 130, "".join(lines)
+    finally:
+        if proc.poll() is None:  # never leave a 100000-step run behind
+            proc.kill()
+    saved = sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))
+    assert len(saved) == 1 and load_checkpoint(saved[0])["step"] >= 100
+    assert any("continue with --resume" in line for line in lines)
