@@ -38,7 +38,8 @@ def run_demo(out_dir: str, frames: int = 8, model: str = "auto",
     folder = Path(report["output"]["folder"])
     ends = (_to8(open_clip(TAKE_A).read_frame(-1)), _to8(open_clip(TAKE_B).read_frame(0)))
     middle = [_read_png(folder / f["file"]) for f in report["frames"]]
-    labels = ["A: last frame"] + [f"t={f['t']:.3f}  conf {f['confidence']:.2f}" for f in report["frames"]] + ["B: first frame"]
+    labels = ["A: last frame", *(f"t={f['t']:.3f}  conf {f['confidence']:.2f}" for f in report["frames"]),
+              "B: first frame"]
     sheet = folder / SHEET
     contact_sheet([ends[0], *middle, ends[1]], labels, sheet)
     return report, sheet

@@ -4,9 +4,10 @@ Conventions used across the engine: a flow is float32 (H, W, 2) holding (dx, dy)
 pixels; pixel centres are at integer coordinates; ``flow01[y, x]`` says where the point at
 (x, y) in frame 0 is found in frame 1.
 
-DIS is run at a resolution chosen from the frame width: small frames are upsampled (DIS's 8-pixel patches are too coarse for 320-pixel-wide footage), large
-frames are downsampled (1080p flow at half size keeps the 0.3 s budget and loses little,
-since DIS's coarse-to-fine pyramid starts far below either size).
+DIS is run at a resolution chosen from the frame width: small frames are upsampled (DIS's
+8-pixel patches are too coarse for 320-pixel-wide footage), large frames are downsampled
+(1080p flow at half size keeps the 0.3 s budget and loses little, since DIS's
+coarse-to-fine pyramid starts far below either size).
 
 Frames wider than `DOWNSAMPLE_ABOVE_WIDTH` are also *analysed* at half size: flows,
 confidences and the time-t flows live at the `analysis_size`, and only the final warp
