@@ -211,8 +211,12 @@ class MovieClip(Clip):
         return True
 
 
-def probe_movie(path: str) -> MovieInfo:
-    """Probe the first video stream of ``path`` (see module docstring). `InputError` if unusable."""
+def probe_run(path: str) -> tuple[str, str]:
+    """The one probe run of ffmpeg over ``path``: (framecrc packet listing, info log).
+
+    Also read by `core.retime.probe`, which parses more of the same output. Checks the file
+    and decodes one frame through ``showinfo``; `InputError` naming the file if unusable.
+    """
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file")
     if os.path.getsize(path) == 0:
@@ -230,21 +234,35 @@ def probe_movie(path: str) -> MovieInfo:
         ):
             raise InputError(f"{path}: no video stream") from None
         raise InputError(f"{path}: cannot read video ({exc.reason})") from None
+    return listing.decode("ascii", errors="replace"), log
 
-    count, times = _parse_packets(listing.decode("ascii", errors="replace"))
-    if count == 0:
-        raise InputError(f"{path}: video has no frames")
+
+def first_frame(path: str, log: str) -> tuple[str, int, int]:
+    """(pixel format, width, height) of the frame `probe_run` decoded."""
     frame = re.search(r"\bn:\s*0\b.*?\bfmt:(\S+).*?\bs:(\d+)x(\d+)", log)
     if frame is None:
         raise InputError(f"{path}: cannot decode any video frame")
-    pix_fmt, width, height = frame.group(1), int(frame.group(2)), int(frame.group(3))
-    bit_depth, is_float = pix_fmt_depth(pix_fmt)
+    return frame.group(1), int(frame.group(2)), int(frame.group(3))
 
-    fps = None
+
+def stream_rate(log: str) -> Fraction | None:
+    """The stream's exact frame rate as the decoder reports it, if it does."""
     rate = re.search(r"config in time_base: \S+, frame_rate: (\d+)/(\d+)", log)
     if rate and int(rate.group(1)) > 0 and int(rate.group(2)) > 0:
-        fps = Fraction(int(rate.group(1)), int(rate.group(2)))
-    elif times is not None and len(times) > 1 and times[-1] > times[0]:
+        return Fraction(int(rate.group(1)), int(rate.group(2)))
+    return None
+
+
+def probe_movie(path: str) -> MovieInfo:
+    """Probe the first video stream of ``path`` (see module docstring). `InputError` if unusable."""
+    listing, log = probe_run(path)
+    count, times = _parse_packets(listing)
+    if count == 0:
+        raise InputError(f"{path}: video has no frames")
+    pix_fmt, width, height = first_frame(path, log)
+    bit_depth, is_float = pix_fmt_depth(pix_fmt)
+    fps = stream_rate(log)
+    if fps is None and times is not None and len(times) > 1 and times[-1] > times[0]:
         fps = ((len(times) - 1) / (times[-1] - times[0])).limit_denominator(1001000)
     tagged = re.search(r"color_space:(?!unknown)\w", log) is not None
     return MovieInfo(

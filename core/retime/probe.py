@@ -14,14 +14,13 @@ of audio length; also what the report states).
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from core.errors import InputError
-from core.media.ffmpeg import FFmpegError, input_url, run_ffmpeg
-from core.media.movie import pix_fmt_depth
+from core.media.ffmpeg import input_url, run_ffmpeg
+from core.media.movie import first_frame, pix_fmt_depth, probe_run, stream_rate
 
 _AV_PKT_FLAG_DISCARD = 0x4
 _NOPTS = -(2**63)
@@ -85,35 +84,15 @@ class MediaInfo:
 
 def probe_media(path: str) -> MediaInfo:
     """Probe ``path`` (see module docstring). `InputError` if it is not a readable movie."""
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: no such file")
-    if os.path.getsize(path) == 0:
-        raise InputError(f"{path}: file is empty")
-    args = [
-        "-i", input_url(path),
-        "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "pipe:1",
-        "-map", "0:v:0", "-vf", "showinfo", "-frames:v", "1", "-f", "null", "-",
-    ]  # fmt: skip
-    try:
-        listing, log = run_ffmpeg(args, loglevel="info")
-    except FFmpegError as exc:
-        if "Input #0" in exc.stderr and not re.search(r"Stream #0:\d+\S*: Video:", exc.stderr):
-            raise InputError(f"{path}: no video stream") from None
-        raise InputError(f"{path}: cannot read video ({exc.reason})") from None
+    listing, log = probe_run(path)
     header = log.split("Stream mapping:")[0]
     video = re.search(r"Stream #0:\d+\S*: Video: (\w+)", header)
-    count, times, durations = _parse_packets(listing.decode("ascii", errors="replace"))
-    frame = re.search(r"\bn:\s*0\b.*?\bfmt:(\S+).*?\bs:(\d+)x(\d+)", log)
+    count, times, durations = _parse_packets(listing)
     if count == 0 or video is None:
         raise InputError(f"{path}: video has no frames")
-    if frame is None:
-        raise InputError(f"{path}: cannot decode any video frame")
-    pix_fmt, width, height = frame.group(1), int(frame.group(2)), int(frame.group(3))
+    pix_fmt, width, height = first_frame(path, log)
     bit_depth, is_float = pix_fmt_depth(pix_fmt)
-    fps = None
-    rate = re.search(r"config in time_base: \S+, frame_rate: (\d+)/(\d+)", log)
-    if rate and int(rate.group(1)) > 0 and int(rate.group(2)) > 0:
-        fps = Fraction(int(rate.group(1)), int(rate.group(2)))
+    fps = stream_rate(log)
     return MediaInfo(path, video.group(1), width, height, pix_fmt, bit_depth, is_float, fps, count,
                      times, durations, _parse_colour(log), _parse_audio(header))
 
