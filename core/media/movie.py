@@ -20,7 +20,10 @@ How (without ffprobe):
   if they are not frames ``i, i+1, ...`` (MPEG-TS entry points on non-IDR frames,
   for one, lose the frames that reference earlier ones), the clip stops seeking and
   selects frames by decode count from the start: correct, slower on long clips. The
-  same fallback serves streams without usable timestamps (AVI with B-frames).
+  same fallback serves streams without usable timestamps (AVI with B-frames). A seek
+  whose decode made the decoder complain (missing references, undecodable macroblocks:
+  some files' keyframes only decode after the frames before them) falls back the same
+  way, because such frames arrive on time but garbled (green or smeared).
 
 Pixels: 8-bit sources decode to ``rgb24``; deeper ones to ``rgb48le`` so 10/12/16-bit
 precision survives; float ones to ``gbrpf32le``. YUV without a colour-matrix tag is
@@ -56,6 +59,12 @@ _AV_PKT_FLAG_DISCARD = 0x4
 _NOPTS = -(2**63)
 _CACHE_BYTES = 256 * 2**20  # decoded frames kept for repeated / sequential reads
 _CACHE_MAX_FRAMES = 8
+#: decoder messages meaning a frame was reconstructed from missing or misread data
+_DECODE_ERROR = re.compile(
+    r"error while decoding|concealing \d+|reference \d+ >= \d+|missing reference|no frame!"
+    r"|non-existing [PS]PS|unavailable for requested intra|gray chroma|decode_slice_header error",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -170,7 +179,7 @@ class MovieClip(Clip):
                 f"{self.path}: frame {start}: cannot decode ({exc.reason})"
             ) from None
         got = len(data) // self._frame_bytes
-        if seek is not None and not self._landed_on(start, got, seek, log):
+        if seek is not None and (_DECODE_ERROR.search(log) or not self._landed_on(start, got, seek, log)):
             # The container's seek points misled ffmpeg (see module docstring): stop
             # trusting seeks for this clip and count frames from the start instead.
             self.seeking = False

@@ -212,6 +212,26 @@ def test_movie_frame_accurate_in_any_order(movies: dict[str, Path], name: str) -
     )
 
 
+def test_movie_seek_that_garbles_falls_back_to_decoding_from_the_start() -> None:
+    """A keyframe that only decodes after its predecessors: the seek is caught, not trusted.
+
+    ffmpeg lands on the right timestamp, so only the decoder's complaints reveal that the
+    frame it delivers is green garbage (see tests/fixtures/SOURCE.md).
+    """
+    path = FIXTURES / "movies" / "keyframe_needs_history.mp4"
+    sequential = open_clip(path)
+    sequential.seeking = False
+    truth = sequential.read_frame(78)
+    clip = open_clip(path)
+    frame = clip.read_frame(78)
+    assert not clip.seeking
+    np.testing.assert_array_equal(frame, truth)
+    # and the truth is a picture, not a decoder's fill: close to the frame before it and
+    # grey-ish (the garbled decode is green: G - R ~ 0.7 on average)
+    assert float(np.abs(frame - sequential.read_frame(77)).mean()) < 0.06
+    assert float(np.abs(frame[..., 1] - frame[..., 0]).mean()) < 0.1
+
+
 def test_movie_seeks_by_timestamp(
     movies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
