@@ -108,6 +108,15 @@ class _Stop:
             signal.signal(sig, handler)
 
 
+def _init_weights(net: FusionNet, path: Path, log) -> None:
+    """Start a new run from another run's weights (fine-tuning); optimiser and step start afresh."""
+    state = load_checkpoint(path)
+    if list(state["widths"]) != list(net.widths):
+        raise InputError(f"model.init {path}: model widths {state['widths']} differ from the config's {list(net.widths)}")
+    net.load_state_dict(state["model"])
+    log(f"weights initialised from {path} (its step {state['step']})")
+
+
 def train(config_path: str | Path, resume: str | bool | None = None, log=print) -> dict:
     """Run (or continue) the training run a config describes; returns a summary.
 
@@ -147,6 +156,8 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
     opt = torch.optim.Adam(net.parameters(), lr=tr["lr"], weight_decay=tr["weight_decay"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg))
     step = 0
+    if resume_path is None and cfg["model"]["init"]:
+        _init_weights(net, Path(cfg["model"]["init"]), log)
     if resume_path is not None:
         state = load_checkpoint(resume_path)
         if list(state["widths"]) != list(net.widths):

@@ -80,3 +80,26 @@ def test_validation_runs_on_a_benchmark_folder(tiny_run, tmp_path):
     assert val.frames == 1
     res = val.evaluate(FusionNet((8, 16, 24, 32)))
     assert abs(res["bbb"]["delta"]) < 1e-6  # the untrained net is the classical fusion
+
+
+def test_model_init_starts_a_new_run_from_another_runs_weights(tiny_run, tmp_path, capsys):
+    source = load_checkpoint(tiny_run["final"])
+    config = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": f'widths = [8, 16, 24, 32]\ninit = "{tiny_run["final"]}"',
+                                      "steps = 300": "steps = 10", "lr = 3e-3": "lr = 1e-6",
+                                      "lr_min = 3e-4": "lr_min = 1e-7"})
+    assert main(["train", "--config", str(config)]) == 0
+    assert f"weights initialised from {tiny_run['final']}" in capsys.readouterr().out
+    tuned = load_checkpoint(tmp_path / "run" / "checkpoints" / "step_0000010.pt")
+    assert tuned["step"] == 10  # a new run: its own step count and optimiser
+    head = source["model"]["head.weight"]
+    assert float(head.abs().max()) > 1e-3  # the trained head is far from its zero start...
+    assert torch.allclose(tuned["model"]["head.weight"], head, atol=1e-4)  # ...and was kept
+
+
+def test_model_init_must_match_the_widths(tiny_run, tmp_path, capsys):
+    config = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": f'widths = [8, 16, 24, 16]\ninit = "{tiny_run["final"]}"'})
+    assert main(["train", "--config", str(config)]) == 2
+    assert "model.init" in capsys.readouterr().err
+    missing = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": f'widths = [8, 16, 24, 32]\ninit = "{tmp_path / "no.pt"}"'})
+    assert main(["train", "--config", str(missing)]) == 2
+    assert "no.pt" in capsys.readouterr().err
