@@ -15,7 +15,7 @@ from core.errors import CancelledError, InputError, SegueError
 if TYPE_CHECKING:
     from core.engine import Engine
 
-__all__ = ["Engine", "InputError", "SegueError", "CancelledError"]
+__all__ = ["CancelledError", "Engine", "InputError", "SegueError"]
 __version__ = "0.1.0"
 
 

@@ -117,4 +117,4 @@ def write_json(path: Path, model: str, results: list[dict]) -> None:
     atomic_write_text(path, json.dumps({"model": model, "sets": results, "overall": overall(results)}, indent=2))
 
 
-__all__ = ["run", "find_cases", "format_row", "overall", "write_json", "HEADER", "SetScore"]
+__all__ = ["HEADER", "SetScore", "find_cases", "format_row", "overall", "run", "write_json"]

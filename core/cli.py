@@ -83,7 +83,8 @@ def cmd_transition(args: argparse.Namespace) -> int:
         model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
         colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform)
     if args.server:
-        from renderd.remote import render_on_server  # grpc is loaded only for --server: core never imports it
+        # grpc is loaded only for --server: core never imports it
+        from renderd.remote import render_on_server
 
         report = render_on_server(args.server, spec, on_frame=_progress(args.quiet))
     else:

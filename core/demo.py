@@ -45,4 +45,4 @@ def run_demo(out_dir: str, frames: int = 8, model: str = "auto",
     return report, sheet
 
 
-__all__ = ["run_demo", "FrameEvent", "TAKE_A", "TAKE_B"]
+__all__ = ["TAKE_A", "TAKE_B", "FrameEvent", "run_demo"]

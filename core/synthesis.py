@@ -19,8 +19,8 @@ cross-dissolve, which looks like an intentional transition instead of a tear:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np

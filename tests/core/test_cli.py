@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURES, TRIPLETS, encode_movie, read_rgb
 
 BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))

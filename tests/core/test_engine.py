@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import TRIPLETS, read_rgb
+
 from core import Engine, InputError
 from core.metrics import psnr, ssim
 

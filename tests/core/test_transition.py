@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import OpenEXR
 import pytest
-
 from conftest import FIXTURES, encode_movie, read_rgb
+
 from core import CancelledError, InputError
 from core.demo import TAKE_A, TAKE_B
 from core.media import open_clip, write_frame

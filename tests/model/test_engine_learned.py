@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 from conftest import TRIPLETS, read_rgb
+
 from core import Engine
 from core.metrics import psnr
 

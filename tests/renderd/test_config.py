@@ -5,7 +5,13 @@ import os
 
 import pytest
 
-from renderd.config import ConfigError, ServeConfig, is_loopback, load_config, split_address
+from renderd.config import (
+    ConfigError,
+    ServeConfig,
+    is_loopback,
+    load_config,
+    split_address,
+)
 from renderd.errors import PermissionDenied
 from renderd.paths import PathPolicy
 

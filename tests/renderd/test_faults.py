@@ -4,7 +4,14 @@ from __future__ import annotations
 import threading
 
 from renderd._proto import render_pb2 as pb
-from renderd_harness import SAFETY, TAKE_A, TAKE_B, RenderdProcess, frame_files, transition
+from renderd_harness import (
+    SAFETY,
+    TAKE_A,
+    TAKE_B,
+    RenderdProcess,
+    frame_files,
+    transition,
+)
 
 from core.transition import TransitionSpec, render_transition
 from renderd.client import RenderClient, Retry

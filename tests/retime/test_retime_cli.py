@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from retime_clips import assert_user_error, encode, pan, segue, texture
 
-
 LONG_FRAMES = 24
 TOTAL = 4 * LONG_FRAMES  # --slowmo 4 of the long clip
 

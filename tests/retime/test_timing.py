@@ -7,7 +7,16 @@ from fractions import Fraction
 import pytest
 
 from core.errors import InputError
-from core.retime.timing import COPY, HOLD, SYNTH, format_rate, make_plan, parse_rate, parse_ratio, runs_from_duplicates
+from core.retime.timing import (
+    COPY,
+    HOLD,
+    SYNTH,
+    format_rate,
+    make_plan,
+    parse_rate,
+    parse_ratio,
+    runs_from_duplicates,
+)
 
 NTSC24, NTSC60 = Fraction(24000, 1001), Fraction(60000, 1001)
 
