@@ -1,12 +1,14 @@
 """Time one 1920x1080 in-between frame with the `classic` model, flow included.
 
-    python bench/bench_engine.py [--runs 7] [--data ../shared/data]
+    python bench/bench_engine.py [--runs 7] [--data ../shared/data] [--model auto|PATH ...]
 
 Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) upscaled to
 1920x1080, or a synthetic pair if the data folder is missing. Prints the median wall
 time of `Engine.interpolate(im0, im1, [0.5])` and, as a same-process baseline, the plain
 DIS-medium warp-and-blend retime (both directions, linear flow to t, OpenCV remap), with
-the ratio between them. Not a test: numbers depend on the machine and its load.
+the ratio between them. Each ``--model`` (a learned model: ``auto`` or a model folder /
+.onnx file, e.g. the int8 variant) adds a row and its ratio to classic. Not a test:
+numbers depend on the machine and its load.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ import numpy as np
 from core import Engine
 
 BUDGET_S = 0.30
+#: the learned model's 1080p budget (goal 0.25 s)
+LEARNED_BUDGET_S = 0.50
 
 
 def load_pair(data: Path) -> tuple[np.ndarray, np.ndarray, str]:
@@ -62,15 +66,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--model", action="append", default=[], help="learned model to time beside classic")
     args = parser.parse_args()
     im0, im1, source = load_pair(Path(args.data))
     engine = Engine("classic")
     ours = median_time(lambda: engine.interpolate(im0, im1, [0.5]), args.runs)
     base = median_time(lambda: baseline(im0, im1, 0.5), args.runs)
+    learned = []
+    for model in args.model:
+        eng = Engine(model)
+        learned.append((eng.model, median_time(lambda eng=eng: eng.interpolate(im0, im1, [0.5]), args.runs)))
     print(f"input: {source}; median of {args.runs} runs, one in-between frame, flow included")
     print(f"classic engine          {ours * 1000:8.1f} ms   (budget {BUDGET_S * 1000:.0f} ms)")
     print(f"DIS-medium baseline     {base * 1000:8.1f} ms")
     print(f"ratio engine/baseline   {ours / base:8.2f}")
+    for name, sec in learned:
+        print(f"learned {name}: {sec * 1000:.1f} ms, ratio to classic {sec / ours:.2f} (budget {LEARNED_BUDGET_S * 1000:.0f} ms)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +95,14 @@ def quantize_int8(src: Path, dst: Path, samples: list[np.ndarray]) -> None:
             return None if x is None else {"features": x}
 
     tmp = dst.with_name(dst.name + ".tmp")
-    quantize_static(str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    # quantize_static logs advice to run its shape pre-processing; measured here, the
+    # pre-processed int8 model ran 30% slower (272 vs 208 ms at 960x540), so it is not used.
+    logging.disable(logging.WARNING)
+    try:
+        quantize_static(str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
     tmp.replace(dst)
 
 

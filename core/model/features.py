@@ -59,6 +59,13 @@ def build(image0: np.ndarray, image1: np.ndarray, flows: FlowPair, lin: TimeFlow
     return out
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Per-pixel softmax of (H, W, K) logits over K, float32."""
+    z = logits - logits.max(axis=2, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=2, keepdims=True)).astype(np.float32, copy=False)
+
+
 def fuse(logits: np.ndarray, residual: np.ndarray, cands: list[np.ndarray]) -> np.ndarray:
     """``sum_k softmax(logits)_k * cands[k] + residual``.
 
@@ -67,9 +74,7 @@ def fuse(logits: np.ndarray, residual: np.ndarray, cands: list[np.ndarray]) -> n
         residual: (H, W, 3) float32.
         cands: four (H, W, 3) float32 candidates, same size.
     """
-    z = logits - logits.max(axis=2, keepdims=True)
-    e = np.exp(z)
-    weights = e / e.sum(axis=2, keepdims=True)
+    weights = softmax(logits)
     out = residual.astype(np.float32, copy=True)
     for k, cand in enumerate(cands):
         out += weights[..., k:k + 1] * cand

@@ -38,3 +38,26 @@ def test_large_frames_fuse_full_resolution_candidates(exported):
     assert learned.shape == a.shape
     assert psnr(learned, classic) > 30.0
     assert psnr(learned, truth) > psnr(classic, truth) - 1.0
+
+
+def test_native_fusion_equals_the_reference_fusion_of_the_candidates(exported):
+    # The engine fuses with two native warp-and-blends; the model was trained on
+    # `features.fuse` of the four warped candidates: the two must agree.
+    from core.flow import finest_scale, flow_pair
+    from core.intermediate import linear, reversed_
+    from core.model import features
+    from core.model.infer import LearnedFusion
+    from core.synthesis import Synthesizer
+
+    a, b, _ = (x.astype(np.float32) / 255 for x in _triplet())
+    a, b = np.ascontiguousarray(a[:, :151]), np.ascontiguousarray(b[:, :151])  # odd width
+    flows = flow_pair(a, b, finest_scale(a.shape[1]))
+    fusion = LearnedFusion(exported)
+    synth = Synthesizer(a, b, flows, fusion=fusion)
+    for t in (0.25, 0.5, 0.8):
+        lin, rev = linear(flows, t), reversed_(flows, t, synth._metrics)
+        feats = features.build(a, b, flows, lin, rev, t)
+        logits, residual = fusion(feats)
+        want = features.fuse(logits, residual, [feats[..., sl] for sl in features.CANDIDATE_SLICES])
+        got = synth._learned(a, b, lin, rev, t)
+        np.testing.assert_allclose(got, want, atol=2e-5)
