@@ -96,7 +96,8 @@ def quantize_int8(src: Path, dst: Path, samples: list[np.ndarray]) -> None:
 
     tmp = dst.with_name(dst.name + ".tmp")
     # quantize_static logs advice to run its shape pre-processing; measured here, the
-    # pre-processed int8 model ran 30% slower (272 vs 208 ms at 960x540), so it is not used.
+    # pre-processed int8 model ran 30% slower (272 vs 208 ms at 960x540, same process), so it
+    # is not used.
     logging.disable(logging.WARNING)
     try:
         quantize_static(str(src), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
