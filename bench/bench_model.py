@@ -32,7 +32,8 @@ def features_of(width: int, height: int) -> np.ndarray:
     base = cv2.GaussianBlur(rng.random((height, width, 3)).astype(np.float32), (0, 0), 2)
     planes = [np.roll(base, k, axis=1) for k in range(6)]
     conf = np.ones((height, width, 2), np.float32)
-    return np.concatenate([*planes, conf, np.full((height, width, 1), 0.5, np.float32)], axis=2)
+    flows = np.tile(np.array([-1, 0, 1, 0, -2, 0, 2, 0], np.float32), (height, width, 1))
+    return np.concatenate([*planes, conf, np.full((height, width, 1), 0.5, np.float32), flows], axis=2)
 
 
 def median_ms(fusion: LearnedFusion, feats: np.ndarray, runs: int) -> float:

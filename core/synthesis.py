@@ -4,8 +4,8 @@ Both time-t flow estimates of `core.intermediate` drive a two-sided warp and ble
 native `warp_blend` kernel), and the two results are averaged: measured on
 ../shared/data, the pair beats either estimate alone by 0.1-0.4 dB per set because their
 failures (smeared boundaries vs. splatting holes) rarely coincide. With a learned model
-(`fusion`), the four warped candidates are instead fused with per-pixel weights and a
-residual that the model predicts from them (`core.model.features`).
+(`fusion`), the four candidates are instead re-warped with the model's flow corrections
+and fused with per-pixel weights and a residual that it predicts (`core.model.features`).
 
 Where correspondence is not trustworthy, the result fades smoothly towards a plain
 cross-dissolve, which looks like an intentional transition instead of a tear:
@@ -44,8 +44,8 @@ POOL_FRACTION = 0.06
 
 #: optional per-side colour adjustment: (image0, image1, t) -> (image0', image1')
 ColourRamp = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
-#: a learned fusion: features (H, W, 21) -> (logits (H, W, 4), residual (H, W, 3))
-Fusion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: a learned fusion: features (H, W, 29) -> (logits (H, W, 4), residual (H, W, 3), flow deltas (H, W, 8))
+Fusion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -120,16 +120,20 @@ class Synthesizer:
                  rev: intermediate.TimeFlows, t: float) -> np.ndarray:
         """The model's fusion of the four candidates; model at the analysis size, fusion at full size.
 
-        ``sum_k w_k c_k`` (`core.model.features.fuse`) is evaluated as two fused native
-        warp-and-blends, one per flow estimate: ``w0 c0 + w1 c1 = (w0 + w1) * warp_blend(...,
-        w0, w1, 0.5)``. The four full-resolution candidates are never materialised, which
-        made fusion at 1080p 4x cheaper than warping them and fusing in numpy.
+        The model's flow corrections are added at the analysis size, where it made them,
+        before the flows are scaled up. ``sum_k w_k c_k`` (`core.model.features.fuse`) is
+        evaluated as two fused native warp-and-blends, one per flow estimate: ``w0 c0 + w1 c1
+        = (w0 + w1) * warp_blend(..., w0, w1, 0.5)``. The four full-resolution candidates
+        are never materialised, which made fusion at 1080p 4x cheaper than warping them and
+        fusing in numpy.
         """
         small0, small1 = self._small0, self._small1
         if self.colour_ramp is not None:
             small0, small1 = self.colour_ramp(small0, small1, t)
         feats = features.build(small0, small1, self.flows, lin, rev, t)
-        logits, residual = self.fusion(feats)
+        logits, residual, deltas = self.fusion(feats)
+        lin = intermediate.TimeFlows(lin.flow_t0 + deltas[..., 0:2], lin.flow_t1 + deltas[..., 2:4])
+        rev = intermediate.TimeFlows(rev.flow_t0 + deltas[..., 4:6], rev.flow_t1 + deltas[..., 6:8])
         weights = features.softmax(logits)
         h, w = img0.shape[:2]
         if weights.shape[:2] != (h, w):

@@ -30,7 +30,13 @@ from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
 
 #: channel permutation of the features for temporal reversal (frame 0 <-> frame 1, t -> 1 - t)
-_REVERSE = np.r_[3:6, 0:3, 9:12, 6:9, 15:18, 12:15, 19, 18, 20]
+_REVERSE = np.r_[3:6, 0:3, 9:12, 6:9, 15:18, 12:15, 19, 18, 20, 23:25, 21:23, 27:29, 25:27]
+#: the flow planes' x and y components
+_FLOW_X = np.array([sl.start for sl in features.FLOW_SLICES])
+_FLOW_Y = _FLOW_X + 1
+#: channel permutation for transposition: every flow's (dx, dy) becomes (dy, dx)
+_TRANSPOSE = np.arange(features.FEATURE_CHANNELS)
+_TRANSPOSE[_FLOW_X], _TRANSPOSE[_FLOW_Y] = _FLOW_Y, _FLOW_X
 
 
 def source_key(source: dict, crop: int, seed: int) -> str:
@@ -115,7 +121,7 @@ def load_pair(path: Path) -> dict:
 
 
 def pair_features(pair: dict, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features (S, S, 21) and target (S, S, 3) float32 of a cached pair at its k-th time."""
+    """Features (S, S, 29) and target (S, S, 3) float32 of a cached pair at its k-th time."""
     img0 = pair["frame0"].astype(np.float32) / 255
     img1 = pair["frame1"].astype(np.float32) / 255
     flows = FlowPair(*(np.ascontiguousarray(pair[n], dtype=np.float32) for n in ("flow01", "flow10", "conf0", "conf1")))
@@ -126,15 +132,19 @@ def pair_features(pair: dict, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def augment(feats: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Random flips, transposition and temporal reversal of one item (features stay valid)."""
+    """Random flips, transposition and temporal reversal of one item (features stay valid:
+    flow planes change sign or swap components with the image)."""
+    feats = feats.copy()
     if rng.random() < 0.5:
         feats, target = feats[:, ::-1], target[:, ::-1]
+        feats[..., _FLOW_X] *= -1.0
     if rng.random() < 0.5:
         feats, target = feats[::-1], target[::-1]
+        feats[..., _FLOW_Y] *= -1.0
     if rng.random() < 0.5:
-        feats, target = feats.transpose(1, 0, 2), target.transpose(1, 0, 2)
+        feats, target = feats.transpose(1, 0, 2)[..., _TRANSPOSE], target.transpose(1, 0, 2)
     if rng.random() < 0.5:
-        feats = feats[..., _REVERSE].copy()
+        feats = feats[..., _REVERSE]
         feats[..., features.T_CHANNEL] = 1.0 - feats[..., features.T_CHANNEL]
     return np.ascontiguousarray(feats), np.ascontiguousarray(target)
 
@@ -160,7 +170,7 @@ class Batches:
         return self.files[int(self._perm[pos])]
 
     def get(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(features (B, 21, c, c), targets (B, 3, c, c))`` float32 NCHW for a step."""
+        """``(features (B, 29, c, c), targets (B, 3, c, c))`` float32 NCHW for a step."""
         xs, ys = [], []
         for slot in range(self.batch):
             rng = np.random.default_rng([self.seed, 2, step, slot])

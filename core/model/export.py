@@ -1,8 +1,9 @@
 """`segue export`: a training checkpoint -> ONNX model + manifest.json (+ an int8 variant).
 
-The graph takes NHWC features ``(1, H, W, 21)`` float32 with H and W multiples of the
-stride (dynamic), and returns NHWC ``logits (1, H, W, 4)`` (log-prior included) and
-``residual (1, H, W, 3)``; `core.model.infer` pads, tiles and feeds it. The manifest says
+The graph takes NHWC features ``(1, H, W, 29)`` float32 with H and W multiples of the
+stride (dynamic), and returns NHWC ``logits (1, H, W, 4)`` (log-prior included),
+``residual (1, H, W, 3)`` and ``flow_delta (1, H, W, 8)``; `core.model.infer` pads, tiles
+and feeds it. The manifest says
 so in words a reader (or another runtime) can check; `MANIFEST_VERSION` changes only when
 the meaning of the files changes incompatibly.
 
@@ -21,13 +22,16 @@ import numpy as np
 from core.errors import InputError
 from core.model import features
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: flow planes in, flow corrections out
 MODEL_FILE = "segue_fusion.onnx"
 INT8_FILE = "segue_fusion_int8.onnx"
 OPSET = 17
+#: the graph's outputs, in order
+OUTPUTS = ("logits", "residual", "flow_delta")
 CHANNEL_NAMES = ["frame0_r", "frame0_g", "frame0_b", "frame1_r", "frame1_g", "frame1_b",
                  *(f"{c}_{ch}" for c in features.CANDIDATES for ch in "rgb"),
-                 "confidence0_at_t", "confidence1_at_t", "t"]
+                 "confidence0_at_t", "confidence1_at_t", "t",
+                 *(f"flow_{c}_{ax}" for c in features.CANDIDATES for ax in "xy")]
 
 
 def _sha256(path: Path) -> str:
@@ -50,14 +54,14 @@ def export_onnx(net, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     # The TorchScript exporter (dynamo=False): a plain static graph of Conv/LeakyRelu/Resize
     # that every onnxruntime since 1.14 runs, without the dynamo exporter's extra dependencies.
-    torch.onnx.export(wrapper, (example,), str(tmp), input_names=["features"], output_names=["logits", "residual"],
-                      dynamic_axes={"features": dims, "logits": dims, "residual": dims},
+    torch.onnx.export(wrapper, (example,), str(tmp), input_names=["features"], output_names=list(OUTPUTS),
+                      dynamic_axes={"features": dims, **{name: dims for name in OUTPUTS}},
                       opset_version=OPSET, dynamo=False)
     tmp.replace(path)
 
 
 def calibration_features(count: int = 8, size: int = 128, seed: int = 12345) -> list[np.ndarray]:
-    """A few synthetic feature tensors (1, size, size, 21) for int8 calibration."""
+    """A few synthetic feature tensors (1, size, size, 29) for int8 calibration."""
     from core.flow import flow_pair
     from core.intermediate import linear, reversed_, splat_metrics
     from core.model.photos import PhotoLibrary
@@ -141,7 +145,8 @@ def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dic
             "name": "features", "layout": "NHWC", "shape": [1, "height", "width", features.FEATURE_CHANNELS],
             "dtype": "float32", "channels": CHANNEL_NAMES,
             "value_range": "frames and candidates in [0, 1] (8-bit-like working-space values; may exceed "
-                           "slightly for float sources), confidences in [0, 1], t in (0, 1)",
+                           "slightly for float sources), confidences in [0, 1], t in (0, 1), flows in "
+                           "pixels at the features' size",
             "colourspace": WORKING_SPACE,
             "built_by": "core.model.features.build at the analysis size of core.flow",
         },
@@ -151,7 +156,9 @@ def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dic
             "logits": {"layout": "NHWC", "channels": list(features.CANDIDATES),
                        "meaning": "fusion logits over the candidates, log prior(t) already added"},
             "residual": {"layout": "NHWC", "channels": ["r", "g", "b"], "meaning": "added after fusion"},
-            "frame": "core.model.features.fuse(logits, residual, candidates)",
+            "flow_delta": {"layout": "NHWC", "channels": [f"{c}_{ax}" for c in features.CANDIDATES for ax in "xy"],
+                           "meaning": "pixels added to each candidate's flow before it is re-warped"},
+            "frame": "core.model.features.fuse(logits, residual, refined_candidates(features, flow_delta))",
         },
         "training": {"steps": int(state["step"]), "run": state["config"]["run"]["name"],
                      "checkpoint": checkpoint.name, "checkpoint_sha256": _sha256(checkpoint)},

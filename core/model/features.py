@@ -2,13 +2,17 @@
 
 The model does not estimate motion from scratch: the classical engine already yields, for
 a time t, four *candidates* (frame 0 and frame 1 each warped to t by the two time-t flow
-estimates of `core.intermediate`) and per-pixel confidences. The model sees them and
-predicts, per pixel, fusion logits over the candidates and an RGB residual:
+estimates of `core.intermediate`), the four flows behind them, and per-pixel confidences.
+The model sees them and predicts, per pixel, a correction of each flow (``delta``, pixels
+at the features' size), fusion logits over the candidates re-warped with the corrected
+flows, and an RGB residual:
 
-    frame_t = sum_k softmax(logits)_k * candidate_k + residual
+    candidate_k' = warp(frame of candidate k, flow_k + delta_k)
+    frame_t = sum_k softmax(logits)_k * candidate_k' + residual
 
-At initialisation (zero last layer) the logits equal ``log(prior(t))`` and the residual is
-0, which is exactly the classical frame, so training starts from the classical result.
+At initialisation (zero last layers) the deltas and the residual are 0 and the logits equal
+``log(prior(t))``, which is exactly the classical frame, so training starts from the
+classical result.
 
 Feature layout, (H, W, FEATURE_CHANNELS) float32, working-space values:
 
@@ -17,6 +21,8 @@ Feature layout, (H, W, FEATURE_CHANNELS) float32, working-space values:
     12:15 frame 0 -> t, reversed flow     15:18 frame 1 -> t, reversed flow
     18    confidence of frame 0's match at t     19 confidence of frame 1's match at t
     20    t (constant plane)
+    21:23 linear flow t -> 0      23:25 linear flow t -> 1       (dx, dy) pixels
+    25:27 reversed flow t -> 0    27:29 reversed flow t -> 1     (dx, dy) pixels
 """
 from __future__ import annotations
 
@@ -26,11 +32,15 @@ from core.flow import FlowPair
 from core.intermediate import TimeFlows
 from core.warp import backward_warp
 
-FEATURE_CHANNELS = 21
+FEATURE_CHANNELS = 29
 CANDIDATES = ("frame0_linear", "frame1_linear", "frame0_reversed", "frame1_reversed")
 #: slices of the feature planes holding the candidates, in `CANDIDATES` order
 CANDIDATE_SLICES = (slice(6, 9), slice(9, 12), slice(12, 15), slice(15, 18))
 T_CHANNEL = 20
+#: slices of the flows that made each candidate, in `CANDIDATES` order
+FLOW_SLICES = (slice(21, 23), slice(23, 25), slice(25, 27), slice(27, 29))
+#: the source frame of each candidate: frame 0, frame 1, frame 0, frame 1
+SOURCE_SLICES = (slice(0, 3), slice(3, 6), slice(0, 3), slice(3, 6))
 
 
 def prior(t: float) -> np.ndarray:
@@ -56,7 +66,21 @@ def build(image0: np.ndarray, image1: np.ndarray, flows: FlowPair, lin: TimeFlow
     out[..., 18] = backward_warp(np.ascontiguousarray(flows.conf0[..., None]), rev.flow_t0)[..., 0]
     out[..., 19] = backward_warp(np.ascontiguousarray(flows.conf1[..., None]), rev.flow_t1)[..., 0]
     out[..., T_CHANNEL] = t
+    for sl, flow in zip(FLOW_SLICES, (lin.flow_t0, lin.flow_t1, rev.flow_t0, rev.flow_t1)):
+        out[..., sl] = flow
     return out
+
+
+def refined_candidates(feats: np.ndarray, deltas: np.ndarray) -> list[np.ndarray]:
+    """The candidates re-warped with corrected flows: ``warp(source_k, flow_k + deltas[..., 2k:2k+2])``.
+
+    Args:
+        feats: (H, W, FEATURE_CHANNELS) features (`build`).
+        deltas: (H, W, 8) float32 flow corrections, in `CANDIDATES` order.
+    """
+    return [backward_warp(np.ascontiguousarray(feats[..., src]),
+                          np.ascontiguousarray(feats[..., fl] + deltas[..., 2 * k:2 * k + 2]))
+            for k, (src, fl) in enumerate(zip(SOURCE_SLICES, FLOW_SLICES))]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

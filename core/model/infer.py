@@ -1,8 +1,8 @@
 """Running the exported fusion model with onnxruntime. Never imports torch.
 
     fusion = LearnedFusion(shipped_model_dir())          # or a folder / .onnx path
-    logits, residual = fusion(feats)                     # feats: features.build(...) output
-    frame = features.fuse(logits, residual, features.candidates(...))
+    logits, residual, deltas = fusion(feats)             # feats: features.build(...) output
+    frame = features.fuse(logits, residual, features.refined_candidates(feats, deltas))
 
 Inputs of any size: padded (edge replicate) to the model's stride and cropped back; sides
 above `TILE_ABOVE` are processed in overlapping tiles so memory stays bounded, each tile
@@ -20,7 +20,7 @@ import numpy as np
 from core.errors import InputError
 from core.model.features import FEATURE_CHANNELS
 
-SUPPORTED_MANIFEST_VERSION = 1
+SUPPORTED_MANIFEST_VERSION = 2
 MANIFEST = "manifest.json"
 #: inputs with a side above this are tiled
 TILE_ABOVE = 2048
@@ -78,8 +78,12 @@ def _load_manifest(path: Path) -> tuple[Path, dict]:
     return (onnx_file or folder / model_file), manifest
 
 
+#: the model's outputs and their channel counts, in the order they are returned
+OUTPUTS = (("logits", 4), ("residual", 3), ("flow_delta", 8))
+
+
 class LearnedFusion:
-    """The fusion model: features ``(H, W, 21)`` -> ``(logits (H, W, 4), residual (H, W, 3))``.
+    """The fusion model: features ``(H, W, 29)`` -> logits ``(H, W, 4)``, residual ``(H, W, 3)``, flow deltas ``(H, W, 8)``.
 
     Args:
         model_dir_or_onnx_path: a model folder (``manifest.json`` + the .onnx it names) or
@@ -104,34 +108,33 @@ class LearnedFusion:
                 raise InputError(f"model file not found: {onnx_path}") from None
             raise InputError(f"{onnx_path}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from None
         self._input = self.session.get_inputs()[0].name
-        self._outputs = ["logits", "residual"]
+        self._outputs = [name for name, _ in OUTPUTS]
 
-    def _run(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, feats: np.ndarray) -> list[np.ndarray]:
         h, w = feats.shape[:2]
         ph, pw = -h % self.stride, -w % self.stride
         if ph or pw:
             feats = np.pad(feats, ((0, ph), (0, pw), (0, 0)), mode="edge")
-        logits, residual = self.session.run(self._outputs, {self._input: np.ascontiguousarray(feats[None])})
-        return logits[0, :h, :w], residual[0, :h, :w]
+        outputs = self.session.run(self._outputs, {self._input: np.ascontiguousarray(feats[None])})
+        return [o[0, :h, :w] for o in outputs]
 
     def __call__(self, features: np.ndarray, tile_above: int = TILE_ABOVE, tile_size: int = TILE_SIZE,
-                 margin: int = TILE_MARGIN) -> tuple[np.ndarray, np.ndarray]:
-        """Fusion logits (H, W, 4) and residual (H, W, 3) float32 for features (H, W, 21) float32."""
+                 margin: int = TILE_MARGIN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fusion logits (H, W, 4), residual (H, W, 3) and flow deltas (H, W, 8) float32 for
+        features (H, W, 29) float32."""
         if not isinstance(features, np.ndarray) or features.ndim != 3 or features.shape[2] != FEATURE_CHANNELS:
             got = f"{features.dtype} {features.shape}" if isinstance(features, np.ndarray) else type(features).__name__
             raise InputError(f"features must be an (H, W, {FEATURE_CHANNELS}) float32 array, got {got}")
         features = features.astype(np.float32, copy=False)
         h, w = features.shape[:2]
         if max(h, w) <= tile_above:
-            return self._run(features)
-        logits = np.empty((h, w, 4), np.float32)
-        residual = np.empty((h, w, 3), np.float32)
+            return tuple(self._run(features))
+        outputs = tuple(np.empty((h, w, c), np.float32) for _, c in OUTPUTS)
         for y in range(0, h, tile_size):
             for x in range(0, w, tile_size):
                 y0, x0 = max(0, y - margin), max(0, x - margin)
                 y1, x1 = min(h, y + tile_size + margin), min(w, x + tile_size + margin)
-                lg, rs = self._run(features[y0:y1, x0:x1])
                 ys, xs = slice(y - y0, y - y0 + min(tile_size, h - y)), slice(x - x0, x - x0 + min(tile_size, w - x))
-                logits[y:y + tile_size, x:x + tile_size] = lg[ys, xs]
-                residual[y:y + tile_size, x:x + tile_size] = rs[ys, xs]
-        return logits, residual
+                for out, tile in zip(outputs, self._run(features[y0:y1, x0:x1])):
+                    out[y:y + tile_size, x:x + tile_size] = tile[ys, xs]
+        return outputs

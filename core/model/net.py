@@ -1,19 +1,23 @@
 """The fusion network: a compact U-Net over the classical candidates. Training and export only.
 
-Input: the features of `core.model.features`, NCHW ``(N, 21, H, W)`` float32 with H and W
+Input: the features of `core.model.features`, NCHW ``(N, 29, H, W)`` float32 with H and W
 multiples of `FusionNet.stride`. Output: ``(N, 4, H, W)`` fusion logits (the log-prior of
-t already added) and ``(N, 3, H, W)`` RGB residual; `fuse` turns them into the frame
-exactly as `core.model.features.fuse` does in numpy.
+t already added), ``(N, 3, H, W)`` RGB residual and ``(N, 8, H, W)`` corrections of the
+four candidates' flows; `fuse` re-warps the candidates with the corrected flows and turns
+the outputs into the frame exactly as `core.model.features` does in numpy.
 
 Design (measured choices in docs/model_card.md):
 
-* the net sees the 21 feature planes plus the pairwise differences of the candidates
+* the net sees the 29 feature planes plus the pairwise differences of the candidates
   (where the candidates disagree is where fusion matters; an abs() of them is cheap and a
   linear first layer cannot form it);
 * four scales, stride 8; each decoder stage convolves at the coarse scale first and then
   upsamples bilinearly (4x cheaper than upsample-then-convolve at the fine scale), then
   fuses with the skip connection;
-* the head is zero-initialised and the log-prior of t is added to its logits, so an
+* flows enter scaled by `FLOW_INPUT_SCALE` (pixels are tens, the other planes are in
+  [0, 1]); flow corrections come from the 1/2-scale decoder stage, upsampled, so they are
+  smooth and cost a quarter of a full-scale head;
+* the heads are zero-initialised and the log-prior of t is added to the logits, so an
   untrained net reproduces the classical frame exactly.
 """
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model.features import CANDIDATE_SLICES, FEATURE_CHANNELS, T_CHANNEL
+from core.model.features import CANDIDATE_SLICES, FEATURE_CHANNELS, FLOW_SLICES, SOURCE_SLICES, T_CHANNEL
 
 #: t is clamped to [T_EPS, 1 - T_EPS] before its log-prior is taken (finite logits at 0 and 1)
 T_EPS = 1e-3
@@ -30,6 +34,8 @@ T_EPS = 1e-3
 DEFAULT_WIDTHS = (16, 32, 48, 64)
 _PAIRS = ((0, 1), (2, 3), (0, 2), (1, 3))  # candidate differences fed to the net
 LEAKY_SLOPE = 0.1
+#: flow planes are multiplied by this on input (typical flows of tens of pixels -> ~1)
+FLOW_INPUT_SCALE = 1.0 / 16.0
 
 
 def _difference_weights() -> torch.Tensor:
@@ -40,6 +46,13 @@ def _difference_weights() -> torch.Tensor:
             w[3 * p + c, CANDIDATE_SLICES[i].start + c] = 1.0
             w[3 * p + c, CANDIDATE_SLICES[j].start + c] = -1.0
     return w
+
+
+def _input_scale() -> torch.Tensor:
+    scale = torch.ones(1, FEATURE_CHANNELS, 1, 1)
+    for sl in FLOW_SLICES:
+        scale[:, sl] = FLOW_INPUT_SCALE
+    return scale
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -60,7 +73,7 @@ def log_prior(t: torch.Tensor) -> torch.Tensor:
 
 
 class FusionNet(nn.Module):
-    """Fusion logits and residual from the candidate features (see the module docstring)."""
+    """Fusion logits, residual and flow corrections from the candidate features (module docstring)."""
 
     def __init__(self, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS) -> None:
         super().__init__()
@@ -78,20 +91,23 @@ class FusionNet(nn.Module):
         self.up1 = _conv(c1, c0)
         self.dec0 = _conv(2 * c0, c0)
         self.head = nn.Conv2d(c0, 7, 3, 1, 1)
+        self.flow_head = nn.Conv2d(c1, 8, 3, 1, 1)
         # One fixed convolution for all candidate differences: a single pass in the exported
         # graph instead of eight slices and four subtractions.
         self.register_buffer("diff_weight", _difference_weights(), persistent=False)
-        # Zero head: logits = log prior(t), residual = 0, i.e. the classical frame at init.
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.register_buffer("input_scale", _input_scale(), persistent=False)
+        # Zero heads: logits = log prior(t), residual = 0, deltas = 0: the classical frame at init.
+        for head in (self.head, self.flow_head):
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
 
     #: input sizes must be multiples of this (three 2x downsamplings)
     stride = 8
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(N, 21, H, W)`` features -> ``(logits (N, 4, H, W), residual (N, 3, H, W))``."""
-        # Features are in [0, 1]; the first convolution's bias absorbs any centring.
-        inp = torch.cat([x, F.conv2d(x, self.diff_weight).abs()], dim=1)
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(N, 29, H, W)`` features -> logits ``(N, 4, H, W)``, residual ``(N, 3, H, W)``, deltas ``(N, 8, H, W)``."""
+        # The first convolution's bias absorbs any centring of the [0, 1] planes.
+        inp = torch.cat([x * self.input_scale, F.conv2d(x, self.diff_weight).abs()], dim=1)
         e0 = self.enc0(inp)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -101,15 +117,35 @@ class FusionNet(nn.Module):
         d0 = self.dec0(torch.cat([_up(self.up1(d1)), e0], dim=1))
         out = self.head(d0)
         logits = out[:, :4] + log_prior(x[:, T_CHANNEL:T_CHANNEL + 1])
-        return logits, out[:, 4:7]
+        return logits, out[:, 4:7], _up(self.flow_head(d1))
 
 
-def fuse(x: torch.Tensor, logits: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-    """The frame ``sum_k softmax(logits)_k * candidate_k + residual``, ``(N, 3, H, W)``."""
+def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """`core.warp.backward_warp` in torch: bilinear, coordinates clamped to the edges.
+
+    ``image`` (N, C, H, W), ``flow`` (N, 2, H, W) of (dx, dy) pixels. With
+    ``align_corners=True`` pixel centres sit at -1 and 1, and ``border`` padding clamps the
+    sampling coordinate, which is exactly the native kernel's edge replication.
+    """
+    _, _, h, w = image.shape
+    ys = torch.arange(h, dtype=flow.dtype).view(1, h, 1)
+    xs = torch.arange(w, dtype=flow.dtype).view(1, 1, w)
+    gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
+    gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    return F.grid_sample(image, torch.stack([gx, gy], dim=3), mode="bilinear", padding_mode="border",
+                         align_corners=True)
+
+
+def fuse(x: torch.Tensor, logits: torch.Tensor, residual: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+    """The frame ``sum_k softmax(logits)_k * warp(source_k, flow_k + delta_k) + residual``, ``(N, 3, H, W)``."""
+    n = x.shape[0]
+    sources = torch.cat([x[:, sl] for sl in SOURCE_SLICES], dim=0)
+    flows = torch.cat([x[:, sl] + deltas[:, 2 * k:2 * k + 2] for k, sl in enumerate(FLOW_SLICES)], dim=0)
+    warped = backward_warp(sources, flows)
     weights = torch.softmax(logits, dim=1)
     out = residual
-    for k, sl in enumerate(CANDIDATE_SLICES):
-        out = out + weights[:, k:k + 1] * x[:, sl]
+    for k in range(len(SOURCE_SLICES)):
+        out = out + weights[:, k:k + 1] * warped[k * n:(k + 1) * n]
     return out
 
 
@@ -125,6 +161,6 @@ class NHWCWrapper(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, residual = self.net(features.permute(0, 3, 1, 2))
-        return logits.permute(0, 2, 3, 1), residual.permute(0, 2, 3, 1)
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        outputs = self.net(features.permute(0, 3, 1, 2))
+        return tuple(o.permute(0, 2, 3, 1) for o in outputs)

@@ -28,7 +28,7 @@ from core.model.config import load_config
 from core.model.data import Batches, build_cache
 from core.model.net import FusionNet, count_parameters, fuse
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the net with flow corrections (29 feature planes)
 
 
 def _lr_factor(cfg: dict):

@@ -48,7 +48,7 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def predict(net: FusionNet, feats: np.ndarray) -> np.ndarray:
-    """The net's frame (H, W, 3) float32 for (H, W, 21) features; pads to the stride (replicate)."""
+    """The net's frame (H, W, 3) float32 for (H, W, 29) features; pads to the stride (replicate)."""
     h, w = feats.shape[:2]
     s = net.stride
     x = torch.from_numpy(np.ascontiguousarray(feats.transpose(2, 0, 1)))[None]
@@ -56,6 +56,11 @@ def predict(net: FusionNet, feats: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         out = fuse(x, *net(x))
     return out[0, :, :h, :w].permute(1, 2, 0).numpy()
+
+
+def _onnx_frame(fusion, feats: np.ndarray) -> np.ndarray:
+    logits, residual, deltas = fusion(feats)
+    return features.fuse(logits, residual, features.refined_candidates(feats, deltas))
 
 
 class Validator:
@@ -110,7 +115,7 @@ class Validator:
 
     def evaluate_onnx(self, fusion) -> dict[str, dict[str, float]]:
         """Like `evaluate` for an onnxruntime `core.model.infer.LearnedFusion` (e.g. the int8 variant)."""
-        return self._compare(self._score(lambda feats: features.fuse(*fusion(feats), _candidates(feats))))
+        return self._compare(self._score(lambda feats: _onnx_frame(fusion, feats)))
 
     def _compare(self, model: dict[str, float]) -> dict[str, dict[str, float]]:
         out = {k: {"psnr": v, "classic": self.classic[k], "delta": v - self.classic[k]} for k, v in model.items()}

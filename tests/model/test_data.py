@@ -8,7 +8,7 @@ from conftest import FIXTURES
 from core.flow import FlowPair
 from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
-from core.model.data import _REVERSE, Batches, build_cache, pair_features
+from core.model.data import _FLOW_X, _FLOW_Y, _REVERSE, _TRANSPOSE, Batches, build_cache, pair_features
 from core.model.footage import footage_pairs, is_usable
 
 
@@ -16,18 +16,48 @@ def _features(img0, img1, flows, t):
     return features.build(img0, img1, flows, linear(flows, t), reversed_(flows, t, splat_metrics(img0, img1, flows)), t)
 
 
-def test_temporal_reversal_permutation_matches_swapped_inputs():
+def _random_case():
     rng = np.random.default_rng(0)
     img0, img1 = rng.random((24, 32, 3), dtype=np.float32), rng.random((24, 32, 3), dtype=np.float32)
     f01 = rng.normal(0, 2, (24, 32, 2)).astype(np.float32)
     f10 = rng.normal(0, 2, (24, 32, 2)).astype(np.float32)
     c0, c1 = rng.random((24, 32), dtype=np.float32), rng.random((24, 32), dtype=np.float32)
+    return img0, img1, f01, f10, c0, c1
+
+
+def test_temporal_reversal_permutation_matches_swapped_inputs():
+    img0, img1, f01, f10, c0, c1 = _random_case()
     t = 0.3
     forward = _features(img0, img1, FlowPair(f01, f10, c0, c1), t)
     backward = _features(img1, img0, FlowPair(f10, f01, c1, c0), 1 - t)
     permuted = forward[..., _REVERSE].copy()
     permuted[..., features.T_CHANNEL] = 1 - t
     np.testing.assert_allclose(permuted, backward, atol=1e-5)
+
+
+def test_flip_and_transpose_of_features_match_features_of_flipped_inputs():
+    img0, img1, f01, f10, c0, c1 = _random_case()
+    t = 0.6
+    forward = _features(img0, img1, FlowPair(f01, f10, c0, c1), t)
+
+    for axis, component in ((1, _FLOW_X), (0, _FLOW_Y)):
+        sign = np.array([-1, 1] if axis == 1 else [1, -1], np.float32)
+
+        def flip(a, axis=axis):
+            return np.ascontiguousarray(np.flip(a, axis))
+
+        flipped = _features(flip(img0), flip(img1), FlowPair(flip(f01) * sign, flip(f10) * sign, flip(c0), flip(c1)), t)
+        want = flip(forward)
+        want[..., component] *= -1
+        # splatting sums in another order after a flip: rounding only
+        np.testing.assert_allclose(want, flipped, atol=1e-4)
+
+    def transpose_flow(f):
+        return np.ascontiguousarray(f.transpose(1, 0, 2)[..., ::-1])
+
+    transposed = _features(img0.transpose(1, 0, 2).copy(), img1.transpose(1, 0, 2).copy(),
+                           FlowPair(transpose_flow(f01), transpose_flow(f10), c0.T.copy(), c1.T.copy()), t)
+    np.testing.assert_allclose(forward.transpose(1, 0, 2)[..., _TRANSPOSE], transposed, atol=1e-4)
 
 
 def test_batches_are_a_function_of_the_step(tmp_path):
@@ -38,11 +68,11 @@ def test_batches_are_a_function_of_the_step(tmp_path):
     x5, y5 = a.get(5)
     a.get(0)
     x5b, _ = Batches(files, 2, 40, 5).get(5)
-    assert x5.shape == (2, 21, 40, 40) and y5.shape == (2, 3, 40, 40)
+    assert x5.shape == (2, 29, 40, 40) and y5.shape == (2, 3, 40, 40)
     np.testing.assert_array_equal(x5, x5b)
     assert not np.array_equal(x5, a.get(6)[0])
     feats, target = pair_features(np.load(files[0]), 0)
-    assert feats.shape == (48, 48, 21) and target.shape == (48, 48, 3)
+    assert feats.shape == (48, 48, 29) and target.shape == (48, 48, 3)
 
 
 def test_footage_windows_skip_static_and_cut_windows(tmp_path):

@@ -41,8 +41,8 @@ def test_large_frames_fuse_full_resolution_candidates(exported):
 
 
 def test_native_fusion_equals_the_reference_fusion_of_the_candidates(exported):
-    # The engine fuses with two native warp-and-blends; the model was trained on
-    # `features.fuse` of the four warped candidates: the two must agree.
+    # The engine applies the flow corrections and fuses with two native warp-and-blends; the
+    # model was trained on `features.fuse` of the four re-warped candidates: the two must agree.
     from core.flow import finest_scale, flow_pair
     from core.intermediate import linear, reversed_
     from core.model import features
@@ -57,7 +57,8 @@ def test_native_fusion_equals_the_reference_fusion_of_the_candidates(exported):
     for t in (0.25, 0.5, 0.8):
         lin, rev = linear(flows, t), reversed_(flows, t, synth._metrics)
         feats = features.build(a, b, flows, lin, rev, t)
-        logits, residual = fusion(feats)
-        want = features.fuse(logits, residual, [feats[..., sl] for sl in features.CANDIDATE_SLICES])
+        logits, residual, deltas = fusion(feats)
+        assert np.abs(deltas).max() > 1e-3  # the trained corrections are exercised, not zero
+        want = features.fuse(logits, residual, features.refined_candidates(feats, deltas))
         got = synth._learned(a, b, lin, rev, t)
         np.testing.assert_allclose(got, want, atol=2e-5)

@@ -21,7 +21,7 @@ pytest_plugins = ("model_fixtures",)
 ORT_TORCH_ATOL = 1e-4
 
 
-def _torch_outputs(checkpoint, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _torch_outputs(checkpoint, feats: np.ndarray) -> list[np.ndarray]:
     state = load_checkpoint(checkpoint)
     net = FusionNet(tuple(state["widths"]))
     net.load_state_dict(state["model"])
@@ -30,42 +30,42 @@ def _torch_outputs(checkpoint, feats: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x = torch.from_numpy(feats.transpose(2, 0, 1).copy())[None]
     x = F.pad(x, (0, -w % 8, 0, -h % 8), mode="replicate")
     with torch.no_grad():
-        logits, residual = net(x)
-    return (logits[0, :, :h, :w].permute(1, 2, 0).numpy(), residual[0, :, :h, :w].permute(1, 2, 0).numpy())
+        outputs = net(x)
+    return [o[0, :, :h, :w].permute(1, 2, 0).numpy() for o in outputs]
 
 
 def _features(h: int, w: int, t: float = 0.4) -> np.ndarray:
     rng = np.random.default_rng(3)
     base = rng.random((h, w, 3), dtype=np.float32)
     feats = np.concatenate([base + rng.normal(0, 0.05, (h, w, 3)).astype(np.float32) for _ in range(6)], axis=2)
-    return np.concatenate([feats, rng.random((h, w, 2), dtype=np.float32), np.full((h, w, 1), t, np.float32)], axis=2)
+    return np.concatenate([feats, rng.random((h, w, 2), dtype=np.float32), np.full((h, w, 1), t, np.float32),
+                           rng.normal(0, 4, (h, w, 8)).astype(np.float32)], axis=2)
 
 
 def test_onnxruntime_matches_torch_at_odd_sizes(tiny_run, exported):
     fusion = LearnedFusion(exported, threads=1)
     for h, w in ((37, 53), (64, 96)):
         feats = _features(h, w)
-        logits, residual = fusion(feats)
-        ref_logits, ref_residual = _torch_outputs(tiny_run["final"], feats)
-        assert logits.shape == (h, w, 4) and residual.shape == (h, w, 3)
-        np.testing.assert_allclose(logits, ref_logits, atol=ORT_TORCH_ATOL)
-        np.testing.assert_allclose(residual, ref_residual, atol=ORT_TORCH_ATOL)
+        outputs = fusion(feats)
+        assert [o.shape for o in outputs] == [(h, w, 4), (h, w, 3), (h, w, 8)]
+        for got, want in zip(outputs, _torch_outputs(tiny_run["final"], feats), strict=True):
+            np.testing.assert_allclose(got, want, atol=ORT_TORCH_ATOL)
 
 
 def test_manifest_states_the_contract(tiny_run, exported):
     m = json.loads((exported / "manifest.json").read_text())
-    assert m["manifest_version"] == 1 and m["model"]["file"] == MODEL_FILE
-    assert m["input"]["layout"] == "NHWC" and len(m["input"]["channels"]) == 21
+    assert m["manifest_version"] == 2 and m["model"]["file"] == MODEL_FILE
+    assert m["input"]["layout"] == "NHWC" and len(m["input"]["channels"]) == 29
     assert m["input"]["colourspace"] == WORKING_SPACE
     assert m["stride"] == 8 and m["training"]["steps"] == 300
     assert m["int8"]["file"] == INT8_FILE and (exported / INT8_FILE).is_file()
-    assert set(m["outputs"]) >= {"logits", "residual"}
+    assert set(m["outputs"]) >= {"logits", "residual", "flow_delta"}
 
 
 def test_int8_variant_runs_close_to_fp32(exported):
     feats = _features(40, 56)
-    _, res32 = LearnedFusion(exported)(feats)
-    _, res8 = LearnedFusion(exported / INT8_FILE)(feats)
+    _, res32, _ = LearnedFusion(exported)(feats)
+    _, res8, _ = LearnedFusion(exported / INT8_FILE)(feats)
     assert res8.shape == res32.shape and np.isfinite(res8).all()
     assert float(np.abs(res8 - res32).mean()) < 0.02
 

@@ -23,8 +23,8 @@ def test_inference_never_imports_torch(exported):
         "import sys, numpy as np\n"
         "from core.model.infer import LearnedFusion\n"
         f"f = LearnedFusion({str(exported)!r}, threads=1)\n"
-        "lg, rs = f(np.random.rand(21, 35, 21).astype(np.float32))\n"
-        "assert lg.shape == (21, 35, 4) and rs.shape == (21, 35, 3)\n"
+        "lg, rs, fd = f(np.random.rand(21, 35, 29).astype(np.float32))\n"
+        "assert lg.shape == (21, 35, 4) and rs.shape == (21, 35, 3) and fd.shape == (21, 35, 8)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -33,19 +33,18 @@ def test_inference_never_imports_torch(exported):
 
 def test_padding_equals_running_on_an_edge_padded_input(exported):
     fusion = LearnedFusion(exported, threads=1)
-    feats = np.random.default_rng(1).random((29, 43, 21), dtype=np.float32)
-    logits, residual = fusion(feats)
+    feats = np.random.default_rng(1).random((29, 43, 29), dtype=np.float32)
     padded = np.pad(feats, ((0, 3), (0, 5), (0, 0)), mode="edge")
-    lp, rp = fusion(padded)
-    np.testing.assert_array_equal(logits, lp[:29, :43])
-    np.testing.assert_array_equal(residual, rp[:29, :43])
+    for out, out_padded in zip(fusion(feats), fusion(padded), strict=True):
+        np.testing.assert_array_equal(out, out_padded[:29, :43])
 
 
 def test_tiling_matches_untiled(exported):
     fusion = LearnedFusion(exported, threads=1)
-    feats = np.random.default_rng(2).random((200, 330, 21), dtype=np.float32)
+    feats = np.random.default_rng(2).random((200, 330, 29), dtype=np.float32)
     whole = fusion(feats)
     tiled = fusion(feats, tile_above=100, tile_size=96, margin=64)
+    assert len(whole) == len(tiled) == 3
     for a, b in zip(whole, tiled):
         np.testing.assert_allclose(a, b, atol=TILE_ATOL)
 
@@ -73,12 +72,12 @@ def test_bad_model_folders_are_named(exported, tmp_path):
 
 
 def test_features_of_the_wrong_shape_are_refused(exported):
-    with pytest.raises(InputError, match="21"):
+    with pytest.raises(InputError, match="29"):
         LearnedFusion(exported)(np.zeros((8, 8, 3), np.float32))
 
 
 def test_shipped_model_dir_is_none_or_a_loadable_model():
     folder = shipped_model_dir()
     if folder is not None:
-        logits, residual = LearnedFusion(folder, threads=1)(np.full((16, 24, 21), 0.5, np.float32))
-        assert logits.shape == (16, 24, 4) and np.isfinite(residual).all()
+        logits, residual, deltas = LearnedFusion(folder, threads=1)(np.full((16, 24, 29), 0.5, np.float32))
+        assert logits.shape == (16, 24, 4) and np.isfinite(residual).all() and np.isfinite(deltas).all()

@@ -79,7 +79,9 @@ def test_validation_runs_on_a_benchmark_folder(tiny_run, tmp_path):
     val = Validator(tmp_path / "data")
     assert val.frames == 1
     res = val.evaluate(FusionNet((8, 16, 24, 32)))
-    assert abs(res["bbb"]["delta"]) < 1e-6  # the untrained net is the classical fusion
+    # The untrained net is the classical fusion; its torch warp rounds differently from the
+    # native one (~1e-6), which flips a handful of 8-bit values: 5e-5 dB measured.
+    assert abs(res["bbb"]["delta"]) < 1e-3
 
 
 def test_model_init_starts_a_new_run_from_another_runs_weights(tiny_run, tmp_path, capsys):
