@@ -3,9 +3,8 @@
 The graph takes NHWC features ``(1, H, W, 29)`` float32 with H and W multiples of the
 stride (dynamic), and returns NHWC ``logits (1, H, W, 4)`` (log-prior included),
 ``residual (1, H, W, 3)`` and ``flow_delta (1, H, W, 8)``; `core.model.infer` pads, tiles
-and feeds it. The manifest says
-so in words a reader (or another runtime) can check; `MANIFEST_VERSION` changes only when
-the meaning of the files changes incompatibly.
+and feeds it. The manifest says so in words a reader (or another runtime) can check;
+`MANIFEST_VERSION` changes only when the meaning of the files changes incompatibly.
 
 int8: static QDQ quantisation (onnxruntime.quantization, per-channel weights, uint8
 activations) calibrated on a few synthetic samples made by the training generator.
