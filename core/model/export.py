@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.model import features
+from core.model import features, infer
 
 MANIFEST_VERSION = 2  # 2: flow planes in, flow corrections out
 MODEL_FILE = "segue_fusion.onnx"
 INT8_FILE = "segue_fusion_int8.onnx"
 OPSET = 17
-#: the graph's outputs, in order
-OUTPUTS = ("logits", "residual", "flow_delta")
+#: the graph's outputs, in order (their channel counts live beside the runtime that reads them)
+OUTPUTS = tuple(name for name, _ in infer.OUTPUTS)
 CHANNEL_NAMES = ["frame0_r", "frame0_g", "frame0_b", "frame1_r", "frame1_g", "frame1_b",
                  *(f"{c}_{ch}" for c in features.CANDIDATES for ch in "rgb"),
                  "confidence0_at_t", "confidence1_at_t", "t",

@@ -12,11 +12,15 @@ what the benchmark measures (loss, capacity or optimisation).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from core.engine import to_uint8
+from core.errors import InputError
+from core.metrics import psnr
 from core.model.config import load_config
 from core.model.data import build_cache, load_pair, pair_features
 from core.model.features import T_CHANNEL
@@ -24,19 +28,14 @@ from core.model.net import FusionNet, fuse, log_prior
 from core.model.train import load_checkpoint
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    a8, b8 = (np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8).astype(np.float64) for x in (a, b))
-    return float(10.0 * np.log10(255.0**2 / max(float(np.mean((a8 - b8) ** 2)), 1e-10)))
-
-
 def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, log=print) -> dict[str, dict[str, float]]:
     """Per source kind: ``{"frames", "psnr", "classic_psnr", "delta", "l1", "classic_l1", "mse", "classic_mse"}``."""
     cfg = load_config(config)
     if seed == int(cfg["run"]["seed"]):
-        raise ValueError("the held-out seed must differ from the run's seed (those pairs were trained on)")
+        raise InputError(f"--seed {seed}: the held-out seed must differ from the run's seed (those pairs were trained on)")
+    state = load_checkpoint(checkpoint)  # before the cache is built: a wrong path fails at once
     sources = [dict(s, count=count) for s in cfg["data"]["sources"]]
     files = build_cache(sources, Path(cfg["data"]["cache_dir"]), int(cfg["data"]["pair_size"]), seed, log)
-    state = load_checkpoint(checkpoint)
     net = FusionNet(tuple(state["widths"]))
     net.load_state_dict(state["model"])
     net.eval()
@@ -52,7 +51,8 @@ def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, lo
                 frames = [fuse(x, logits, residual, deltas), fuse(x, prior, 0 * residual, 0 * deltas)]
             model, classic = (f[0].permute(1, 2, 0).numpy() for f in frames)
             rows.setdefault(path.parent.name.split("-")[0], []).append(
-                (_psnr(model, target), _psnr(classic, target), float(np.abs(model - target).mean()),
+                (psnr(to_uint8(model), to_uint8(target)), psnr(to_uint8(classic), to_uint8(target)),
+                 float(np.abs(model - target).mean()),
                  float(np.abs(classic - target).mean()), float(((model - target) ** 2).mean()),
                  float(((classic - target) ** 2).mean())))
     out = {}
@@ -63,19 +63,26 @@ def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, lo
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Command line: prints one line per source kind; exit code 2 with a message for a user mistake."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--config", type=Path, required=True, help="the run's config (its data sources)")
     parser.add_argument("--count", type=int, default=60, help="pairs per source")
     parser.add_argument("--seed", type=int, default=99)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    for kind, r in evaluate(args.checkpoint, args.config, args.count, args.seed).items():
+    try:
+        results = evaluate(args.checkpoint, args.config, args.count, args.seed)
+    except InputError as exc:
+        print(f"heldout: error: {exc}", file=sys.stderr)
+        return 2
+    for kind, r in results.items():
         print(f"{kind}: {r['frames']} frames, PSNR {r['psnr']:.3f} vs classic {r['classic_psnr']:.3f} "
               f"({r['delta']:+.3f} dB), L1 {r['l1']:.5f} vs {r['classic_l1']:.5f}, "
               f"MSE {r['mse']:.6f} vs {r['classic_mse']:.6f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

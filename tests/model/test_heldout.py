@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from core.model.heldout import evaluate
+from core.errors import InputError
+from core.model.heldout import evaluate, main
 
 pytest_plugins = ("model_fixtures",)
 
@@ -21,5 +22,14 @@ def test_heldout_scores_new_pairs_against_classic(tiny_run):
 
 
 def test_heldout_refuses_the_runs_own_seed(tiny_run):
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(InputError, match="seed"):
         evaluate(tiny_run["final"], tiny_run["config"], count=2, seed=7)
+
+
+def test_heldout_command_names_a_missing_checkpoint_with_exit_code_2(tiny_run, tmp_path, capsys):
+    cache = tiny_run["folder"] / "cache"
+    before = sorted(cache.iterdir())
+    missing = tmp_path / "no.pt"
+    assert main([str(missing), "--config", str(tiny_run["config"]), "--count", "2", "--seed", "123"]) == 2
+    assert "no.pt" in capsys.readouterr().err
+    assert sorted(cache.iterdir()) == before  # the checkpoint is checked before any pair is built
