@@ -113,12 +113,11 @@ def quantize_int8(src: Path, dst: Path, samples: list[np.ndarray]) -> None:
 def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dict:
     """Export a checkpoint to ``out_dir`` (ONNX, optional int8 ONNX, manifest.json); returns the manifest."""
     from core.color import WORKING_SPACE
-    from core.model.net import FusionNet, count_parameters
+    from core.model.net import count_parameters, net_from_state
     from core.model.train import load_checkpoint
 
     state = load_checkpoint(checkpoint)
-    net = FusionNet(tuple(state["widths"]))
-    net.load_state_dict(state["model"])
+    net = net_from_state(state)
     net.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
@@ -138,7 +137,8 @@ def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dic
         "format": "segue-fusion",
         "manifest_version": MANIFEST_VERSION,
         "model": {"file": MODEL_FILE, "sha256": _sha256(model_path), "opset": OPSET,
-                  "widths": list(net.widths), "parameters": count_parameters(net)},
+                  "widths": list(net.widths), "cost_radius": net.cost_radius,
+                  "parameters": count_parameters(net)},
         "int8": int8_entry,
         "input": {
             "name": "features", "layout": "NHWC", "shape": [1, "height", "width", features.FEATURE_CHANNELS],

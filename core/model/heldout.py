@@ -24,7 +24,7 @@ from core.metrics import psnr
 from core.model.config import load_config
 from core.model.data import build_cache, load_pair, pair_features
 from core.model.features import T_CHANNEL
-from core.model.net import FusionNet, fuse, log_prior
+from core.model.net import fuse, log_prior, net_from_state
 from core.model.train import load_checkpoint
 
 
@@ -36,8 +36,7 @@ def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, lo
     state = load_checkpoint(checkpoint)  # before the cache is built: a wrong path fails at once
     sources = [dict(s, count=count) for s in cfg["data"]["sources"]]
     files = build_cache(sources, Path(cfg["data"]["cache_dir"]), int(cfg["data"]["pair_size"]), seed, log)
-    net = FusionNet(tuple(state["widths"]))
-    net.load_state_dict(state["model"])
+    net = net_from_state(state)
     net.eval()
     rows: dict[str, list[tuple[float, ...]]] = {}
     for path in files:

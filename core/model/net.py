@@ -17,10 +17,17 @@ Design (measured choices in docs/model_card.md):
 * flows enter scaled by `FLOW_INPUT_SCALE` (pixels are tens, the other planes are in
   [0, 1]); flow corrections come from the 1/2-scale decoder stage, upsampled, so they are
   smooth and cost a quarter of a full-scale head;
+* optionally (``cost_radius > 0``) a cost volume at 1/4 scale enters the encoder: for each
+  pair of candidates that should agree (frame 0 and frame 1 warped to t by the same flow
+  estimate), the RGB distance between the two after shifting one by every offset within
+  the radius. It is the matching evidence the flow corrections need; without it the net
+  only saw where the candidates disagree, not where they would agree;
 * the heads are zero-initialised and the log-prior of t is added to the logits, so an
   untrained net reproduces the classical frame exactly.
 """
 from __future__ import annotations
+
+from itertools import product
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +43,10 @@ _PAIRS = ((0, 1), (2, 3), (0, 2), (1, 3))  # candidate differences fed to the ne
 LEAKY_SLOPE = 0.1
 #: flow planes are multiplied by this on input (typical flows of tens of pixels -> ~1)
 FLOW_INPUT_SCALE = 1.0 / 16.0
+#: candidate pairs compared by the cost volume: same flow estimate, frame 0 vs frame 1
+_COST_PAIRS = ((0, 1), (2, 3))
+#: the cost volume's scale (it enters the encoder at this stride)
+COST_STRIDE = 4
 
 
 def _difference_weights() -> torch.Tensor:
@@ -45,6 +56,29 @@ def _difference_weights() -> torch.Tensor:
         for c in range(3):
             w[3 * p + c, CANDIDATE_SLICES[i].start + c] = 1.0
             w[3 * p + c, CANDIDATE_SLICES[j].start + c] = -1.0
+    return w
+
+
+def _shift_weights(radius: int) -> torch.Tensor:
+    """Grouped-convolution weights that copy each RGB plane at every offset within ``radius``.
+
+    With ``groups=3`` on an input padded by ``radius``, output channel ``c * K + i`` is plane
+    c shifted by offset i (``K = (2 radius + 1) ** 2`` offsets, row-major). One convolution
+    replaces K slices in the exported graph.
+    """
+    k = 2 * radius + 1
+    w = torch.zeros(3 * k * k, 1, k, k)
+    for c in range(3):
+        for i, (dy, dx) in enumerate(product(range(k), range(k))):
+            w[c * k * k + i, 0, dy, dx] = 1.0
+    return w
+
+
+def _channel_sum_weights(offsets: int) -> torch.Tensor:
+    """1x1 weights summing the three colour channels of each offset (``c * K + i`` -> ``i``)."""
+    w = torch.zeros(offsets, 3 * offsets, 1, 1)
+    for c in range(3):
+        w[torch.arange(offsets), c * offsets + torch.arange(offsets)] = 1.0
     return w
 
 
@@ -75,14 +109,16 @@ def log_prior(t: torch.Tensor) -> torch.Tensor:
 class FusionNet(nn.Module):
     """Fusion logits, residual and flow corrections from the candidate features (module docstring)."""
 
-    def __init__(self, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS) -> None:
+    def __init__(self, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS, cost_radius: int = 0) -> None:
         super().__init__()
         c0, c1, c2, c3 = widths
         self.widths = tuple(widths)
+        self.cost_radius = int(cost_radius)
+        offsets = (2 * self.cost_radius + 1) ** 2 if self.cost_radius > 0 else 0
         cin = FEATURE_CHANNELS + 3 * len(_PAIRS)
         self.enc0 = _conv(cin, c0)
         self.enc1 = nn.Sequential(_conv(c0, c1, 2), _conv(c1, c1))
-        self.enc2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+        self.enc2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2 + len(_COST_PAIRS) * offsets, c2))
         self.enc3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3), _conv(c3, c3))
         self.up3 = _conv(c3, c2)
         self.dec2 = _conv(2 * c2, c2)
@@ -96,6 +132,10 @@ class FusionNet(nn.Module):
         # graph instead of eight slices and four subtractions.
         self.register_buffer("diff_weight", _difference_weights(), persistent=False)
         self.register_buffer("input_scale", _input_scale(), persistent=False)
+        if offsets:
+            self.register_buffer("shift_weight", _shift_weights(self.cost_radius), persistent=False)
+            self.register_buffer("copy_weight", torch.ones(3 * offsets, 1, 1, 1), persistent=False)
+            self.register_buffer("sum_weight", _channel_sum_weights(offsets), persistent=False)
         # Zero heads: logits = log prior(t), residual = 0, deltas = 0: the classical frame at init.
         for head in (self.head, self.flow_head):
             nn.init.zeros_(head.weight)
@@ -110,7 +150,10 @@ class FusionNet(nn.Module):
         inp = torch.cat([x * self.input_scale, F.conv2d(x, self.diff_weight).abs()], dim=1)
         e0 = self.enc0(inp)
         e1 = self.enc1(e0)
-        e2 = self.enc2(e1)
+        e2 = self.enc2[0](e1)
+        if self.cost_radius:
+            e2 = torch.cat([e2, self.cost_volume(x)], dim=1)
+        e2 = self.enc2[1](e2)
         e3 = self.enc3(e2)
         d2 = self.dec2(torch.cat([_up(self.up3(e3)), e2], dim=1))
         d1 = self.dec1(torch.cat([_up(self.up2(d2)), e1], dim=1))
@@ -118,6 +161,22 @@ class FusionNet(nn.Module):
         out = self.head(d0)
         logits = out[:, :4] + log_prior(x[:, T_CHANNEL:T_CHANNEL + 1])
         return logits, out[:, 4:7], _up(self.flow_head(d1))
+
+    def cost_volume(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 2 K, H/4, W/4)``: per `_COST_PAIRS` pair and offset d, ``sum_rgb |a(p + d) - b(p)|``.
+
+        a and b are the pair's candidates averaged over 4x4 blocks; offsets beyond the edge
+        repeat the edge (the kernels' convention).
+        """
+        r = self.cost_radius
+        costs = []
+        for i, j in _COST_PAIRS:
+            a = F.avg_pool2d(x[:, CANDIDATE_SLICES[i]], COST_STRIDE)
+            b = F.avg_pool2d(x[:, CANDIDATE_SLICES[j]], COST_STRIDE)
+            shifted = F.conv2d(F.pad(a, (r, r, r, r), mode="replicate"), self.shift_weight, groups=3)
+            diff = (shifted - F.conv2d(b, self.copy_weight, groups=3)).abs()
+            costs.append(F.conv2d(diff, self.sum_weight))
+        return torch.cat(costs, dim=1)
 
 
 def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -147,6 +206,36 @@ def fuse(x: torch.Tensor, logits: torch.Tensor, residual: torch.Tensor, deltas: 
     for k in range(len(SOURCE_SLICES)):
         out = out + weights[:, k:k + 1] * warped[k * n:(k + 1) * n]
     return out
+
+
+def net_from_state(state: dict) -> FusionNet:
+    """The `FusionNet` a training checkpoint's contents describe, with its weights."""
+    net = FusionNet(tuple(state["widths"]), int(state.get("cost_radius", 0)))
+    net.load_state_dict(state["model"])
+    return net
+
+
+def load_widened(net: nn.Module, weights: dict[str, torch.Tensor]) -> list[str]:
+    """Load ``weights`` into ``net`` where some of its convolutions take extra input channels.
+
+    The extra input channels (appended after the old ones, as the cost volume is) get zero
+    weights, so the net computes exactly what the old weights did and training starts
+    from there. Returns the names of the widened parameters; any other mismatch raises.
+    """
+    own = net.state_dict()
+    widened = []
+    merged = dict(weights)
+    for name, value in weights.items():
+        target = own.get(name)
+        if target is not None and target.shape != value.shape and target.dim() == 4 \
+                and target.shape[0] == value.shape[0] and target.shape[2:] == value.shape[2:] \
+                and target.shape[1] > value.shape[1]:
+            grown = torch.zeros_like(target)
+            grown[:, :value.shape[1]] = value
+            merged[name] = grown
+            widened.append(name)
+    net.load_state_dict(merged)
+    return widened
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -26,7 +26,7 @@ from core.errors import InputError
 from core.model import losses
 from core.model.config import load_config
 from core.model.data import Batches, build_cache
-from core.model.net import FusionNet, count_parameters, fuse
+from core.model.net import FusionNet, count_parameters, fuse, load_widened
 
 CHECKPOINT_FORMAT = 2  # 2: the net with flow corrections (29 feature planes)
 
@@ -66,6 +66,7 @@ def save_checkpoint(path: Path, net, opt, sched, step: int, cfg: dict, data_file
     """Everything needed to continue the run exactly, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"format": CHECKPOINT_FORMAT, "step": step, "model": net.state_dict(), "widths": list(net.widths),
+             "cost_radius": net.cost_radius,
              "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": _rng_state(),
              "config": cfg, "data_files": [f"{p.parent.name}/{p.name}" for p in data_files]}
     tmp = path.with_name(path.name + ".tmp")
@@ -108,13 +109,25 @@ class _Stop:
             signal.signal(sig, handler)
 
 
-def _init_weights(net: FusionNet, path: Path, log) -> None:
-    """Start a new run from another run's weights (fine-tuning); optimiser and step start afresh."""
-    state = load_checkpoint(path)
+def _check_shape(state: dict, net: FusionNet, where: str) -> None:
     if list(state["widths"]) != list(net.widths):
-        raise InputError(f"model.init {path}: model widths {state['widths']} differ from the config's {list(net.widths)}")
-    net.load_state_dict(state["model"])
-    log(f"weights initialised from {path} (its step {state['step']})")
+        raise InputError(f"{where}: model widths {state['widths']} differ from the config's {list(net.widths)}")
+
+
+def _init_weights(net: FusionNet, path: Path, log) -> None:
+    """Start a new run from another run's weights (fine-tuning); optimiser and step start afresh.
+
+    A run may add the cost volume to a net trained without it: its new input weights start
+    at zero, so the first step computes what the old net did.
+    """
+    state = load_checkpoint(path)
+    _check_shape(state, net, f"model.init {path}")
+    if int(state.get("cost_radius", 0)) not in (0, net.cost_radius):
+        raise InputError(f"model.init {path}: its cost_radius {state['cost_radius']} differs from the config's "
+                         f"{net.cost_radius}")
+    widened = load_widened(net, state["model"])
+    log(f"weights initialised from {path} (its step {state['step']})"
+        + (f"; new zero input weights in {', '.join(widened)}" if widened else ""))
 
 
 def train(config_path: str | Path, resume: str | bool | None = None, log=print) -> dict:
@@ -152,7 +165,7 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
 
     files = build_cache(data_cfg["sources"], Path(data_cfg["cache_dir"]), int(data_cfg["pair_size"]), seed, log)
     batches = Batches(files, int(tr["batch"]), int(data_cfg["crop"]), seed)
-    net = FusionNet(tuple(cfg["model"]["widths"]))
+    net = FusionNet(tuple(cfg["model"]["widths"]), int(cfg["model"]["cost_radius"]))
     opt = torch.optim.Adam(net.parameters(), lr=tr["lr"], weight_decay=tr["weight_decay"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg))
     step = 0
@@ -160,8 +173,10 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
         _init_weights(net, Path(cfg["model"]["init"]), log)
     if resume_path is not None:
         state = load_checkpoint(resume_path)
-        if list(state["widths"]) != list(net.widths):
-            raise InputError(f"{resume_path}: model widths {state['widths']} differ from the config's {list(net.widths)}")
+        _check_shape(state, net, str(resume_path))
+        if int(state.get("cost_radius", 0)) != net.cost_radius:
+            raise InputError(f"{resume_path}: the checkpoint's cost_radius {state.get('cost_radius', 0)} differs "
+                             f"from the config's {net.cost_radius}")
         names = [f"{p.parent.name}/{p.name}" for p in files]
         if state["data_files"] != names:
             raise InputError(f"{resume_path}: the run's data sources changed since this checkpoint; "

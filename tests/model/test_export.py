@@ -11,7 +11,7 @@ from core.cli import main
 from core.color import WORKING_SPACE
 from core.model.export import INT8_FILE, MODEL_FILE
 from core.model.infer import LearnedFusion
-from core.model.net import FusionNet
+from core.model.net import net_from_state
 from core.model.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
@@ -22,10 +22,7 @@ ORT_TORCH_ATOL = 1e-4
 
 
 def _torch_outputs(checkpoint, feats: np.ndarray) -> list[np.ndarray]:
-    state = load_checkpoint(checkpoint)
-    net = FusionNet(tuple(state["widths"]))
-    net.load_state_dict(state["model"])
-    net.eval()
+    net = net_from_state(load_checkpoint(checkpoint)).eval()
     h, w = feats.shape[:2]
     x = torch.from_numpy(feats.transpose(2, 0, 1).copy())[None]
     x = F.pad(x, (0, -w % 8, 0, -h % 8), mode="replicate")
@@ -57,7 +54,7 @@ def test_manifest_states_the_contract(tiny_run, exported):
     assert m["manifest_version"] == 2 and m["model"]["file"] == MODEL_FILE
     assert m["input"]["layout"] == "NHWC" and len(m["input"]["channels"]) == 29
     assert m["input"]["colourspace"] == WORKING_SPACE
-    assert m["stride"] == 8 and m["training"]["steps"] == 300
+    assert m["stride"] == 8 and m["training"]["steps"] == 300 and m["model"]["cost_radius"] == 1
     assert m["int8"]["file"] == INT8_FILE and (exported / INT8_FILE).is_file()
     assert set(m["outputs"]) >= {"logits", "residual", "flow_delta"}
 
