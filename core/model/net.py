@@ -33,7 +33,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model.features import CANDIDATE_SLICES, FEATURE_CHANNELS, FLOW_SLICES, SOURCE_SLICES, T_CHANNEL
+from core.model.features import (
+    CANDIDATE_SLICES,
+    FEATURE_CHANNELS,
+    FLOW_SLICES,
+    SOURCE_SLICES,
+    T_CHANNEL,
+)
 
 #: t is clamped to [T_EPS, 1 - T_EPS] before its log-prior is taken (finite logits at 0 and 1)
 T_EPS = 1e-3
