@@ -1,11 +1,12 @@
-"""Latency of the learned fusion model in onnxruntime: fp32 vs int8, in one process.
+"""Latency of learned fusion models in onnxruntime: fp32 vs int8, models against each other, in one process.
 
-    python bench/bench_model.py [--model DIR] [--runs 7] [--threads 2]
+    python bench/bench_model.py [--model DIR ...] [--runs 7] [--threads 2]
 
 Sizes: 960x540 (the analysis size of a 1920x1080 frame, what the engine runs for 1080p),
 1280x720 (the largest size analysed at full resolution) and 1920x1080 (the model run at
-full 1080p resolution, for reference). The model is ``--model`` (a folder with
-manifest.json), else the shipped one (`core/model/weights/`). Features are real-looking
+full 1080p resolution, for reference). The models are the ``--model`` folders (each with a
+manifest.json; repeat the option to compare models), else the shipped one
+(`core/model/weights/`); ratios are against the first model's fp32 variant. Features are real-looking
 (a smooth random image and shifted copies) since latency does not depend on content.
 Prints the median of ``--runs`` timed calls after one warm-up. Not a test: numbers depend
 on the machine and its load.
@@ -48,23 +49,28 @@ def median_ms(fusion: LearnedFusion, feats: np.ndarray, runs: int) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
+    p.add_argument("--model", type=Path, action="append",
+                   help="model folder, repeatable (default: the shipped model)")
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
-    folder = args.model or shipped_model_dir()
-    if folder is None:
+    folders = args.model or [shipped_model_dir()]
+    if folders[0] is None:
         print("no model: pass --model DIR (segue export writes one) or ship core/model/weights/", file=sys.stderr)
         return 2
-    variants = {"fp32": LearnedFusion(folder, threads=args.threads)}
-    if (folder / INT8_FILE).is_file():
-        variants["int8"] = LearnedFusion(folder / INT8_FILE, threads=args.threads)
-    print(f"model {folder}, {args.threads} threads, median of {args.runs}")
-    print(f"{'size':28s} " + " ".join(f"{name:>10s}" for name in variants))
+    variants = {}
+    for i, folder in enumerate(folders):
+        variants[f"m{i} fp32"] = LearnedFusion(folder, threads=args.threads)
+        if (folder / INT8_FILE).is_file():
+            variants[f"m{i} int8"] = LearnedFusion(folder / INT8_FILE, threads=args.threads)
+        print(f"m{i}: {folder}")
+    print(f"{args.threads} threads, median of {args.runs}; (x) = ratio to m0 fp32")
+    print(f"{'size':28s} " + " ".join(f"{name:>18s}" for name in variants))
     for w, h, label in SIZES:
         feats = features_of(w, h)
         row = [median_ms(f, feats, args.runs) for f in variants.values()]
-        print(f"{w}x{h} ({label})".ljust(28) + " " + " ".join(f"{ms:8.1f}ms" for ms in row), flush=True)
+        cells = [f"{ms:8.1f}ms ({ms / row[0]:.2f}x)" for ms in row]
+        print(f"{w}x{h} ({label})".ljust(28) + " " + " ".join(f"{c:>18s}" for c in cells), flush=True)
     return 0
 
 

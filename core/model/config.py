@@ -23,7 +23,7 @@ DEFAULTS: dict = {
     "train": {
         "steps": 1000, "batch": 8, "lr": 3e-4, "lr_min": 1e-5, "warmup": 100, "schedule": "cosine",
         "weight_decay": 0.0, "grad_clip": 1.0,
-        "loss": {"charbonnier": 1.0, "laplacian": 0.0, "census": 0.0},
+        "loss": {"charbonnier": 1.0, "laplacian": 0.0, "census": 0.0}, "delta_l1": 0.0,
         "log_every": 20, "checkpoint_every": 500, "keep_checkpoints": 3,
     },
     "validation": {"data": "", "every": 1000, "cases_per_set": 0},

@@ -241,8 +241,14 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
             x_np, y_np = pending.result()
             pending = prefetch.submit(batches.get, step + 1) if step + 1 < tr["steps"] else None
             x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-            pred = fuse(x, *net(x))
-            loss, parts = losses.total(pred, y, tr["loss"])
+            logits, residual, deltas = net(x)
+            loss, parts = losses.total(fuse(x, logits, residual, deltas), y, tr["loss"])
+            if tr["delta_l1"]:
+                # Corrections must pay for themselves: a sub-pixel shift of sharp, static
+                # detail is a blur (measured on ../shared/data's near-static sets).
+                penalty = deltas.abs().mean()
+                parts["delta_l1"] = float(penalty.detach())
+                loss = loss + tr["delta_l1"] * penalty
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if tr["grad_clip"]:
