@@ -109,7 +109,7 @@ class _Stop:
             signal.signal(sig, handler)
 
 
-def _check_shape(state: dict, net: FusionNet, where: str) -> None:
+def _check_widths(state: dict, net: FusionNet, where: str) -> None:
     if list(state["widths"]) != list(net.widths):
         raise InputError(f"{where}: model widths {state['widths']} differ from the config's {list(net.widths)}")
 
@@ -121,7 +121,7 @@ def _init_weights(net: FusionNet, path: Path, log) -> None:
     at zero, so the first step computes what the old net did.
     """
     state = load_checkpoint(path)
-    _check_shape(state, net, f"model.init {path}")
+    _check_widths(state, net, f"model.init {path}")
     if int(state.get("cost_radius", 0)) not in (0, net.cost_radius):
         raise InputError(f"model.init {path}: its cost_radius {state['cost_radius']} differs from the config's "
                          f"{net.cost_radius}")
@@ -173,7 +173,7 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
         _init_weights(net, Path(cfg["model"]["init"]), log)
     if resume_path is not None:
         state = load_checkpoint(resume_path)
-        _check_shape(state, net, str(resume_path))
+        _check_widths(state, net, str(resume_path))
         if int(state.get("cost_radius", 0)) != net.cost_radius:
             raise InputError(f"{resume_path}: the checkpoint's cost_radius {state.get('cost_radius', 0)} differs "
                              f"from the config's {net.cost_radius}")
