@@ -6,8 +6,9 @@ Sizes: 960x540 (the analysis size of a 1920x1080 frame, what the engine runs for
 1280x720 (the largest size analysed at full resolution) and 1920x1080 (the model run at
 full 1080p resolution, for reference). The models are the ``--model`` folders (each with a
 manifest.json; repeat the option to compare models), else the shipped one
-(`core/model/weights/`); ratios are against the first model's fp32 variant. Features are real-looking
-(a smooth random image and shifted copies) since latency does not depend on content.
+(`core/model/weights/`); ratios are against the first model's fp32 variant. Features are
+real-looking (a smooth random image and shifted copies) since latency does not depend on
+content.
 Prints the median of ``--runs`` timed calls after one warm-up. Not a test: numbers depend
 on the machine and its load.
 """
