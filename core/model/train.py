@@ -109,9 +109,16 @@ class _Stop:
             signal.signal(sig, handler)
 
 
-def _check_widths(state: dict, net: FusionNet, where: str) -> None:
+def _check_architecture(state: dict, net: FusionNet, where: str, may_add_cost_volume: bool = False) -> None:
+    """InputError unless the checkpoint's net has the config's widths and cost radius.
+
+    ``may_add_cost_volume``: a checkpoint without a cost volume is accepted too (`load_widened`).
+    """
     if list(state["widths"]) != list(net.widths):
         raise InputError(f"{where}: model widths {state['widths']} differ from the config's {list(net.widths)}")
+    radius = int(state.get("cost_radius", 0))
+    if radius != net.cost_radius and not (may_add_cost_volume and radius == 0):
+        raise InputError(f"{where}: the checkpoint's cost_radius {radius} differs from the config's {net.cost_radius}")
 
 
 def _init_weights(net: FusionNet, path: Path, log) -> None:
@@ -121,10 +128,7 @@ def _init_weights(net: FusionNet, path: Path, log) -> None:
     at zero, so the first step computes what the old net did.
     """
     state = load_checkpoint(path)
-    _check_widths(state, net, f"model.init {path}")
-    if int(state.get("cost_radius", 0)) not in (0, net.cost_radius):
-        raise InputError(f"model.init {path}: its cost_radius {state['cost_radius']} differs from the config's "
-                         f"{net.cost_radius}")
+    _check_architecture(state, net, f"model.init {path}", may_add_cost_volume=True)
     widened = load_widened(net, state["model"])
     log(f"weights initialised from {path} (its step {state['step']})"
         + (f"; new zero input weights in {', '.join(widened)}" if widened else ""))
@@ -173,10 +177,7 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
         _init_weights(net, Path(cfg["model"]["init"]), log)
     if resume_path is not None:
         state = load_checkpoint(resume_path)
-        _check_widths(state, net, str(resume_path))
-        if int(state.get("cost_radius", 0)) != net.cost_radius:
-            raise InputError(f"{resume_path}: the checkpoint's cost_radius {state.get('cost_radius', 0)} differs "
-                             f"from the config's {net.cost_radius}")
+        _check_architecture(state, net, str(resume_path))
         names = [f"{p.parent.name}/{p.name}" for p in files]
         if state["data_files"] != names:
             raise InputError(f"{resume_path}: the run's data sources changed since this checkpoint; "
