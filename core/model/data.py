@@ -73,7 +73,8 @@ def _pairs(source: dict, crop: int, seed: int, start: int) -> Iterator[tuple]:
         photos = PhotoLibrary(list(source.get("photos", ["skimage"])), int(source.get("photo_max_side", 1024)))
         for i in range(start, int(source["count"])):
             p = generate_pair(np.random.default_rng([seed, i]), photos, crop,
-                              float(source.get("max_motion", 40.0)), int(source.get("times_per_pair", 3)))
+                              float(source.get("max_motion", 40.0)), int(source.get("times_per_pair", 3)),
+                              float(source.get("static_camera", 0.0)))
             yield p.frame0, p.frame1, p.times, p.targets
     elif kind == "footage":
         from core.model.footage import footage_pairs
@@ -96,7 +97,9 @@ def build_cache(sources: list[dict], cache_dir: Path, crop: int, seed: int, log=
     """
     files: list[Path] = []
     for source in sources:
-        folder = cache_dir / source_key(source, crop, seed)
+        # A source may have its own seed, so that two sources of one kind draw different scenes.
+        source_seed = int(source.get("seed", seed))
+        folder = cache_dir / source_key(source, crop, source_seed)
         folder.mkdir(parents=True, exist_ok=True)
         count = int(source["count"])
         have = 0
@@ -105,7 +108,7 @@ def build_cache(sources: list[dict], cache_dir: Path, crop: int, seed: int, log=
         if have < count:
             log(f"data: building {count - have} {source['kind']} pairs in {folder}")
             start = time.perf_counter()
-            for i, pair in enumerate(_pairs(source, crop, seed, have), start=have):
+            for i, pair in enumerate(_pairs(source, crop, source_seed, have), start=have):
                 _save_npz(folder / f"{i:06d}.npz", **_pair_arrays(*pair))
                 if (i + 1) % 100 == 0 or i + 1 == count:
                     rate = (i + 1 - have) / (time.perf_counter() - start)

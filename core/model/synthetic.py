@@ -194,8 +194,13 @@ def _crop(rng: np.random.Generator, photo: np.ndarray, h: int, w: int) -> np.nda
     return photo[y:y + h, x:x + w]
 
 
-def make_scene(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_motion: float) -> Scene:
-    """A random scene on a ``size`` x ``size`` canvas, motions up to ``max_motion`` pixels per layer."""
+def make_scene(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_motion: float,
+               static_camera: float = 0.0) -> Scene:
+    """A random scene on a ``size`` x ``size`` canvas, motions up to ``max_motion`` pixels per layer.
+
+    With probability ``static_camera`` the camera is locked off: the background holds still
+    and only the sprites move.
+    """
     bg_photo = photos.pick(rng)
     # The camera sees a window of the photo at a random scale (finer or coarser detail).
     view = _crop(rng, bg_photo, int(rng.integers(size // 2, 3 * size)), int(rng.integers(size // 2, 3 * size)))
@@ -223,6 +228,13 @@ def make_scene(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_mo
             persp0=rng.normal(0, 0.05, (4, 2)) if persp else np.zeros((4, 2)),
             persp1=rng.normal(0, 0.04, (4, 2)) if persp else np.zeros((4, 2)),
             deform=random_deformation(rng, h, w, rng.uniform(1, 0.05 * size)) if rng.random() < 0.4 else None))
+    # Drawn last and only when asked, so scenes (and caches) made without it are unchanged.
+    if static_camera > 0 and rng.random() < static_camera:
+        # Otherwise the background always turns a little (spin): without this the model never
+        # sees static sharp detail (a blackboard behind a talking head), where the right
+        # flow correction is exactly zero and any sub-pixel shift is a blur.
+        bg = layers[0]
+        bg.vel, bg.spin, bg.zoom, bg.deform = np.zeros(2), 0.0, 0.0, None
     blur = rng.random() < 0.3
     return Scene(layers, size, shutter=rng.uniform(0.1, 0.5) if blur else 0.0, subframes=7 if blur else 1,
                  log_gain=rng.normal(0, 0.08) if rng.random() < 0.3 else 0.0)
@@ -239,9 +251,9 @@ class SyntheticPair:
 
 
 def generate_pair(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_motion: float,
-                  n_times: int) -> SyntheticPair:
-    """A random scene rendered at 0, 1 and ``n_times`` random times in [0.05, 0.95]."""
-    scene = make_scene(rng, photos, size, max_motion)
+                  n_times: int, static_camera: float = 0.0) -> SyntheticPair:
+    """A random scene (`make_scene`) rendered at 0, 1 and ``n_times`` random times in [0.05, 0.95]."""
+    scene = make_scene(rng, photos, size, max_motion, static_camera)
     times = np.sort(rng.uniform(0.05, 0.95, n_times)).astype(np.float32)
     noise = rng.uniform(0, 0.02) if rng.random() < 0.5 else 0.0
     quality = int(rng.integers(60, 96)) if rng.random() < 0.3 else None

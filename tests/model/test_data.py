@@ -8,7 +8,7 @@ from conftest import FIXTURES
 from core.flow import FlowPair
 from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
-from core.model.data import _FLOW_X, _FLOW_Y, _REVERSE, _TRANSPOSE, Batches, build_cache, pair_features
+from core.model.data import _FLOW_X, _FLOW_Y, _REVERSE, _TRANSPOSE, Batches, build_cache, load_pair, pair_features
 from core.model.footage import footage_pairs, is_usable
 
 
@@ -73,6 +73,15 @@ def test_batches_are_a_function_of_the_step(tmp_path):
     assert not np.array_equal(x5, a.get(6)[0])
     feats, target = pair_features(np.load(files[0]), 0)
     assert feats.shape == (48, 48, 29) and target.shape == (48, 48, 3)
+
+
+def test_a_source_with_its_own_seed_draws_other_scenes(tmp_path):
+    base = {"kind": "synthetic", "count": 1, "photos": ["skimage"], "max_motion": 6.0, "times_per_pair": 1}
+    run_seed, = (load_pair(f)["frame0"] for f in build_cache([base], tmp_path, 48, 5, log=lambda m: None))
+    same, = (load_pair(f)["frame0"] for f in build_cache([{**base, "seed": 5}], tmp_path, 48, 5, log=lambda m: None))
+    own, = (load_pair(f)["frame0"] for f in build_cache([{**base, "seed": 6}], tmp_path, 48, 5, log=lambda m: None))
+    np.testing.assert_array_equal(run_seed, same)
+    assert not np.array_equal(run_seed, own)
 
 
 def test_footage_windows_skip_static_and_cut_windows(tmp_path):
