@@ -31,10 +31,13 @@ from core.model.train import load_checkpoint
 def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, log=print) -> dict[str, dict[str, float]]:
     """Per source kind: ``{"frames", "psnr", "classic_psnr", "delta", "l1", "classic_l1", "mse", "classic_mse"}``."""
     cfg = load_config(config)
-    if seed == int(cfg["run"]["seed"]):
-        raise InputError(f"--seed {seed}: the held-out seed must differ from the run's seed (those pairs were trained on)")
+    trained = {int(cfg["run"]["seed"])} | {int(s["seed"]) for s in cfg["data"]["sources"] if "seed" in s}
+    if seed in trained:
+        raise InputError(f"--seed {seed}: the held-out seed must differ from the run's and its sources' seeds "
+                         f"{sorted(trained)} (those pairs were trained on)")
     state = load_checkpoint(checkpoint)  # before the cache is built: a wrong path fails at once
-    sources = [dict(s, count=count) for s in cfg["data"]["sources"]]
+    # Every source draws from the held-out seed, including those with a seed of their own.
+    sources = [{**{k: v for k, v in s.items() if k != "seed"}, "count": count} for s in cfg["data"]["sources"]]
     files = build_cache(sources, Path(cfg["data"]["cache_dir"]), int(cfg["data"]["pair_size"]), seed, log)
     net = net_from_state(state)
     net.eval()

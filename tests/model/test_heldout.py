@@ -7,6 +7,7 @@ import pytest
 
 from core.errors import InputError
 from core.model.heldout import evaluate, main
+from model_fixtures import tiny_config
 
 pytest_plugins = ("model_fixtures",)
 
@@ -21,9 +22,13 @@ def test_heldout_scores_new_pairs_against_classic(tiny_run):
     assert r["mse"] != r["classic_mse"] and r["l1"] != r["classic_l1"]
 
 
-def test_heldout_refuses_the_runs_own_seed(tiny_run):
+def test_heldout_refuses_the_runs_own_seed(tiny_run, tmp_path):
     with pytest.raises(InputError, match="seed"):
         evaluate(tiny_run["final"], tiny_run["config"], count=2, seed=7)
+    # and a source's own seed: those pairs were trained on too
+    config = tiny_config(tmp_path, **{"times_per_pair = 2": "times_per_pair = 2\nseed = 11"})
+    with pytest.raises(InputError, match="11"):
+        evaluate(tiny_run["final"], config, count=2, seed=11)
 
 
 def test_heldout_command_names_a_missing_checkpoint_with_exit_code_2(tiny_run, tmp_path, capsys):
