@@ -228,7 +228,7 @@ def make_scene(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_mo
             persp0=rng.normal(0, 0.05, (4, 2)) if persp else np.zeros((4, 2)),
             persp1=rng.normal(0, 0.04, (4, 2)) if persp else np.zeros((4, 2)),
             deform=random_deformation(rng, h, w, rng.uniform(1, 0.05 * size)) if rng.random() < 0.4 else None))
-    # Drawn last and only when asked, so scenes (and caches) made without it are unchanged.
+    # Drawn only when asked, so scenes (and caches) made without it are unchanged.
     if static_camera > 0 and rng.random() < static_camera:
         # Otherwise the background always turns a little (spin): without this the model never
         # sees static sharp detail (a blackboard behind a talking head), where the right
