@@ -62,8 +62,8 @@ def test_a_locked_off_camera_keeps_the_background_still(photos):
         np.testing.assert_array_equal(render(background, 0.0), render(background, 1.0))
         assert any(not np.allclose(layer.pose(0.0), layer.pose(1.0)) for layer in scene.layers[1:])
     # Without it the background always moves (at least its small spin); with it, the same
-    # seed draws the same scene but for the background's motion (drawn last, so scenes and
-    # cached pairs made without it are unchanged).
+    # seed draws the same scene but for the background's motion (its draw happens only when
+    # asked, so scenes and cached pairs made without it are unchanged).
     moving = make_scene(np.random.default_rng(0), photos, size, 20.0)
     still = make_scene(np.random.default_rng(0), photos, size, 20.0, static_camera=1.0)
     assert not np.allclose(moving.layers[0].pose(0.0), moving.layers[0].pose(1.0))
