@@ -56,16 +56,15 @@ def _first_conv_padded(net, multiple: int = 8):
 
     import torch
 
+    from core.model.net import load_widened
+
     net = copy.deepcopy(net)
     conv = net.enc0[0]
     extra = -conv.in_channels % multiple
     if extra:
         net.diff_weight = torch.cat([net.diff_weight, net.diff_weight.new_zeros(extra, *net.diff_weight.shape[1:])])
         padded = torch.nn.Conv2d(conv.in_channels + extra, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
-        with torch.no_grad():
-            padded.weight.zero_()
-            padded.weight[:, :conv.in_channels] = conv.weight
-            padded.bias.copy_(conv.bias)
+        load_widened(padded, conv.state_dict())  # the extra input channels get zero weights
         net.enc0[0] = padded
     return net
 
