@@ -7,8 +7,9 @@ Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) upscale
 time of `Engine.interpolate(im0, im1, [0.5])` and, as a same-process baseline, the plain
 DIS-medium warp-and-blend retime (both directions, linear flow to t, OpenCV remap), with
 the ratio between them. Each ``--model`` (a learned model: ``auto`` or a model folder /
-.onnx file, e.g. the int8 variant) adds a row and its ratio to classic. Not a test:
-numbers depend on the machine and its load.
+.onnx file, e.g. the int8 variant) adds a row and its ratio to classic. The allocator is
+tuned as in the `segue` CLI and renderd (`core.allocator`) unless ``--system-allocator``.
+Not a test: numbers depend on the machine and its load.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 
 from core import Engine
+from core.allocator import keep_frame_buffers
 
 BUDGET_S = 0.30
 #: the learned model's 1080p budget (goal 0.25 s)
@@ -67,7 +69,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--model", action="append", default=[], help="learned model to time beside classic")
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="leave glibc's allocator as it is (the CLI and renderd tune it)")
     args = parser.parse_args()
+    if not args.system_allocator:
+        keep_frame_buffers()
     im0, im1, source = load_pair(Path(args.data))
     engine = Engine("classic")
     ours = median_time(lambda: engine.interpolate(im0, im1, [0.5]), args.runs)

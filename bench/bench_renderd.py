@@ -30,6 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
+from core.allocator import keep_frame_buffers
 from core.engine import Engine
 from core.transition import TransitionSpec, render_transition
 from renderd.client import RenderClient
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--frames", type=int, default=12)
     args = parser.parse_args()
+    keep_frame_buffers()  # as the daemon does, so the two sides differ only by the service
     with tempfile.TemporaryDirectory(prefix="bench-renderd-") as tmp:
         tmp = Path(tmp)
         proc, address = start_daemon(tmp / "store")

@@ -35,7 +35,9 @@ from core.media.ffmpeg import find_ffmpeg
 W, H = 1920, 1080
 CHILD = r"""
 import json, resource, sys
+from core.allocator import keep_frame_buffers
 from core.retime import RetimeSpec, run_retime
+keep_frame_buffers()  # as the segue CLI does
 report = run_retime(RetimeSpec(sys.argv[1], sys.argv[2], factor="2", model=sys.argv[3], overwrite=True))
 me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

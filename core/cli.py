@@ -7,6 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from core.allocator import keep_frame_buffers
 from core.errors import CancelledError, InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
@@ -286,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `segue` console script."""
     args = build_parser().parse_args(argv)
+    keep_frame_buffers()
     try:
         return args.func(args)
     except InputError as exc:

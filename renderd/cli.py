@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the configuration, then run the daemon until a signal stops it."""
+    from core.allocator import keep_frame_buffers
     from renderd import logs
     from renderd.auth import TokenError
     from renderd.config import ConfigError, load_config
@@ -97,6 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, flags)
         logs.setup(config.log_level)
+        keep_frame_buffers()
         Daemon(config).serve(on_started=logs.capture_native_stderr)
     except (ConfigError, TokenError, StartError, StoreLocked) as exc:
         print(f"segue-renderd: error: {exc}", file=sys.stderr)
