@@ -46,6 +46,13 @@ def source_key(source: dict, crop: int, seed: int) -> str:
         from core.model.synthetic import GENERATOR_VERSION
 
         spec["generator_version"] = GENERATOR_VERSION
+    elif source["kind"] == "footage":
+        from core.model.footage import expand_clips
+
+        # A folder of clips is keyed by the clips it holds: adding one makes a new cache.
+        clips = expand_clips(list(source.get("paths", [])))
+        if clips != list(source.get("paths", [])):
+            spec["clips"] = clips
     digest = hashlib.sha256(json.dumps([spec, crop, seed], sort_keys=True).encode()).hexdigest()[:12]
     return f"{source['kind']}-{digest}"
 

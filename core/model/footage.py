@@ -1,4 +1,5 @@
-"""Training pairs from the user's own footage: movies, image sequences or folders of frames.
+"""Training pairs from the user's own footage: movies, image sequences, folders of frames
+or folders of clips (`expand_clips`).
 
 A *window* is 3 to 9 consecutive frames of one shot: its first and last frames are the
 inputs and every frame in between is a target at t = k / (n - 1). Windows are skipped when
@@ -46,6 +47,26 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
+def expand_clips(paths: list[str]) -> list[str]:
+    """The clips a footage source names: each path as given, except that a folder holding
+    movie files stands for every movie in it and in its subfolders, sorted by path.
+
+    A folder without movies stays a folder of frames (an image sequence); in a folder of
+    clips, image files are not clips and are left out, as are hidden files (``.name``:
+    macOS leaves ``._clip.mov`` companions on shared drives).
+    """
+    from core.media.movie import MOVIE_EXTENSIONS
+
+    clips: list[str] = []
+    for p in paths:
+        folder = Path(p).expanduser()
+        movies = sorted(str(f) for f in folder.rglob("*")
+                        if f.suffix.lower() in MOVIE_EXTENSIONS and not f.name.startswith(".") and f.is_file()
+                        ) if folder.is_dir() else []
+        clips.extend(movies or [p])
+    return clips
+
+
 def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Endless ``(frame0, frame1, times, targets)`` uint8 crops from windows of the given clips.
 
@@ -55,6 +76,7 @@ def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[tuple[np.n
     from core.color import ColorManager
     from core.media import open_clip
 
+    paths = expand_clips(paths)
     for p in paths:
         if any(part in str(Path(p).expanduser().resolve()) for part in _FORBIDDEN):
             raise InputError(f"footage {p}: validation-only material must not be used for training")

@@ -1,6 +1,9 @@
 """Training data: the cache, deterministic batches, augmentations that keep features valid, footage windows."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import cv2
 import numpy as np
 from conftest import FIXTURES
@@ -102,3 +105,36 @@ def test_footage_windows_skip_static_and_cut_windows(tmp_path):
         n = len(times) + 2
         np.testing.assert_allclose(times, np.arange(1, n - 1) / (n - 1), rtol=1e-6)
         assert targets.shape == (len(times), 64, 64, 3)
+
+
+def test_a_folder_of_clips_trains_on_every_movie_in_it(tmp_path):
+    from conftest import encode_movie
+
+    from core.model.data import source_key
+    from core.model.footage import expand_clips
+
+    frames = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
+    clips = tmp_path / "clips"
+    (clips / "day2").mkdir(parents=True)
+    encode_movie(frames, clips / "take1.mp4")
+    encode_movie(frames[::-1], clips / "day2" / "take2.mov")
+    (clips / "._take1.mp4").write_bytes(b"\0" * 64)  # a macOS companion file, not a movie
+    cv2.imwrite(str(clips / "poster.png"), cv2.imread(str(frames[0])))
+    frame_folder = tmp_path / "frames"
+    frame_folder.mkdir()
+    cv2.imwrite(str(frame_folder / "f.0001.png"), cv2.imread(str(frames[0])))
+
+    movies = [str(clips / "day2" / "take2.mov"), str(clips / "take1.mp4")]
+    assert expand_clips([str(clips), str(frame_folder)]) == movies + [str(frame_folder)]
+    f0, f1, times, targets = next(footage_pairs([str(clips)], 64, seed=1))
+    assert f0.shape == (64, 64, 3) and targets.shape == (len(times), 64, 64, 3)
+    # The cache key follows the folder's content ...
+    source = {"kind": "footage", "count": 4, "paths": [str(clips)]}
+    before = source_key(source, 64, 1)
+    encode_movie(frames, clips / "take3.mp4")
+    assert source_key(source, 64, 1) != before
+    # ... while a list of files keeps the key it had before folders of clips existed, so
+    # existing caches stay valid.
+    listed = {"kind": "footage", "count": 4, "paths": movies}
+    old_key = hashlib.sha256(json.dumps([{"kind": "footage", "paths": movies}, 64, 1], sort_keys=True).encode())
+    assert source_key(listed, 64, 1) == "footage-" + old_key.hexdigest()[:12]
