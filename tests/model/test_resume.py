@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 
 import torch
-from conftest import restore_sigint
+from conftest import FIXTURES, encode_movie, restore_sigint
 from model_fixtures import tiny_config
 
 from core.cli import main
@@ -32,10 +35,6 @@ def test_resume_continues_bit_exactly(tiny_run, tmp_path):
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_run, tmp_path):
-    import signal
-    import subprocess
-    import sys
-
     config = tiny_config(tmp_path, **{"steps = 300": "steps = 100000"})
     shutil.copytree(tiny_run["folder"] / "cache", tmp_path / "cache")
     proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
@@ -55,3 +54,35 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_run, tmp_path):
     saved = sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))
     assert len(saved) == 1 and load_checkpoint(saved[0])["step"] >= 100
     assert any("continue with --resume" in line for line in lines)
+
+
+def test_training_on_a_folder_of_clips_survives_ctrl_c_and_resumes(tmp_path):
+    # The README's promise: point a footage source at a folder of your clips, interrupt, resume.
+    clips = tmp_path / "my clips"
+    clips.mkdir()
+    frames = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
+    encode_movie(frames, clips / "take1.mp4")
+    encode_movie(frames[::-1], clips / "take2.mov")
+    synthetic = 'kind = "synthetic"\ncount = 8\nphotos = ["skimage"]\nmax_motion = 16.0\ntimes_per_pair = 2'
+    config = tiny_config(tmp_path, **{synthetic: f'kind = "footage"\ncount = 8\npaths = ["{clips}"]',
+                                      "steps = 300": "steps = 150", "log_every = 100": "log_every = 50"})
+    proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=restore_sigint)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("step 50/"):
+                proc.send_signal(signal.SIGINT)
+                break
+        lines.extend(proc.stdout)
+        assert proc.wait() == 130, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert any("building 8 footage pairs" in line for line in lines), "".join(lines)
+    interrupted = load_checkpoint(sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))[-1])["step"]
+    assert 50 <= interrupted < 150
+    assert main(["train", "--config", str(config), "--resume"]) == 0
+    final = sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))[-1]
+    assert load_checkpoint(final)["step"] == 150
