@@ -19,7 +19,7 @@ from core.errors import InputError
 DEFAULTS: dict = {
     "run": {"name": "run", "out_dir": "~/segue-runs/run", "seed": 1, "threads": 1},
     "data": {"cache_dir": "~/.cache/segue/train", "pair_size": 256, "crop": 192, "sources": []},
-    "model": {"widths": [16, 32, 48, 64], "cost_radius": 0, "init": ""},
+    "model": {"widths": [16, 32, 48, 64], "cost_radius": 0, "fine_cost_radius": 0, "init": ""},
     "train": {
         "steps": 1000, "batch": 8, "lr": 3e-4, "lr_min": 1e-5, "warmup": 100, "schedule": "cosine",
         "weight_decay": 0.0, "grad_clip": 1.0,

@@ -166,6 +166,7 @@ def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dic
         "manifest_version": MANIFEST_VERSION,
         "model": {"file": MODEL_FILE, "sha256": _sha256(model_path), "opset": OPSET,
                   "widths": list(net.widths), "cost_radius": net.cost_radius,
+                  "fine_cost_radius": net.fine_cost_radius,
                   "parameters": count_parameters(net)},
         "int8": int8_entry,
         "input": {

@@ -22,6 +22,9 @@ Design (measured choices in docs/model_card.md):
   estimate), the RGB distance between the two after shifting one by every offset within
   the radius. It is the matching evidence the flow corrections need; without it the net
   only saw where the candidates disagree, not where they would agree;
+* optionally (``fine_cost_radius > 0``) a second one at 1/2 scale enters the encoder's 1/2
+  stage, which the flow corrections' decoder stage reads through its skip connection:
+  2-pixel cells instead of 4, for the small errors on sharp detail;
 * the heads are zero-initialised and the log-prior of t is added to the logits, so an
   untrained net reproduces the classical frame exactly.
 """
@@ -53,6 +56,8 @@ FLOW_INPUT_SCALE = 1.0 / 16.0
 _COST_PAIRS = ((0, 1), (2, 3))
 #: the cost volume's scale (it enters the encoder at this stride)
 COST_STRIDE = 4
+#: the fine cost volume's scale
+FINE_COST_STRIDE = 2
 
 
 def _difference_weights() -> torch.Tensor:
@@ -112,19 +117,56 @@ def log_prior(t: torch.Tensor) -> torch.Tensor:
     return torch.cat([a, b, a, b], dim=1)
 
 
+class CostVolume(nn.Module):
+    """``(N, 2 K, H/s, W/s)``: per `_COST_PAIRS` pair and offset d within ``radius`` cells,
+    ``sum_rgb |a(p + d) - b(p)|``, K = ``(2 radius + 1) ** 2`` offsets, row-major.
+
+    a and b are the pair's candidates averaged over s x s blocks (s = ``stride``); offsets
+    beyond the edge repeat the edge (the kernels' convention). No trainable weights.
+    """
+
+    def __init__(self, radius: int, stride: int) -> None:
+        super().__init__()
+        self.radius, self.stride = radius, stride
+        self.offsets = (2 * radius + 1) ** 2
+        self.register_buffer("shift_weight", _shift_weights(radius), persistent=False)
+        self.register_buffer("copy_weight", torch.ones(3 * self.offsets, 1, 1, 1), persistent=False)
+        self.register_buffer("sum_weight", _channel_sum_weights(self.offsets), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.radius
+        costs = []
+        for i, j in _COST_PAIRS:
+            a = F.avg_pool2d(x[:, CANDIDATE_SLICES[i]], self.stride)
+            b = F.avg_pool2d(x[:, CANDIDATE_SLICES[j]], self.stride)
+            shifted = F.conv2d(F.pad(a, (r, r, r, r), mode="replicate"), self.shift_weight, groups=3)
+            diff = (shifted - F.conv2d(b, self.copy_weight, groups=3)).abs()
+            costs.append(F.conv2d(diff, self.sum_weight))
+        return torch.cat(costs, dim=1)
+
+
+def _channels(volume: CostVolume | None) -> int:
+    """Channels a cost volume adds to the encoder stage it enters (0 without one)."""
+    return 0 if volume is None else len(_COST_PAIRS) * volume.offsets
+
+
 class FusionNet(nn.Module):
     """Fusion logits, residual and flow corrections from the candidate features (module docstring)."""
 
-    def __init__(self, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS, cost_radius: int = 0) -> None:
+    def __init__(self, widths: tuple[int, int, int, int] = DEFAULT_WIDTHS, cost_radius: int = 0,
+                 fine_cost_radius: int = 0) -> None:
         super().__init__()
         c0, c1, c2, c3 = widths
         self.widths = tuple(widths)
         self.cost_radius = int(cost_radius)
-        offsets = (2 * self.cost_radius + 1) ** 2 if self.cost_radius > 0 else 0
+        self.fine_cost_radius = int(fine_cost_radius)
+        self.cost_volume = CostVolume(self.cost_radius, COST_STRIDE) if self.cost_radius > 0 else None
+        self.fine_cost_volume = (CostVolume(self.fine_cost_radius, FINE_COST_STRIDE)
+                                 if self.fine_cost_radius > 0 else None)
         cin = FEATURE_CHANNELS + 3 * len(_PAIRS)
         self.enc0 = _conv(cin, c0)
-        self.enc1 = nn.Sequential(_conv(c0, c1, 2), _conv(c1, c1))
-        self.enc2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2 + len(_COST_PAIRS) * offsets, c2))
+        self.enc1 = nn.Sequential(_conv(c0, c1, 2), _conv(c1 + _channels(self.fine_cost_volume), c1))
+        self.enc2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2 + _channels(self.cost_volume), c2))
         self.enc3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3), _conv(c3, c3))
         self.up3 = _conv(c3, c2)
         self.dec2 = _conv(2 * c2, c2)
@@ -138,10 +180,6 @@ class FusionNet(nn.Module):
         # graph instead of eight slices and four subtractions.
         self.register_buffer("diff_weight", _difference_weights(), persistent=False)
         self.register_buffer("input_scale", _input_scale(), persistent=False)
-        if offsets:
-            self.register_buffer("shift_weight", _shift_weights(self.cost_radius), persistent=False)
-            self.register_buffer("copy_weight", torch.ones(3 * offsets, 1, 1, 1), persistent=False)
-            self.register_buffer("sum_weight", _channel_sum_weights(offsets), persistent=False)
         # Zero heads: logits = log prior(t), residual = 0, deltas = 0: the classical frame at init.
         for head in (self.head, self.flow_head):
             nn.init.zeros_(head.weight)
@@ -155,9 +193,12 @@ class FusionNet(nn.Module):
         # The first convolution's bias absorbs any centring of the [0, 1] planes.
         inp = torch.cat([x * self.input_scale, F.conv2d(x, self.diff_weight).abs()], dim=1)
         e0 = self.enc0(inp)
-        e1 = self.enc1(e0)
+        e1 = self.enc1[0](e0)
+        if self.fine_cost_volume is not None:
+            e1 = torch.cat([e1, self.fine_cost_volume(x)], dim=1)
+        e1 = self.enc1[1](e1)
         e2 = self.enc2[0](e1)
-        if self.cost_radius:
+        if self.cost_volume is not None:
             e2 = torch.cat([e2, self.cost_volume(x)], dim=1)
         e2 = self.enc2[1](e2)
         e3 = self.enc3(e2)
@@ -168,21 +209,6 @@ class FusionNet(nn.Module):
         logits = out[:, :4] + log_prior(x[:, T_CHANNEL:T_CHANNEL + 1])
         return logits, out[:, 4:7], _up(self.flow_head(d1))
 
-    def cost_volume(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 2 K, H/4, W/4)``: per `_COST_PAIRS` pair and offset d, ``sum_rgb |a(p + d) - b(p)|``.
-
-        a and b are the pair's candidates averaged over 4x4 blocks; offsets beyond the edge
-        repeat the edge (the kernels' convention).
-        """
-        r = self.cost_radius
-        costs = []
-        for i, j in _COST_PAIRS:
-            a = F.avg_pool2d(x[:, CANDIDATE_SLICES[i]], COST_STRIDE)
-            b = F.avg_pool2d(x[:, CANDIDATE_SLICES[j]], COST_STRIDE)
-            shifted = F.conv2d(F.pad(a, (r, r, r, r), mode="replicate"), self.shift_weight, groups=3)
-            diff = (shifted - F.conv2d(b, self.copy_weight, groups=3)).abs()
-            costs.append(F.conv2d(diff, self.sum_weight))
-        return torch.cat(costs, dim=1)
 
 
 def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -216,7 +242,7 @@ def fuse(x: torch.Tensor, logits: torch.Tensor, residual: torch.Tensor, deltas: 
 
 def net_from_state(state: dict) -> FusionNet:
     """The `FusionNet` a training checkpoint's contents describe, with its weights."""
-    net = FusionNet(tuple(state["widths"]), int(state.get("cost_radius", 0)))
+    net = FusionNet(tuple(state["widths"]), int(state.get("cost_radius", 0)), int(state.get("fine_cost_radius", 0)))
     net.load_state_dict(state["model"])
     return net
 

@@ -66,7 +66,7 @@ def save_checkpoint(path: Path, net, opt, sched, step: int, cfg: dict, data_file
     """Everything needed to continue the run exactly, written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"format": CHECKPOINT_FORMAT, "step": step, "model": net.state_dict(), "widths": list(net.widths),
-             "cost_radius": net.cost_radius,
+             "cost_radius": net.cost_radius, "fine_cost_radius": net.fine_cost_radius,
              "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": _rng_state(),
              "config": cfg, "data_files": [f"{p.parent.name}/{p.name}" for p in data_files]}
     tmp = path.with_name(path.name + ".tmp")
@@ -110,21 +110,23 @@ class _Stop:
 
 
 def _check_architecture(state: dict, net: FusionNet, where: str, may_add_cost_volume: bool = False) -> None:
-    """InputError unless the checkpoint's net has the config's widths and cost radius.
+    """InputError unless the checkpoint's net has the config's widths and cost radii.
 
-    ``may_add_cost_volume``: a checkpoint without a cost volume is accepted too (`load_widened`).
+    ``may_add_cost_volume``: a checkpoint without a cost volume the config has is accepted
+    too (`load_widened`).
     """
     if list(state["widths"]) != list(net.widths):
         raise InputError(f"{where}: model widths {state['widths']} differ from the config's {list(net.widths)}")
-    radius = int(state.get("cost_radius", 0))
-    if radius != net.cost_radius and not (may_add_cost_volume and radius == 0):
-        raise InputError(f"{where}: the checkpoint's cost_radius {radius} differs from the config's {net.cost_radius}")
+    for key in ("cost_radius", "fine_cost_radius"):
+        radius, wanted = int(state.get(key, 0)), getattr(net, key)
+        if radius != wanted and not (may_add_cost_volume and radius == 0):
+            raise InputError(f"{where}: the checkpoint's {key} {radius} differs from the config's {wanted}")
 
 
 def _init_weights(net: FusionNet, path: Path, log) -> None:
     """Start a new run from another run's weights (fine-tuning); optimiser and step start afresh.
 
-    A run may add the cost volume to a net trained without it: its new input weights start
+    A run may add a cost volume to a net trained without it: its new input weights start
     at zero, so the first step computes what the old net did.
     """
     state = load_checkpoint(path)
@@ -169,7 +171,8 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
 
     files = build_cache(data_cfg["sources"], Path(data_cfg["cache_dir"]), int(data_cfg["pair_size"]), seed, log)
     batches = Batches(files, int(tr["batch"]), int(data_cfg["crop"]), seed)
-    net = FusionNet(tuple(cfg["model"]["widths"]), int(cfg["model"]["cost_radius"]))
+    net = FusionNet(tuple(cfg["model"]["widths"]), int(cfg["model"]["cost_radius"]),
+                    int(cfg["model"]["fine_cost_radius"]))
     opt = torch.optim.Adam(net.parameters(), lr=tr["lr"], weight_decay=tr["weight_decay"])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(cfg))
     step = 0

@@ -1,4 +1,4 @@
-"""The net's cost volume against a numpy reference, and adding it to a net trained without it."""
+"""The net's cost volumes against a numpy reference, and adding one to a net trained without it."""
 from __future__ import annotations
 
 import shutil
@@ -10,7 +10,7 @@ from model_fixtures import tiny_config
 
 from core.cli import main
 from core.model.features import CANDIDATE_SLICES
-from core.model.net import COST_STRIDE, FusionNet, load_widened
+from core.model.net import COST_STRIDE, FINE_COST_STRIDE, CostVolume, FusionNet, load_widened
 from core.model.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
@@ -19,10 +19,10 @@ pytest_plugins = ("model_fixtures",)
 COST_ATOL = 1e-5
 
 
-def _reference_costs(feats: np.ndarray, radius: int) -> np.ndarray:
+def _reference_costs(feats: np.ndarray, radius: int, stride: int = COST_STRIDE) -> np.ndarray:
     """Per candidate pair (0, 1), (2, 3) and offset (dy, dx) row-major: sum_rgb |a(p + d) - b(p)|."""
     h, w = feats.shape[:2]
-    cells = feats.reshape(h // COST_STRIDE, COST_STRIDE, w // COST_STRIDE, COST_STRIDE, -1).mean(axis=(1, 3))
+    cells = feats.reshape(h // stride, stride, w // stride, stride, -1).mean(axis=(1, 3))
     out = []
     for i, j in ((0, 1), (2, 3)):
         a, b = cells[..., CANDIDATE_SLICES[i]], cells[..., CANDIDATE_SLICES[j]]
@@ -41,6 +41,15 @@ def test_cost_volume_equals_the_numpy_reference_at_edges_and_odd_cell_counts(h, 
     net = FusionNet((8, 16, 24, 32), cost_radius=radius)
     got = net.cost_volume(torch.from_numpy(feats.transpose(2, 0, 1).astype(np.float32))[None])[0].numpy()
     np.testing.assert_allclose(got, _reference_costs(feats, radius), atol=COST_ATOL)
+
+
+@pytest.mark.parametrize(("h", "w", "radius"), [(8, 8, 2), (24, 40, 3), (16, 8, 1)])
+def test_fine_cost_volume_equals_the_numpy_reference_at_half_scale(h, w, radius):
+    feats = np.random.default_rng(h * w).random((h, w, 29))
+    volume = FusionNet((8, 16, 24, 32), fine_cost_radius=radius).fine_cost_volume
+    assert isinstance(volume, CostVolume) and volume.stride == FINE_COST_STRIDE == 2
+    got = volume(torch.from_numpy(feats.transpose(2, 0, 1).astype(np.float32))[None])[0].numpy()
+    np.testing.assert_allclose(got, _reference_costs(feats, radius, FINE_COST_STRIDE), atol=COST_ATOL)
 
 
 def test_the_cost_is_lowest_at_the_offset_that_aligns_the_candidates():
@@ -68,6 +77,12 @@ def test_a_widened_net_computes_what_the_old_net_did():
             assert torch.equal(a, b)
     with pytest.raises(RuntimeError):  # other shapes do not silently load
         load_widened(FusionNet((8, 16, 24, 16)), old.state_dict())
+    # The fine cost volume widens the 1/2-scale stage the same way.
+    fine = FusionNet((8, 16, 24, 32), cost_radius=2, fine_cost_radius=1)
+    assert load_widened(fine, new.state_dict()) == ["enc1.1.0.weight"]
+    with torch.no_grad():
+        for a, b in zip(new(x), fine(x), strict=True):
+            assert torch.equal(a, b)
 
 
 def test_model_init_adds_a_cost_volume_to_a_run_without_one(tiny_run, tmp_path, capsys):
