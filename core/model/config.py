@@ -3,6 +3,11 @@
 Relative paths in a config file are resolved against the folder holding that file;
 ``~`` is expanded. Unknown sections or keys are an error (a typo must not be silently
 ignored in a run that takes hours).
+
+A config may start from another one: ``extends = "cost.toml"`` (relative to this file)
+takes that file's settings, and this file's tables override them key by key. A value
+that is not a table replaces the base's value whole: a list such as ``[[data.sources]]``,
+and the ``train.loss`` table (its terms are one choice, not defaults to add to).
 """
 from __future__ import annotations
 
@@ -53,21 +58,54 @@ def _resolve(path: str, folder: Path) -> str:
     return str(p if p.is_absolute() else (folder / p).resolve())
 
 
-def load_config(path: str | Path) -> dict:
-    """The merged configuration of a TOML file (paths resolved; see the module docstring)."""
-    path = Path(path)
+def _overlay(base: dict, over: dict, where: str = "") -> dict:
+    """``over`` on ``base``: tables merge key by key, anything else (and free tables) replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and (where, key) not in _FREE_KEYS:
+            out[key] = _overlay(base[key], value, key)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """A config file's own settings over those it extends, its paths resolved against its folder."""
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
+        if chain:
+            raise InputError(f"{chain[-1]}: extends {path}, which does not exist") from None
         raise InputError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
-    cfg = _merge(DEFAULTS, raw, "")
     for section, key in _PATH_KEYS:
+        if isinstance(raw.get(section), dict) and isinstance(raw[section].get(key), str):
+            raw[section][key] = _resolve(raw[section][key], path.parent)
+    data = raw.get("data")
+    for source in (data.get("sources") or []) if isinstance(data, dict) else []:
+        if isinstance(source, dict) and isinstance(source.get("paths"), list):
+            source["paths"] = [_resolve(p, path.parent) for p in source["paths"]]
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise InputError(f"{path}: extends must be the path of another config file")
+    base_path = Path(_resolve(base, path.parent))
+    here = path.resolve()
+    if base_path in (*chain, here):
+        cycle = " -> ".join(str(p) for p in (*chain, here, base_path))
+        raise InputError(f"{path}: configs extend each other in a circle ({cycle})")
+    return _overlay(_read_raw(base_path, (*chain, here)), raw)
+
+
+def load_config(path: str | Path) -> dict:
+    """The merged configuration of a TOML file (paths resolved; see the module docstring)."""
+    path = Path(path)
+    cfg = _merge(DEFAULTS, _read_raw(path), "")
+    for section, key in _PATH_KEYS:  # the defaults' ``~`` (each file's own paths are resolved already)
         cfg[section][key] = _resolve(cfg[section][key], path.parent)
     for source in cfg["data"]["sources"]:
-        if "paths" in source:
-            source["paths"] = [_resolve(p, path.parent) for p in source["paths"]]
         if source.get("kind") not in ("synthetic", "footage") or "count" not in source:
             raise InputError(f"{path}: each [[data.sources]] needs kind = synthetic|footage and a count")
     if not cfg["data"]["sources"]:
