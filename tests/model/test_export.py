@@ -70,3 +70,24 @@ def test_int8_variant_runs_close_to_fp32(exported):
 def test_export_of_a_missing_checkpoint_is_a_usage_error(tmp_path, capsys):
     assert main(["export", "--checkpoint", str(tmp_path / "nope.pt"), "-o", str(tmp_path / "m")]) == 2
     assert "nope.pt" in capsys.readouterr().err
+
+
+def test_a_net_with_both_cost_volumes_exports_to_the_same_outputs(tmp_path):
+    import onnxruntime as ort
+
+    from core.model.export import export_onnx
+    from core.model.net import FusionNet
+
+    torch.manual_seed(0)
+    net = FusionNet((8, 16, 24, 32), cost_radius=1, fine_cost_radius=1).eval()
+    for p in net.parameters():  # trained-like: every cost plane reaches the outputs
+        torch.nn.init.normal_(p, 0.0, 0.1)
+    export_onnx(net, tmp_path / "both.onnx")
+    session = ort.InferenceSession(str(tmp_path / "both.onnx"), providers=["CPUExecutionProvider"])
+    feats = _features(40, 56)
+    got = session.run(None, {"features": feats[None]})
+    with torch.no_grad():
+        want = net(torch.from_numpy(feats.transpose(2, 0, 1).copy())[None])
+    for g, w in zip(got, want, strict=True):
+        assert float(w.abs().max()) > 1e-2
+        np.testing.assert_allclose(g[0], w[0].permute(1, 2, 0).numpy(), atol=ORT_TORCH_ATOL)
