@@ -210,7 +210,6 @@ class FusionNet(nn.Module):
         return logits, out[:, 4:7], _up(self.flow_head(d1))
 
 
-
 def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """`core.warp.backward_warp` in torch: bilinear, coordinates clamped to the edges.
 

@@ -10,7 +10,13 @@ from model_fixtures import tiny_config
 
 from core.cli import main
 from core.model.features import CANDIDATE_SLICES
-from core.model.net import COST_STRIDE, FINE_COST_STRIDE, CostVolume, FusionNet, load_widened
+from core.model.net import (
+    COST_STRIDE,
+    FINE_COST_STRIDE,
+    CostVolume,
+    FusionNet,
+    load_widened,
+)
 from core.model.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)

@@ -6,13 +6,23 @@ import json
 
 import cv2
 import numpy as np
-from conftest import FIXTURES
+from conftest import FIXTURES, encode_movie
 
 from core.flow import FlowPair
 from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
-from core.model.data import _FLOW_X, _FLOW_Y, _REVERSE, _TRANSPOSE, Batches, build_cache, load_pair, pair_features
-from core.model.footage import footage_pairs, is_usable
+from core.model.data import (
+    _FLOW_X,
+    _FLOW_Y,
+    _REVERSE,
+    _TRANSPOSE,
+    Batches,
+    build_cache,
+    load_pair,
+    pair_features,
+    source_key,
+)
+from core.model.footage import expand_clips, footage_pairs, is_usable
 
 
 def _features(img0, img1, flows, t):
@@ -108,11 +118,6 @@ def test_footage_windows_skip_static_and_cut_windows(tmp_path):
 
 
 def test_a_folder_of_clips_trains_on_every_movie_in_it(tmp_path):
-    from conftest import encode_movie
-
-    from core.model.data import source_key
-    from core.model.footage import expand_clips
-
     frames = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
     clips = tmp_path / "clips"
     (clips / "day2").mkdir(parents=True)
@@ -126,7 +131,7 @@ def test_a_folder_of_clips_trains_on_every_movie_in_it(tmp_path):
 
     movies = [str(clips / "day2" / "take2.mov"), str(clips / "take1.mp4")]
     assert expand_clips([str(clips), str(frame_folder)]) == movies + [str(frame_folder)]
-    f0, f1, times, targets = next(footage_pairs([str(clips)], 64, seed=1))
+    f0, _, times, targets = next(footage_pairs([str(clips)], 64, seed=1))
     assert f0.shape == (64, 64, 3) and targets.shape == (len(times), 64, 64, 3)
     # The cache key follows the folder's content ...
     source = {"kind": "footage", "count": 4, "paths": [str(clips)]}

@@ -81,8 +81,7 @@ def test_training_on_a_folder_of_clips_survives_ctrl_c_and_resumes(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert any("building 8 footage pairs" in line for line in lines), "".join(lines)
-    interrupted = load_checkpoint(sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))[-1])["step"]
+    interrupted = load_checkpoint(max((tmp_path / "run" / "checkpoints").glob("step_*.pt")))["step"]
     assert 50 <= interrupted < 150
     assert main(["train", "--config", str(config), "--resume"]) == 0
-    final = sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))[-1]
-    assert load_checkpoint(final)["step"] == 150
+    assert load_checkpoint(max((tmp_path / "run" / "checkpoints").glob("step_*.pt")))["step"] == 150
