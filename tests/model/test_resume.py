@@ -16,6 +16,26 @@ from core.model.train import load_checkpoint
 pytest_plugins = ("model_fixtures",)
 
 
+def _ctrl_c_at(config, marker: str) -> list[str]:
+    """Run `segue train` in a child, press Ctrl-C at the first line starting with ``marker``;
+    the child must exit 130. Returns its output lines."""
+    proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=restore_sigint)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith(marker):
+                proc.send_signal(signal.SIGINT)
+                break
+        lines.extend(proc.stdout)
+        assert proc.wait() == 130, "".join(lines)
+    finally:
+        if proc.poll() is None:  # never leave a long run behind
+            proc.kill()
+    return lines
+
+
 def test_resume_continues_bit_exactly(tiny_run, tmp_path):
     config = tiny_config(tmp_path)
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
@@ -37,20 +57,7 @@ def test_resume_continues_bit_exactly(tiny_run, tmp_path):
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tiny_run, tmp_path):
     config = tiny_config(tmp_path, **{"steps = 300": "steps = 100000"})
     shutil.copytree(tiny_run["folder"] / "cache", tmp_path / "cache")
-    proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=restore_sigint)
-    lines = []
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("step 100/"):  # the first log line (log_every = 100)
-                proc.send_signal(signal.SIGINT)
-                break
-        lines.extend(proc.stdout)
-        assert proc.wait() == 130, "".join(lines)
-    finally:
-        if proc.poll() is None:  # never leave a 100000-step run behind
-            proc.kill()
+    lines = _ctrl_c_at(config, "step 100/")  # the first log line (log_every = 100)
     saved = sorted((tmp_path / "run" / "checkpoints").glob("step_*.pt"))
     assert len(saved) == 1 and load_checkpoint(saved[0])["step"] >= 100
     assert any("continue with --resume" in line for line in lines)
@@ -66,20 +73,7 @@ def test_training_on_a_folder_of_clips_survives_ctrl_c_and_resumes(tmp_path):
     synthetic = 'kind = "synthetic"\ncount = 8\nphotos = ["skimage"]\nmax_motion = 16.0\ntimes_per_pair = 2'
     config = tiny_config(tmp_path, **{synthetic: f'kind = "footage"\ncount = 8\npaths = ["{clips}"]',
                                       "steps = 300": "steps = 150", "log_every = 100": "log_every = 50"})
-    proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=restore_sigint)
-    lines = []
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("step 50/"):
-                proc.send_signal(signal.SIGINT)
-                break
-        lines.extend(proc.stdout)
-        assert proc.wait() == 130, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    lines = _ctrl_c_at(config, "step 50/")
     assert any("building 8 footage pairs" in line for line in lines), "".join(lines)
     interrupted = load_checkpoint(max((tmp_path / "run" / "checkpoints").glob("step_*.pt")))["step"]
     assert 50 <= interrupted < 150
