@@ -1,4 +1,4 @@
-"""A run resumed from a checkpoint continues bit-exactly."""
+"""Interrupted runs: Ctrl-C saves a checkpoint, and a resumed run continues bit-exactly."""
 from __future__ import annotations
 
 import shutil
