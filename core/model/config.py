@@ -58,19 +58,9 @@ def _resolve(path: str, folder: Path) -> str:
     return str(p if p.is_absolute() else (folder / p).resolve())
 
 
-def _overlay(base: dict, over: dict, where: str = "") -> dict:
-    """``over`` on ``base``: tables merge key by key, anything else (and free tables) replaces."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict) and (where, key) not in _FREE_KEYS:
-            out[key] = _overlay(base[key], value, key)
-        else:
-            out[key] = value
-    return out
-
-
-def _read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
-    """A config file's own settings over those it extends, its paths resolved against its folder."""
+def _layers(path: Path, chain: tuple[Path, ...] = ()) -> list[dict]:
+    """The settings of the configs ``path`` extends, base first, then its own; each file's
+    paths resolved against its folder."""
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -88,7 +78,7 @@ def _read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
             source["paths"] = [_resolve(p, path.parent) for p in source["paths"]]
     base = raw.pop("extends", None)
     if base is None:
-        return raw
+        return [raw]
     if not isinstance(base, str) or not base:
         raise InputError(f"{path}: extends must be the path of another config file")
     base_path = Path(_resolve(base, path.parent))
@@ -96,13 +86,15 @@ def _read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     if base_path in (*chain, here):
         cycle = " -> ".join(str(p) for p in (*chain, here, base_path))
         raise InputError(f"{path}: configs extend each other in a circle ({cycle})")
-    return _overlay(_read_raw(base_path, (*chain, here)), raw)
+    return [*_layers(base_path, (*chain, here)), raw]
 
 
 def load_config(path: str | Path) -> dict:
     """The merged configuration of a TOML file (paths resolved; see the module docstring)."""
     path = Path(path)
-    cfg = _merge(DEFAULTS, _read_raw(path), "")
+    cfg = DEFAULTS
+    for layer in _layers(path):  # each file over what it extends, as over the defaults
+        cfg = _merge(cfg, layer, "")
     for section, key in _PATH_KEYS:  # the defaults' ``~`` (each file's own paths are resolved already)
         cfg[section][key] = _resolve(cfg[section][key], path.parent)
     for source in cfg["data"]["sources"]:

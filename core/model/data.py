@@ -50,8 +50,9 @@ def source_key(source: dict, crop: int, seed: int) -> str:
         from core.model.footage import expand_clips
 
         # A folder of clips is keyed by the clips it holds: adding one makes a new cache.
-        clips = expand_clips(list(source.get("paths", [])))
-        if clips != list(source.get("paths", [])):
+        paths = list(source.get("paths", []))
+        clips = expand_clips(paths)
+        if clips != paths:
             spec["clips"] = clips
     digest = hashlib.sha256(json.dumps([spec, crop, seed], sort_keys=True).encode()).hexdigest()[:12]
     return f"{source['kind']}-{digest}"
