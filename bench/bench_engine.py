@@ -1,10 +1,11 @@
 """Time one 1920x1080 in-between frame with the `classic` model, flow included.
 
-    python bench/bench_engine.py [--runs 7] [--data ../shared/data] [--model auto|PATH ...]
+    python bench/bench_engine.py [--runs 7] [--data ../shared/data] [--model auto|PATH ...] [--size WxH]
 
-Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) upscaled to
-1920x1080, or a synthetic pair if the data folder is missing. Prints the median wall
-time of `Engine.interpolate(im0, im1, [0.5])` and, as a same-process baseline, the plain
+Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) resized to
+``--size`` (default 1920x1080; 1280x720 is the pair as it is), or a synthetic pair if the
+data folder is missing. Prints the median wall time of `Engine.interpolate(im0, im1,
+[0.5])` and, as a same-process baseline, the plain
 DIS-medium warp-and-blend retime (both directions, linear flow to t, OpenCV remap), with
 the ratio between them. Each ``--model`` (a learned model: ``auto`` or a model folder /
 .onnx file, e.g. the int8 variant) adds a row and its ratio to classic. The allocator is
@@ -29,15 +30,18 @@ BUDGET_S = 0.30
 LEARNED_BUDGET_S = 0.50
 
 
-def load_pair(data: Path) -> tuple[np.ndarray, np.ndarray, str]:
+def load_pair(data: Path, size: tuple[int, int] = (1920, 1080)) -> tuple[np.ndarray, np.ndarray, str]:
     case = data / "cgi_bigbuckbunny" / "gap4_0040_0044"
+    w, h = size
     if (case / "input0.png").is_file():
         ims = [cv2.cvtColor(cv2.imread(str(case / n)), cv2.COLOR_BGR2RGB) for n in ("input0.png", "input1.png")]
-        ims = [cv2.resize(im, (1920, 1080), interpolation=cv2.INTER_CUBIC) for im in ims]
-        return ims[0], ims[1], f"{case} upscaled to 1920x1080"
+        if ims[0].shape[:2] == (h, w):
+            return ims[0], ims[1], f"{case} ({w}x{h})"
+        ims = [cv2.resize(im, size, interpolation=cv2.INTER_CUBIC) for im in ims]
+        return ims[0], ims[1], f"{case} resized to {w}x{h}"
     rng = np.random.default_rng(0)
-    base = cv2.GaussianBlur((rng.random((1080, 1920, 3)) * 255).astype(np.uint8), (0, 0), 3)
-    return base, np.roll(base, 12, axis=1), "synthetic 1920x1080 pair"
+    base = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (0, 0), 3)
+    return base, np.roll(base, 12, axis=1), f"synthetic {w}x{h} pair"
 
 
 def baseline(im0: np.ndarray, im1: np.ndarray, t: float) -> np.ndarray:
@@ -69,12 +73,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--model", action="append", default=[], help="learned model to time beside classic")
+    parser.add_argument("--size", default="1920x1080", help="frame size WxH (the budgets are for 1920x1080)")
     parser.add_argument("--system-allocator", action="store_true",
                         help="leave glibc's allocator as it is (the CLI and renderd tune it)")
     args = parser.parse_args()
     if not args.system_allocator:
         keep_frame_buffers()
-    im0, im1, source = load_pair(Path(args.data))
+    try:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        if len(size) != 2 or min(size) < 16:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--size {args.size}: expected WIDTHxHEIGHT, e.g. 1280x720")
+    im0, im1, source = load_pair(Path(args.data), size)
     engine = Engine("classic")
     ours = median_time(lambda: engine.interpolate(im0, im1, [0.5]), args.runs)
     base = median_time(lambda: baseline(im0, im1, 0.5), args.runs)

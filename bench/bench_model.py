@@ -3,7 +3,7 @@
     python bench/bench_model.py [--model DIR ...] [--runs 7] [--threads 2]
 
 Sizes: 960x540 (the analysis size of a 1920x1080 frame, what the engine runs for 1080p),
-1280x720 (the largest size analysed at full resolution) and 1920x1080 (the model run at
+1024x576 (the largest size analysed at full resolution) and 1920x1080 (the model run at
 full 1080p resolution, for reference). The models are the ``--model`` folders (each with a
 manifest.json; repeat the option to compare models), else the shipped one
 (`core/model/weights/`); ratios are against the first model's fp32 variant. Features are
@@ -26,7 +26,7 @@ import numpy as np
 from core.model.export import INT8_FILE
 from core.model.infer import LearnedFusion, shipped_model_dir
 
-SIZES = ((960, 540, "1920x1080 analysis"), (1280, 720, "1280x720 analysis"), (1920, 1080, "1920x1080 full"))
+SIZES = ((960, 540, "1920x1080 analysis"), (1024, 576, "1024x576 analysis"), (1920, 1080, "1920x1080 full"))
 
 
 def features_of(width: int, height: int) -> np.ndarray:

@@ -4,6 +4,10 @@ Data layout (DESIGN.md): ``DIR/<set>/<case>/input0.png input1.png target_<t>.png
 For every set it reports the mean PSNR and SSIM over all target frames (8-bit RGB, all
 pixels) of the engine and of a plain cross-dissolve computed in the same run, and the
 engine's milliseconds per synthesized frame (flow included, file reading excluded).
+
+``jump_cut=True`` scores the jump-cut path instead (`Engine.transition_synthesizer`:
+global alignment, exposure ramp, regional fallback), the one `segue transition` runs, on
+the same ground truth: a case whose targets are at k/n is a cut with n-1 frames removed.
 """
 from __future__ import annotations
 
@@ -57,7 +61,8 @@ def find_cases(data: Path) -> dict[str, list[Path]]:
     if not data.is_dir():
         raise InputError(f"benchmark folder not found: {data}")
     sets: dict[str, list[Path]] = {}
-    for set_dir in sorted(p for p in data.iterdir() if p.is_dir()):
+    # hidden folders are never sets (e.g. a set being written by bench/cases_from_clip.py)
+    for set_dir in sorted(p for p in data.iterdir() if p.is_dir() and not p.name.startswith(".")):
         cases = [c for c in sorted(set_dir.iterdir())
                  if (c / "input0.png").is_file() and any(_TARGET.match(f.name) for f in c.iterdir())]
         if cases:
@@ -67,8 +72,11 @@ def find_cases(data: Path) -> dict[str, list[Path]]:
     return sets
 
 
-def run(data: Path, model: str = "auto", progress: bool = True) -> list[dict]:
-    """Score every case under ``data``; returns one summary dict per set."""
+def run(data: Path, model: str = "auto", progress: bool = True, jump_cut: bool = False) -> list[dict]:
+    """Score every case under ``data``; returns one summary dict per set.
+
+    ``jump_cut``: synthesize through the jump-cut path instead of plain interpolation.
+    """
     engine = Engine(model=model)
     results = []
     for set_name, cases in find_cases(data).items():
@@ -78,7 +86,11 @@ def run(data: Path, model: str = "auto", progress: bool = True) -> list[dict]:
             im0, im1 = _read_rgb(case / "input0.png"), _read_rgb(case / "input1.png")
             times = [t for t, _ in targets]
             start = time.perf_counter()
-            frames = engine.interpolate(im0, im1, times)
+            if jump_cut:
+                synth, _ = engine.transition_synthesizer(im0.astype(np.float32) / 255.0, im1.astype(np.float32) / 255.0)
+                frames = [to_uint8(synth.frame(t).image) for t in times]
+            else:
+                frames = engine.interpolate(im0, im1, times)
             score.seconds += time.perf_counter() - start
             for (t, path), frame in zip(targets, frames):
                 truth = _read_rgb(path)
@@ -111,10 +123,11 @@ def overall(results: list[dict]) -> dict:
     return {"set": "all (frame-weighted)", "cases": sum(r["cases"] for r in results), "frames": n, **out}
 
 
-def write_json(path: Path, model: str, results: list[dict]) -> None:
+def write_json(path: Path, model: str, results: list[dict], jump_cut: bool = False) -> None:
     from core.output import atomic_write_text
 
-    atomic_write_text(path, json.dumps({"model": model, "sets": results, "overall": overall(results)}, indent=2))
+    atomic_write_text(path, json.dumps({"model": model, "path": "jump_cut" if jump_cut else "interpolation",
+                                        "sets": results, "overall": overall(results)}, indent=2))
 
 
 __all__ = ["HEADER", "SetScore", "find_cases", "format_row", "overall", "run", "write_json"]

@@ -97,13 +97,17 @@ def cmd_transition(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from core import bench
+    from core.engine import resolve_model
+    from core.model.infer import model_label
 
-    print(f"model: {args.model}   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
+    label = model_label(resolve_model(args.model))  # what "auto" is today, for the record
+    path = "jump-cut path" if args.jump_cut else "interpolation"
+    print(f"model: {label} ({path})   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
     print(bench.HEADER)
-    results = bench.run(Path(args.data), model=args.model)
+    results = bench.run(Path(args.data), model=args.model, jump_cut=args.jump_cut)
     print(bench.format_row(bench.overall(results)))
     if args.json:
-        bench.write_json(Path(args.json), args.model, results)
+        bench.write_json(Path(args.json), label, results, jump_cut=args.jump_cut)
         print(f"results: {args.json}")
     return EXIT_OK
 
@@ -227,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data", required=True, help="folder of <set>/<case>/input0.png, input1.png, target_<t>.png")
     b.add_argument("--json", help="also write the results to this JSON file")
     b.add_argument("--model", default="auto", help=model_help)
+    b.add_argument("--jump-cut", action="store_true",
+                   help="score the jump-cut path (alignment, exposure ramp, fallback) that segue transition runs")
     b.set_defaults(func=cmd_bench)
 
     r = sub.add_parser("retime", help="retime a whole clip: another frame rate, or slow motion")
@@ -289,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_frame_buffers()
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        return code
     except InputError as exc:
         print(f"segue: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -299,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nsegue: interrupted; finished frames are kept and a rerun resumes", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`segue bench ... | head`): not an error of ours; point stdout
+        # at /dev/null so the interpreter's final flush does not complain again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if os.environ.get("SEGUE_DEBUG"):
             traceback.print_exc()

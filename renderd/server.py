@@ -26,6 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from core import __version__
 from core.conform import MODES
 from core.engine import MODEL_NAMES, resolve_model
+from core.model.infer import model_label
 from core.transition import FORMATS
 from renderd import logs
 from renderd._proto import render_pb2 as pb
@@ -72,7 +73,7 @@ class Daemon:
         self.jobs = JobService(self.store, policy, workers=c.workers, queue_limit=c.queue_limit,
                                max_watchers=c.max_watchers)
         capabilities = pb.GetCapabilitiesResponse(
-            version=__version__, models=list(MODEL_NAMES), default_model=resolve_model("auto"),
+            version=__version__, models=list(MODEL_NAMES), default_model=model_label(resolve_model("auto")),
             formats=list(FORMATS), conform_modes=list(MODES), max_frames=MAX_FRAMES, workers=c.workers,
             allow_roots=list(policy.roots), queue_limit=c.queue_limit, max_message_bytes=c.max_message_bytes,
             retime_codecs=list(RETIME_CODECS))

@@ -42,6 +42,16 @@ def shipped_model_dir() -> Path | None:
     return None
 
 
+def model_label(model: str) -> str:
+    """A short, human name for a resolved model (``Engine.model``): ``classic``, the shipped
+    model as ``segue_fusion <run> step <n> (shipped)``, or the path itself."""
+    shipped = shipped_model_dir()
+    if shipped is None or model == "classic" or Path(model).resolve() != shipped:
+        return model
+    training = json.loads((shipped / MANIFEST).read_text()).get("training") or {}
+    return f"segue_fusion {training.get('run', '?')} step {training.get('steps', '?')} (shipped)"
+
+
 def check_model(path: str | os.PathLike[str]) -> None:
     """Raise `InputError` naming the problem unless ``path`` is a usable model (cheap: manifest only)."""
     _load_manifest(Path(path))
@@ -100,6 +110,9 @@ class LearnedFusion:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
+        # A planned block for all activations, kept between runs, raised a 1080p retime's
+        # peak memory by 300 MB for no measurable speed (docs/model_card.md, session 7).
+        options.enable_mem_pattern = False
         options.log_severity_level = 3  # errors only: the quantiser leaves harmless unused-initializer notes
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])

@@ -68,6 +68,30 @@ def test_bench_reports_engine_and_dissolve(tmp_path):
     result = json.loads((tmp_path / "b.json").read_text())
     (row,) = result["sets"]
     assert row["frames"] == 4 and row["psnr"] > row["dissolve_psnr"]
+    assert result["path"] == "interpolation"
+
+
+def test_bench_scores_the_jump_cut_path(tmp_path):
+    plain = segue("bench", "--data", FIXTURES, "--json", tmp_path / "plain.json")
+    cut = segue("bench", "--data", FIXTURES, "--json", tmp_path / "cut.json", "--jump-cut")
+    assert plain.returncode == 0 and cut.returncode == 0, plain.stderr + cut.stderr
+    assert "jump-cut path" in cut.stdout
+    plain, cut = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("plain", "cut"))
+    (row,) = cut["sets"]
+    assert cut["path"] == "jump_cut" and row["frames"] == 4
+    assert plain["model"] == cut["model"] == "segue_fusion fine step 4000 (shipped)"  # what auto ran
+    # same cases, a different path (alignment and exposure fit), still well above a dissolve
+    assert row["psnr"] != plain["sets"][0]["psnr"] and row["psnr"] > row["dissolve_psnr"] + 1
+
+
+def test_a_closed_output_pipe_is_not_an_internal_error():
+    # `segue bench ... | head -1`: the reader leaves early
+    proc = subprocess.Popen([sys.executable, "-m", "core", "bench", "--data", str(FIXTURES), "--model", "classic"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, stderr
+    assert "error" not in stderr.lower(), stderr
 
 
 def test_missing_file(tmp_path):

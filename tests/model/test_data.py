@@ -107,6 +107,7 @@ def test_footage_windows_skip_static_and_cut_windows(tmp_path):
     as_float = [cv2.cvtColor(s, cv2.COLOR_BGR2RGB).astype(np.float32) / 255 for s in shots]
     assert is_usable(as_float[0:4])
     assert not is_usable(as_float[4:8])  # a cut
+    assert not is_usable(as_float[5:8]) and not is_usable(as_float[4:7])  # a cut in a 3-frame window
     assert not is_usable(as_float[7:11])  # static
     stream = footage_pairs([str(tmp_path / "shot.%04d.png")], 64, seed=1)
     for _ in range(3):

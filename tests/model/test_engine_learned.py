@@ -30,7 +30,7 @@ def test_engine_runs_an_exported_model_close_to_classic(exported):
 
 
 def test_large_frames_fuse_full_resolution_candidates(exported):
-    # Frames over 1280 px are analysed at half size: the model's outputs are upsampled and
+    # Frames over 1024 px are analysed at half size: the model's outputs are upsampled and
     # fuse the full-resolution candidates.
     a, b, truth = (cv2.resize(x, (1440, 810), interpolation=cv2.INTER_CUBIC) for x in _triplet())
     (learned,) = Engine(model=str(exported)).interpolate(a, b, [0.5])

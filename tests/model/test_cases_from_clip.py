@@ -1,0 +1,78 @@
+"""`bench/cases_from_clip.py`: benchmark cases with ground truth cut from a real movie."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import FIXTURES, encode_movie, read_rgb
+
+from core.bench import run
+from core.errors import InputError
+from core.media import open_clip
+from core.model.footage import footage_pairs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from cases_from_clip import main, write_cases
+
+
+@pytest.fixture(scope="module")
+def movie_with_a_cut(tmp_path_factory) -> Path:
+    # two shots of panning real frames, cut after frame 3; H.264 like real footage
+    tmp = tmp_path_factory.mktemp("clip")
+    a = cv2.imread(str(FIXTURES / "bbb" / "bbb.0036.png"))
+    b = cv2.imread(str(FIXTURES / "bbb" / "bbb.0042.png"))[::-1]
+    frames = [np.roll(a, 3 * i, axis=1) for i in range(4)] + [np.roll(b, 2 * i, axis=0) for i in range(3)]
+    paths = []
+    for i, f in enumerate(frames):
+        paths.append(tmp / f"f{i}.png")
+        cv2.imwrite(str(paths[-1]), f)
+    return encode_movie(paths, tmp / "two_shots.mp4")
+
+
+def test_cases_skip_the_cut_and_hold_the_decoded_frames(movie_with_a_cut, tmp_path):
+    assert write_cases(str(movie_with_a_cut), tmp_path, gaps=[2, 3], every=1, set_name="shots") == {
+        "shots_gap2": 3, "shots_gap3": 1}
+    # gap 2 starts at 0, 1 (shot one) and 4 (shot two); 2 and 3 straddle the cut
+    assert sorted(p.name for p in (tmp_path / "shots_gap2").iterdir()) == ["000000", "000001", "000004"]
+    clip = open_clip(str(movie_with_a_cut))
+    decoded = [np.clip(clip.read_frame(i) * 255 + 0.5, 0, 255).astype(np.uint8) for i in range(7)]
+    case = tmp_path / "shots_gap3" / "000000"
+    for name, index in (("input0", 0), ("target_0.333", 1), ("target_0.667", 2), ("input1", 3)):
+        np.testing.assert_array_equal(read_rgb(case / f"{name}.png"), decoded[index])
+    # and `segue bench` reads them: the engine beats a dissolve on the panning shots
+    (gap2, gap3) = run(tmp_path, model="classic", progress=False)
+    assert gap2["frames"] == 3 and gap3["frames"] == 2
+    assert gap2["psnr"] > gap2["dissolve_psnr"] + 3
+
+
+def test_an_existing_set_is_never_overwritten_and_a_partial_one_never_read(movie_with_a_cut, tmp_path, capsys):
+    (tmp_path / "shots_gap2").mkdir()
+    (tmp_path / "shots_gap2" / "mine.txt").write_text("keep")
+    assert main([str(movie_with_a_cut), str(tmp_path), "--gap", "2", "--set", "shots"]) == 2
+    assert "shots_gap2: already exists" in capsys.readouterr().err
+    assert (tmp_path / "shots_gap2" / "mine.txt").read_text() == "keep"
+    # a set an interrupted run left half-written stays hidden from `segue bench`
+    write_cases(str(movie_with_a_cut), tmp_path / "other", gaps=[2], every=1, set_name="shots")
+    (tmp_path / "other" / "shots_gap2").rename(tmp_path / "other" / ".shots_gap4.part")
+    with pytest.raises(InputError, match="no benchmark cases"):
+        run(tmp_path / "other", model="classic", progress=False)
+    assert write_cases(str(movie_with_a_cut), tmp_path / "other", gaps=[4], every=1, set_name="shots") == {
+        "shots_gap4": 0}
+    assert not (tmp_path / "other" / ".shots_gap4.part").exists()
+
+
+def test_bad_arguments_are_named(movie_with_a_cut, tmp_path, capsys):
+    assert main([str(movie_with_a_cut), str(tmp_path), "--gap", "1"]) == 2
+    assert "--gap 1" in capsys.readouterr().err
+    assert main([str(tmp_path / "none.mp4"), str(tmp_path)]) == 2
+    assert "none.mp4" in capsys.readouterr().err
+
+
+def test_the_held_out_clip_is_refused_for_training(tmp_path):
+    held_out = tmp_path / "cityCC0.mpg"
+    held_out.write_bytes(b"")
+    with pytest.raises(InputError, match="validation-only"):
+        next(footage_pairs([str(held_out)], 64, seed=1))
