@@ -71,16 +71,18 @@ class Engine:
         model: ``"auto"`` (the shipped learned model if there is one, else classic),
             ``"classic"`` (optical flow and the native warp kernel, no learning) or the path
             of an exported model (folder, or ``.onnx`` with its ``manifest.json``).
+        threads: onnxruntime threads of a learned model (default: all cores). A process
+            running several engines at once (`segue-renderd --workers N`) gives each a share.
     """
 
-    def __init__(self, model: str = "auto") -> None:
+    def __init__(self, model: str = "auto", threads: int | None = None) -> None:
         self.requested_model = model
         self.model = resolve_model(model)
         self._fusion = None
         if self.model != "classic":
             from core.model.infer import LearnedFusion
 
-            self._fusion = LearnedFusion(self.model)
+            self._fusion = LearnedFusion(self.model, threads=threads)
 
     def interpolate(self, im0: np.ndarray, im1: np.ndarray, times: Sequence[float]) -> list[np.ndarray]:
         """In-between frames of two sRGB frames.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from core import Engine
 from core.errors import InputError
 from core.model.infer import LearnedFusion, shipped_model_dir
 
@@ -76,8 +78,16 @@ def test_features_of_the_wrong_shape_are_refused(exported):
         LearnedFusion(exported)(np.zeros((8, 8, 3), np.float32))
 
 
-def test_shipped_model_dir_is_none_or_a_loadable_model():
+def test_the_shipped_model_loads_and_runs():
     folder = shipped_model_dir()
-    if folder is not None:
-        logits, residual, deltas = LearnedFusion(folder, threads=1)(np.full((16, 24, 29), 0.5, np.float32))
-        assert logits.shape == (16, 24, 4) and np.isfinite(residual).all() and np.isfinite(deltas).all()
+    assert folder is not None
+    logits, residual, deltas = LearnedFusion(folder, threads=1)(np.full((16, 24, 29), 0.5, np.float32))
+    assert logits.shape == (16, 24, 4) and np.isfinite(residual).all() and np.isfinite(deltas).all()
+
+
+def test_engine_threads_reach_onnxruntime():
+    def threads(engine: Engine) -> int:
+        return engine._fusion.session.get_session_options().intra_op_num_threads
+
+    assert threads(Engine("auto", threads=1)) == 1
+    assert threads(Engine("auto")) == (os.cpu_count() or 1)

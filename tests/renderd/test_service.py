@@ -14,6 +14,9 @@ from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, TAKE_A, TAKE_B, RenderdProcess, frame_files, transition
 
 from core.transition import TransitionSpec, render_transition
+from renderd.jobs import JobService
+from renderd.paths import PathPolicy
+from renderd.store import JobStore
 
 pytest_plugins = ("renderd_fixtures",)
 
@@ -30,6 +33,17 @@ def test_capabilities_list_models_formats_and_limits(renderd, allowed_root):
     assert list(caps.conform_modes) == ["fit", "fill", "stretch"]
     assert caps.max_frames == 10000 and caps.workers == 2 and caps.version
     assert os.path.realpath(allowed_root) in caps.allow_roots
+
+
+def test_workers_share_the_cores_between_their_models(tmp_path):
+    # each worker's learned model gets its share of onnxruntime threads, at least one
+    store = JobStore(tmp_path)
+    try:
+        cores = os.cpu_count() or 1
+        for workers, threads in ((1, cores), (2, max(1, cores // 2)), (4 * cores, 1)):
+            assert JobService(store, PathPolicy(), workers=workers).model_threads == threads
+    finally:
+        store.close()
 
 
 def test_health_is_serving(renderd):
