@@ -1,8 +1,8 @@
 """Shared test helpers: fixture paths and real ffmpeg encodes."""
 from __future__ import annotations
 
-import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -13,13 +13,18 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRIPLETS = FIXTURES / "triplets"
 
 
-def restore_sigint() -> None:
-    """Popen ``preexec_fn``: SIGINT with its default disposition, as a terminal's Ctrl-C.
+def with_default_sigint(cmd: list[str]) -> list[str]:
+    """``cmd`` started with SIGINT at its default disposition, as a terminal's Ctrl-C finds it.
 
     A shell running the tests as a background job starts them with SIGINT ignored, and an
-    ignored signal stays ignored across exec: Python would then never see the Ctrl-C.
+    ignored signal stays ignored across exec: Python would then never see the Ctrl-C. A
+    small Python restores it and execs ``cmd`` (same process id, so signals sent to the
+    child reach ``cmd``). Not a Popen ``preexec_fn``: Python code between fork and exec in
+    a test process where grpc is loaded (the renderd tests) can abort the child in grpc's
+    fork handlers.
     """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    reset = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+    return [sys.executable, "-c", reset, *cmd]
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -1,14 +1,15 @@
 """Validation during training on a benchmark folder (`../shared/data` layout): PSNR per set.
 
-Each case's flows are computed once (the engine's own `core.flow.flow_pair` at the
-analysis size) and kept; every evaluation rebuilds the features per target time, runs
-the net, fuses, and scores the 8-bit result like `segue bench` does. The classical
-score is the same fusion with the prior weights and no residual (what the net does at
-initialisation), computed once. Validation data is never used for training.
+Each case's flows are computed once, as the engine does (`core.flow.flow_pair` at the
+`analysis_size`, so frames over `DOWNSAMPLE_ABOVE_WIDTH` are analysed at half size), and
+kept; every evaluation runs the engine's own synthesis (`core.synthesis.Synthesizer`) with
+the net as its fusion, and scores the 8-bit result like `segue bench` does: the numbers
+are the benchmark's, on a subset. The classical score (the engine without fusion, which
+is what the net computes at initialisation) is computed once. Validation data is never
+used for training.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from core.bench import _TARGET, find_cases
-from core.flow import FlowPair, analysis_size, finest_scale, flow_pair
-from core.intermediate import linear, reversed_, splat_metrics
+from core.engine import to_uint8
+from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
 from core.metrics import psnr
-from core.model import features
 from core.model.net import FusionNet, fuse
+from core.synthesis import Fusion, Synthesizer
 
 
 @dataclass
@@ -31,7 +32,6 @@ class _Case:
     image0: np.ndarray
     image1: np.ndarray
     flows: FlowPair
-    metrics: tuple[np.ndarray, np.ndarray]
     targets: list[tuple[float, np.ndarray]]
 
 
@@ -39,28 +39,30 @@ def _read(path: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def _candidates(feats: np.ndarray) -> list[np.ndarray]:
-    return [feats[..., sl] for sl in features.CANDIDATE_SLICES]
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+def _padded(net: FusionNet, feats: np.ndarray) -> torch.Tensor:
+    h, w = feats.shape[:2]
+    x = torch.from_numpy(np.ascontiguousarray(feats.transpose(2, 0, 1)))[None]
+    return F.pad(x, (0, -w % net.stride, 0, -h % net.stride), mode="replicate")
 
 
 def predict(net: FusionNet, feats: np.ndarray) -> np.ndarray:
-    """The net's frame (H, W, 3) float32 for (H, W, 29) features; pads to the stride (replicate)."""
+    """The net's frame (H, W, 3) float32 for (H, W, 29) features, fused in torch; pads to the stride (replicate)."""
     h, w = feats.shape[:2]
-    s = net.stride
-    x = torch.from_numpy(np.ascontiguousarray(feats.transpose(2, 0, 1)))[None]
-    x = F.pad(x, (0, -w % s, 0, -h % s), mode="replicate")
+    x = _padded(net, feats)
     with torch.no_grad():
         out = fuse(x, *net(x))
     return out[0, :, :h, :w].permute(1, 2, 0).numpy()
 
 
-def _onnx_frame(fusion, feats: np.ndarray) -> np.ndarray:
-    logits, residual, deltas = fusion(feats)
-    return features.fuse(logits, residual, features.refined_candidates(feats, deltas))
+def net_fusion(net: FusionNet) -> Fusion:
+    """The net as the engine's fusion: features -> logits, residual, flow deltas, (H, W, C) numpy each."""
+    def fusion(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        h, w = feats.shape[:2]
+        with torch.no_grad():
+            outputs = net(_padded(net, feats))
+        return tuple(np.ascontiguousarray(o[0, :, :h, :w].permute(1, 2, 0).numpy()) for o in outputs)
+
+    return fusion
 
 
 class Validator:
@@ -73,14 +75,11 @@ class Validator:
                 pick = np.linspace(0, len(case_dirs) - 1, cases_per_set).round().astype(int)
                 case_dirs = [case_dirs[i] for i in pick]
             for case in case_dirs:
-                im0, im1 = _read(case / "input0.png"), _read(case / "input1.png")
-                size = analysis_size(im0.shape[1], im0.shape[0])
-                if size != (im0.shape[1], im0.shape[0]):
-                    continue  # frames analysed at half size are scored by `segue bench`, not here
-                img0, img1 = im0.astype(np.float32) / 255, im1.astype(np.float32) / 255
-                flows = flow_pair(img0, img1, finest_scale(im0.shape[1]))
+                img0, img1 = (_read(case / name).astype(np.float32) / 255 for name in ("input0.png", "input1.png"))
+                size = analysis_size(img0.shape[1], img0.shape[0])
+                flows = flow_pair(resize_image(img0, size), resize_image(img1, size), finest_scale(img0.shape[1]))
                 targets = sorted((float(m.group(1)), _read(f)) for f in case.iterdir() if (m := _TARGET.match(f.name)))
-                self.cases.append(_Case(set_name, img0, img1, flows, splat_metrics(img0, img1, flows), targets))
+                self.cases.append(_Case(set_name, img0, img1, flows, targets))
         self.classic = self._score(None)
 
     @property
@@ -88,19 +87,12 @@ class Validator:
         """Number of target frames validated."""
         return sum(len(c.targets) for c in self.cases)
 
-    def _score(self, frame_of: Callable[[np.ndarray], np.ndarray] | None) -> dict[str, float]:
+    def _score(self, fusion: Fusion | None) -> dict[str, float]:
         scores: dict[str, list[float]] = {}
         for case in self.cases:
+            synth = Synthesizer(case.image0, case.image1, case.flows, fusion=fusion)
             for t, truth in case.targets:
-                lin, rev = linear(case.flows, t), reversed_(case.flows, t, case.metrics)
-                feats = features.build(case.image0, case.image1, case.flows, lin, rev, t)
-                if frame_of is None:
-                    h, w = feats.shape[:2]
-                    logits = np.broadcast_to(np.log(features.prior(t)), (h, w, 4))
-                    frame = features.fuse(logits, np.zeros((h, w, 3), np.float32), _candidates(feats))
-                else:
-                    frame = frame_of(feats)
-                scores.setdefault(case.set_name, []).append(psnr(_to_uint8(frame), truth))
+                scores.setdefault(case.set_name, []).append(psnr(to_uint8(synth.frame(t).image), truth))
         return {k: float(np.mean(v)) for k, v in scores.items()}
 
     def evaluate(self, net: FusionNet) -> dict[str, dict[str, float]]:
@@ -108,14 +100,10 @@ class Validator:
         was_training = net.training
         net.eval()
         try:
-            model = self._score(lambda feats: predict(net, feats))
+            model = self._score(net_fusion(net))
         finally:
             net.train(was_training)
         return self._compare(model)
-
-    def evaluate_onnx(self, fusion) -> dict[str, dict[str, float]]:
-        """Like `evaluate` for an onnxruntime `core.model.infer.LearnedFusion` (e.g. the int8 variant)."""
-        return self._compare(self._score(lambda feats: _onnx_frame(fusion, feats)))
 
     def _compare(self, model: dict[str, float]) -> dict[str, dict[str, float]]:
         out = {k: {"psnr": v, "classic": self.classic[k], "delta": v - self.classic[k]} for k, v in model.items()}

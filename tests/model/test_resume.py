@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import torch
-from conftest import FIXTURES, encode_movie, restore_sigint
+from conftest import FIXTURES, encode_movie, with_default_sigint
 from model_fixtures import tiny_config
 
 from core.cli import main
@@ -19,8 +19,8 @@ pytest_plugins = ("model_fixtures",)
 def _ctrl_c_at(config, marker: str) -> list[str]:
     """Run `segue train` in a child, press Ctrl-C at the first line starting with ``marker``;
     the child must exit 130. Returns its output lines."""
-    proc = subprocess.Popen([sys.executable, "-m", "core", "train", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=restore_sigint)
+    proc = subprocess.Popen(with_default_sigint([sys.executable, "-m", "core", "train", "--config", str(config)]),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     try:
         for line in proc.stdout:

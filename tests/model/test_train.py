@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import cv2
 import numpy as np
+import pytest
 import torch
 from model_fixtures import tiny_config
 
@@ -80,6 +82,24 @@ def test_validation_runs_on_a_benchmark_folder(tiny_run, tmp_path):
     # The untrained net is the classical fusion; its torch warp rounds differently from the
     # native one (~1e-6), which flips a handful of 8-bit values: 5e-5 dB measured.
     assert abs(res["bbb"]["delta"]) < 1e-3
+
+
+def test_validation_scores_what_segue_bench_scores(tmp_path):
+    # one case at its own size and one wider than 1024 px, which the engine analyses at half size
+    from conftest import TRIPLETS
+
+    from core import bench
+    from core.model.validate import Validator
+
+    shutil.copytree(TRIPLETS / "bbb_tri_0049", tmp_path / "small" / "c")
+    (tmp_path / "wide" / "c").mkdir(parents=True)
+    for name in ("input0.png", "input1.png", "target_0.500.png"):
+        image = cv2.imread(str(TRIPLETS / "bbb_tri_0049" / name))
+        cv2.imwrite(str(tmp_path / "wide" / "c" / name), cv2.resize(image, (1088, 612), interpolation=cv2.INTER_CUBIC))
+    val = Validator(tmp_path)
+    assert val.frames == 2
+    scored = {r["set"]: r["psnr"] for r in bench.run(tmp_path, model="classic", progress=False)}
+    assert val.classic == pytest.approx(scored, abs=1e-6)
 
 
 def test_model_init_starts_a_new_run_from_another_runs_weights(tiny_run, tmp_path, capsys):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from conftest import restore_sigint
+from conftest import with_default_sigint
 
 from core.media.ffmpeg import find_ffmpeg
 
@@ -98,8 +98,8 @@ def segue(*args, wait: bool = True, **kwargs):
     cmd = [exe] if exe else [sys.executable, "-m", "core"]
     full = [*cmd, *map(str, args)]
     if not wait:
-        return subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                stdin=subprocess.DEVNULL, preexec_fn=restore_sigint, **kwargs)
+        return subprocess.Popen(with_default_sigint(full), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, **kwargs)
     return subprocess.run(full, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, **kwargs)
 
 
