@@ -79,7 +79,7 @@ def test_bench_scores_the_jump_cut_path(tmp_path):
     plain, cut = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("plain", "cut"))
     (row,) = cut["sets"]
     assert cut["path"] == "jump_cut" and row["frames"] == 4
-    assert plain["model"] == cut["model"] == "segue_fusion fine step 4000 (shipped)"  # what auto ran
+    assert plain["model"] == cut["model"] == "segue_fusion fine-more step 2500 (shipped)"  # what auto ran
     # same cases, a different path (alignment and exposure fit), still well above a dissolve
     assert row["psnr"] != plain["sets"][0]["psnr"] and row["psnr"] > row["dissolve_psnr"] + 1
 

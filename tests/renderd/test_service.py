@@ -28,7 +28,7 @@ def local_render(out, **kw) -> dict:
 
 def test_capabilities_list_models_formats_and_limits(renderd, allowed_root):
     caps = renderd.call("GetCapabilities", pb.GetCapabilitiesRequest())
-    assert set(caps.models) >= {"auto", "classic"} and caps.default_model == "segue_fusion fine step 4000 (shipped)"
+    assert set(caps.models) >= {"auto", "classic"} and caps.default_model == "segue_fusion fine-more step 2500 (shipped)"
     assert list(caps.formats) == ["png", "exr", "tiff"]
     assert list(caps.conform_modes) == ["fit", "fill", "stretch"]
     assert caps.max_frames == 10000 and caps.workers == 2 and caps.version
