@@ -26,14 +26,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.engine import to_uint8
 from core.errors import InputError
 from core.media import open_clip
 from core.model.footage import is_usable
 
 
 def _write_png(path: Path, frame: np.ndarray) -> None:
-    rgb8 = np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8)
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb8, cv2.COLOR_RGB2BGR)):
+    if not cv2.imwrite(str(path), cv2.cvtColor(to_uint8(frame), cv2.COLOR_RGB2BGR)):
         raise InputError(f"{path}: cannot write")
 
 

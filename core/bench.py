@@ -49,11 +49,17 @@ class SetScore:
         }
 
 
-def _read_rgb(path: Path) -> np.ndarray:
+def read_rgb(path: Path) -> np.ndarray:
+    """An 8-bit image file as (H, W, 3) uint8 RGB; `InputError` naming it if unreadable."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise InputError(f"{path}: cannot read image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def case_targets(case: Path) -> list[tuple[float, Path]]:
+    """A case's ``(t, target_<t>.png)`` pairs, by time."""
+    return sorted((float(m.group(1)), f) for f in case.iterdir() if (m := _TARGET.match(f.name)))
 
 
 def find_cases(data: Path) -> dict[str, list[Path]]:
@@ -82,8 +88,8 @@ def run(data: Path, model: str = "auto", progress: bool = True, jump_cut: bool =
     for set_name, cases in find_cases(data).items():
         score = SetScore(set_name)
         for case in cases:
-            targets = sorted((float(m.group(1)), f) for f in case.iterdir() if (m := _TARGET.match(f.name)))
-            im0, im1 = _read_rgb(case / "input0.png"), _read_rgb(case / "input1.png")
+            targets = case_targets(case)
+            im0, im1 = read_rgb(case / "input0.png"), read_rgb(case / "input1.png")
             times = [t for t, _ in targets]
             start = time.perf_counter()
             if jump_cut:
@@ -93,7 +99,7 @@ def run(data: Path, model: str = "auto", progress: bool = True, jump_cut: bool =
                 frames = engine.interpolate(im0, im1, times)
             score.seconds += time.perf_counter() - start
             for (t, path), frame in zip(targets, frames):
-                truth = _read_rgb(path)
+                truth = read_rgb(path)
                 dissolve = to_uint8(((1 - t) * im0.astype(np.float32) + t * im1.astype(np.float32)) / 255.0)
                 score.psnr.append(psnr(frame, truth))
                 score.ssim.append(ssim(frame, truth))
@@ -130,4 +136,4 @@ def write_json(path: Path, model: str, results: list[dict], jump_cut: bool = Fal
                                         "sets": results, "overall": overall(results)}, indent=2))
 
 
-__all__ = ["HEADER", "SetScore", "find_cases", "format_row", "overall", "run", "write_json"]
+__all__ = ["HEADER", "SetScore", "case_targets", "find_cases", "format_row", "overall", "read_rgb", "run", "write_json"]

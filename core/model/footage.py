@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.engine import to_uint8
 from core.errors import InputError
 from core.model.photos import VALIDATION_ONLY
 
@@ -46,10 +47,6 @@ def is_usable(frames: list[np.ndarray]) -> bool:
         if step > CUT_MIN and step > CUT_RATIO * max(others, 1e-3):
             return False
     return True
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
 def expand_clips(paths: list[str]) -> list[str]:
@@ -111,6 +108,6 @@ def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[tuple[np.n
             frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
         y = int(rng.integers(size[1] - crop + 1))
         x = int(rng.integers(size[0] - crop + 1))
-        frames = [_to_uint8(f[y:y + crop, x:x + crop]) for f in frames]
+        frames = [to_uint8(f[y:y + crop, x:x + crop]) for f in frames]
         times = (np.arange(1, n - 1) / (n - 1)).astype(np.float32)
         yield frames[0], frames[-1], times, np.stack(frames[1:-1])

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.bench import _TARGET, find_cases
+from core.bench import case_targets, find_cases, read_rgb
 from core.engine import to_uint8
 from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
 from core.metrics import psnr
@@ -33,10 +32,6 @@ class _Case:
     image1: np.ndarray
     flows: FlowPair
     targets: list[tuple[float, np.ndarray]]
-
-
-def _read(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def _padded(net: FusionNet, feats: np.ndarray) -> torch.Tensor:
@@ -75,10 +70,10 @@ class Validator:
                 pick = np.linspace(0, len(case_dirs) - 1, cases_per_set).round().astype(int)
                 case_dirs = [case_dirs[i] for i in pick]
             for case in case_dirs:
-                img0, img1 = (_read(case / name).astype(np.float32) / 255 for name in ("input0.png", "input1.png"))
+                img0, img1 = (read_rgb(case / name).astype(np.float32) / 255 for name in ("input0.png", "input1.png"))
                 size = analysis_size(img0.shape[1], img0.shape[0])
                 flows = flow_pair(resize_image(img0, size), resize_image(img1, size), finest_scale(img0.shape[1]))
-                targets = sorted((float(m.group(1)), _read(f)) for f in case.iterdir() if (m := _TARGET.match(f.name)))
+                targets = [(t, read_rgb(f)) for t, f in case_targets(case)]
                 self.cases.append(_Case(set_name, img0, img1, flows, targets))
         self.classic = self._score(None)
 
