@@ -10,7 +10,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -27,12 +27,14 @@ def frame_name(index: int, fmt: str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]:
+def atomic_path(path: str | os.PathLike[str], suffix: str = "",
+                before_replace: Callable[[str], None] | None = None) -> Iterator[str]:
     """A temporary path beside ``path`` that becomes ``path`` when the block succeeds.
 
     The caller writes the complete file to the yielded path; on success it is flushed to
-    disk and renamed over ``path`` (atomic on POSIX and Windows within one filesystem); on
-    any error it is removed. A process killed mid-write leaves at most a hidden
+    disk, handed to ``before_replace`` (a `core.ownership.Ledger` records it there) and
+    renamed over ``path`` (atomic on POSIX and Windows within one filesystem); on any
+    error it is removed. A process killed mid-write leaves at most a hidden
     ``.<name>.tmp-*`` file, never a truncated file under the final name. The file gets
     the usual umask-derived mode (not mkstemp's 0600), so other accounts can read it.
     """
@@ -47,6 +49,8 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]
             os.fsync(fd)
         finally:
             os.close(fd)
+        if before_replace is not None:
+            before_replace(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -54,15 +58,17 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes,
+                       before_replace: Callable[[str], None] | None = None) -> None:
     """Write ``data`` to ``path`` atomically (see `atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    with atomic_path(path, before_replace=before_replace) as tmp, open(tmp, "wb") as f:
         f.write(data)
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str,
+                      before_replace: Callable[[str], None] | None = None) -> None:
     """Write UTF-8 ``text`` atomically (see `atomic_path`)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), before_replace)
 
 
 def prepare_folder(folder: str | os.PathLike[str]) -> Path:

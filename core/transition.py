@@ -9,13 +9,18 @@ plus dense flow), and writes frames ``frame_0001 .. frame_NNNN`` at times
 Safety and resume: every file is written atomically. A small state file
 (``.segue-state.json``) records which frames this job has finished; a rerun of the same
 job in the same folder skips them, so a killed job resumes where it stopped and produces
-byte-identical output. Files in the folder that Segue did not write are never
-overwritten: the job refuses to start instead.
+byte-identical output. Segue replaces or deletes only files its ledger proves it wrote
+(`core.ownership`): any other file in the way, the state file included, makes the job
+refuse to start; the state file's records are checked like any other input; and no file
+the job writes or removes may be one of its own source frames.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,9 +36,12 @@ from core.engine import Engine
 from core.errors import CancelledError, InputError
 from core.media import Clip, open_clip, write_frame
 from core.output import atomic_write_text, frame_name, prepare_folder
+from core.ownership import Ledger
 
 STATE_FILE = ".segue-state.json"
 REPORT_FILE = "transition.json"
+#: the frame files of any transition (what a shorter rerun removes of an earlier render)
+_FRAME_FILE = re.compile(r"frame_\d{4,}\.(png|exr|tif)")
 FORMATS = ("png", "exr", "tiff")
 #: two frame rates closer than this are the same rate written differently (29.97 vs 30000/1001)
 FPS_TOLERANCE = 0.01
@@ -162,30 +170,69 @@ def _job_key(spec: TransitionSpec, prep: _Prepared) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _load_state(folder: Path) -> dict:
+def _load_state(folder: Path, ledger: Ledger, key: str, names: list[str]) -> dict[str, FrameRecord]:
+    """The frames an earlier run of this very job finished and that are still Segue's.
+
+    The state file is read only if the ledger proves Segue wrote it, and every record in
+    it is checked like any other input: a record that is not exactly a `FrameRecord` of
+    one of ``names`` is dropped (its frame is rendered again).
+    """
+    if not ledger.owns(STATE_FILE):
+        return {}
     try:
-        state = json.loads((folder / STATE_FILE).read_text())
-        return state if isinstance(state, dict) else {}
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    if not isinstance(state, dict) or state.get("key") != key or not isinstance(state.get("done"), dict):
+        return {}
+    index = {name: k for k, name in enumerate(names, start=1)}
+    done = {}
+    for name, record in state["done"].items():
+        if name in index and isinstance(record, dict) and ledger.owns(name):
+            try:
+                frame = FrameRecord(**record)
+            except TypeError:
+                continue
+            numbers = (frame.t, frame.confidence, frame.seconds)
+            if (frame.file == name and type(frame.index) is int and frame.index == index[name]
+                    and all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)):
+                done[name] = frame
+    return done
 
 
-def _claim_folder(folder: Path, names: list[str], state: dict) -> None:
+def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
+    """`InputError` if a file this job may write or remove is one of its own source files."""
+    real_folder = os.path.realpath(folder)
+    for label, clip in (("clip A", prep.clip_a), ("clip B", prep.clip_b)):
+        for source in getattr(clip, "files", None) or [clip.path]:
+            real = os.path.realpath(source)
+            name = os.path.basename(real)
+            if os.path.dirname(real) == real_folder and (name in (*names, REPORT_FILE, STATE_FILE)
+                                                         or _FRAME_FILE.fullmatch(name)):
+                raise InputError(f"{source} is a frame of {label} and the output folder {folder} would hold "
+                                 "a file of the same name: write the transition to another folder")
+
+
+def check_output_folder(spec: TransitionSpec) -> None:
+    """`InputError` if ``spec.out_dir`` holds a file in the job's way that Segue did not write."""
+    folder = Path(spec.out_dir)
+    if folder.is_dir():
+        names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
+        Ledger(folder).check_free([*names, REPORT_FILE, STATE_FILE])
+
+
+def _claim_folder(ledger: Ledger, names: list[str]) -> None:
     """Refuse to overwrite files Segue did not write; remove stale frames it did write.
 
-    Also removes the hidden temporary files (``.<name>.*``) that a killed run of this job
-    may have left behind while writing one of its files.
+    A stale frame is one of Segue's frame files beyond this job's count (an earlier render
+    of more frames). Also removes the temporary files a killed run of this job left.
     """
-    ours = set(state.get("files", []))
-    for name in [*names, REPORT_FILE]:
-        if (folder / name).exists() and name not in ours:
-            raise InputError(f"{folder / name} already exists and was not written by Segue: "
-                             "choose an empty output folder")
-    for name in ours - set(names) - {REPORT_FILE}:
-        (folder / name).unlink(missing_ok=True)
-    for name in [*names, REPORT_FILE, STATE_FILE]:
-        for leftover in folder.glob(f".{name}.*"):
-            leftover.unlink(missing_ok=True)
+    ledger.check_free([*names, REPORT_FILE, STATE_FILE])
+    for name in ledger.names():
+        if _FRAME_FILE.fullmatch(name) and name not in names:
+            ledger.remove(name)
+    ledger.sweep_temporaries({*names, REPORT_FILE, STATE_FILE}.__contains__)
+    ledger.compact()
 
 
 def render_transition(
@@ -212,14 +259,15 @@ def render_transition(
     prep = _prepare(spec, colour)
     folder = prepare_folder(spec.out_dir)
     names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
+    _check_not_input(folder, names, prep)
     key = _job_key(spec, prep)
-    state = _load_state(folder)
-    _claim_folder(folder, names, state)
-    done: dict[str, dict] = state.get("done", {}) if state.get("key") == key else {}
-    files = sorted(set(state.get("files", [])) & set(names) | {REPORT_FILE})
+    ledger = Ledger(folder)
+    _claim_folder(ledger, names)
+    done = _load_state(folder, ledger, key, names)
 
     def save_state() -> None:
-        atomic_write_text(folder / STATE_FILE, json.dumps({"key": key, "done": done, "files": files}))
+        state = {"key": key, "done": {name: asdict(record) for name, record in done.items()}}
+        atomic_write_text(folder / STATE_FILE, json.dumps(state), before_replace=ledger.recorder(STATE_FILE))
 
     save_state()
     t0 = time.perf_counter()
@@ -236,9 +284,8 @@ def render_transition(
     records: list[FrameRecord] = []
     for k, name in enumerate(names, start=1):
         t = k / (spec.frames + 1)
-        previous = done.get(name)
-        if previous is not None and (folder / name).is_file():
-            record = FrameRecord(**previous)
+        record = done.get(name)
+        if record is not None:
             records.append(record)
             if on_frame:
                 on_frame(FrameEvent(spec.frames, record, resumed=True))
@@ -248,13 +295,10 @@ def render_transition(
         f0 = time.perf_counter()
         frame = synth.frame(t)
         out = colour.from_working(frame.image, prep.colorspace_out)
-        if name not in files:
-            files.append(name)
-            save_state()  # claim the name before the file can exist
-        write_frame(folder / name, out, spec.format, prep.bit_depth)
+        write_frame(folder / name, out, spec.format, prep.bit_depth, before_replace=ledger.recorder(name))
         record = FrameRecord(k, name, round(t, 6), round(frame.confidence, 4), round(time.perf_counter() - f0, 4))
         records.append(record)
-        done[name] = asdict(record)
+        done[name] = record
         save_state()
         if on_frame:
             on_frame(FrameEvent(spec.frames, record, resumed=False))
@@ -274,7 +318,7 @@ def render_transition(
         "correspondence": info,
         "timings": {k: round(v, 4) for k, v in prep.timings.items()},
     }
-    atomic_write_text(folder / REPORT_FILE, json.dumps(report, indent=2))
+    atomic_write_text(folder / REPORT_FILE, json.dumps(report, indent=2), before_replace=ledger.recorder(REPORT_FILE))
     return report
 
 

@@ -1,4 +1,6 @@
-"""The ``segue-renderd`` command. Exit codes: 0 stopped cleanly, 2 bad configuration, 1 internal failure."""
+"""The ``segue-renderd`` command: ``serve`` runs the daemon, ``prune`` applies the retention
+policy to a store no daemon holds. Exit codes: 0 done (stopped cleanly), 2 bad
+configuration or a store in use, 1 internal failure."""
 from __future__ import annotations
 
 import argparse
@@ -15,10 +17,16 @@ SERVE_EPILOG = textwrap.dedent("""\
     underscores, e.g. `allow_root = ["/mnt/projects"]`), then the flags given here.
 
     security:
-      * loopback (127.0.0.1, ::1, localhost) is the default and needs nothing else;
-        any other address refuses to start without --token-file and --allow-root.
-      * with --token-file every call (health included) must carry the metadata
-        `authorization: Bearer <token>`; wrong or missing: UNAUTHENTICATED.
+      * loopback (127.0.0.1, ::1, localhost) is the default; any other address
+        refuses to start without --token-file and --allow-root.
+      * every call (health included) must carry the metadata
+        `authorization: Bearer <token>`; wrong or missing: UNAUTHENTICATED. The
+        token is --token-file's, or else your own, created on the first start in
+        ~/.config/segue/renderd.token (chmod 600): your segue CLI, Blender add-on
+        and Resolve script send it by themselves, other users of this machine
+        cannot. --no-token (loopback only) lets every local user in.
+      * running as root is refused without --run-as-root: clients would reach
+        every file of the machine.
       * --tls-cert/--tls-key serve TLS; without them the token crosses the network
         in clear text.
       * media, output, OCIO config and model paths must be absolute and, after
@@ -30,6 +38,12 @@ SERVE_EPILOG = textwrap.dedent("""\
         unfinished jobs resume and frames already written are kept, not re-rendered.
       * SIGTERM/SIGINT: health turns NOT_SERVING, running jobs stop at their next
         frame (they resume on the next start), calls in flight get --grace seconds.
+      * retention: finished jobs older than --keep-days or beyond the newest
+        --keep-jobs are deleted (with their frame records, not their files) at start
+        and every hour; queued and running jobs never are. `segue-renderd prune`
+        does the same on a stopped daemon's store.
+      * a store that cannot be written (full disk): health is NOT_SERVING and no job
+        starts until it can; then everything carries on without a restart.
 
     logs: JSON lines on stderr (ts, level, logger, event, fields).
 
@@ -68,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "(>= 16 printable characters; keep it chmod 600)")
     s.add_argument("--tls-cert", metavar="F", help="PEM certificate (chain) to serve TLS with; needs --tls-key")
     s.add_argument("--tls-key", metavar="F", help="PEM private key of --tls-cert")
+    s.add_argument("--no-token", action="store_true", default=None,
+                   help="loopback only: accept calls without a token (every local user may then use the daemon "
+                        "with your rights)")
+    s.add_argument("--run-as-root", action="store_true", default=None,
+                   help="start even as root (refused otherwise: clients could reach every file)")
     s.add_argument("--allow-root", metavar="DIR", action="append",
                    help="folder that media and output paths must lie in; repeat for several")
     s.add_argument("--queue-limit", type=int, metavar="N",
@@ -76,11 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"concurrent WatchJob streams; more: RESOURCE_EXHAUSTED (default {d.max_watchers})")
     s.add_argument("--max-message-bytes", type=int, metavar="N",
                    help=f"largest request accepted; larger: RESOURCE_EXHAUSTED (default {d.max_message_bytes})")
+    s.add_argument("--max-pixels", type=int, metavar="N",
+                   help=f"largest source frame in pixels (width x height; sides at most 16384): larger media "
+                        f"is refused at submit, from its header (default {d.max_pixels:,}: 8K fits)")
     s.add_argument("--grace", type=float, metavar="SECONDS",
                    help=f"time calls in flight get to finish on shutdown (default {d.grace:g})")
     s.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
                    help=f"least important log lines shown (default {d.log_level})")
+    _retention_flags(s, d)
+    pr = sub.add_parser("prune", help="delete old finished jobs from a store no daemon is using",
+                        description="Apply the retention policy to the job store now (the daemon does it by itself "
+                                    "at start and every hour). Refuses while a daemon holds the store.")
+    pr.add_argument("--config", metavar="FILE", help="TOML file of settings, as for serve (flags given here win)")
+    pr.add_argument("--store", metavar="DIR", help=f"job store folder (default {d.store})")
+    _retention_flags(pr, d)
     return p
+
+
+def _retention_flags(parser: argparse.ArgumentParser, d) -> None:
+    parser.add_argument("--keep-days", type=float, metavar="N",
+                        help=f"delete finished jobs that ended more than N days ago; 0: keep them whatever "
+                             f"their age (default {d.keep_days:g})")
+    parser.add_argument("--keep-jobs", type=int, metavar="N",
+                        help=f"keep at most the newest N finished jobs; 0: no limit (default {d.keep_jobs})")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -88,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from core.allocator import keep_frame_buffers
     from renderd import logs
     from renderd.auth import TokenError
-    from renderd.config import ConfigError, load_config
+    from renderd.config import ConfigError, check_user, load_config
     from renderd.server import Daemon, StartError
     from renderd.store import StoreLocked
 
@@ -97,6 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         flags["allow_root"] = tuple(flags["allow_root"])
     try:
         config = load_config(args.config, flags)
+        check_user(config, os.geteuid() if hasattr(os, "geteuid") else None)
         logs.setup(config.log_level)
         keep_frame_buffers()
         Daemon(config).serve(on_started=logs.capture_native_stderr)
@@ -109,6 +147,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Open the store (refused while a daemon holds it) and apply the retention policy once."""
+    from renderd.config import ConfigError, load_config
+    from renderd.errors import StoreError
+    from renderd.store import DB_FILE, JobStore, StoreLocked
+
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "func")}
+    try:
+        config = load_config(args.config, flags)
+        if not os.path.isfile(os.path.join(config.store, DB_FILE)):
+            raise ConfigError(f"store: {config.store} holds no job store ({DB_FILE})")
+        store = JobStore(config.store)
+    except StoreLocked as exc:
+        print(f"segue-renderd: error: {exc} (a running daemon prunes its own store at start and every hour)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except (ConfigError, StoreError, OSError) as exc:
+        print(f"segue-renderd: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        jobs, frames = store.prune(config.keep_days, config.keep_jobs)
+    except StoreError as exc:
+        print(f"segue-renderd: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    print(f"pruned {jobs} finished job(s) and {frames} frame record(s) from {store.path} "
+          f"(keep_days {config.keep_days:g}, keep_jobs {config.keep_jobs})")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``segue-renderd`` console script."""
     # gRPC's C core logs to stderr on its own; keep it to real errors so stderr stays JSON.
@@ -116,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return cmd_serve(args)
+    if args.command == "prune":
+        return cmd_prune(args)
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 

@@ -5,7 +5,7 @@ Resolve plugins. It needs only grpcio, protobuf and the generated stubs next to 
 (``_proto``, imported relatively), so the plugins can vendor this file with that folder;
 ``grpc_status`` and ``grpc_health`` are optional extras it uses when present.
 
-    with RenderClient("127.0.0.1:50051", token=read_token("~/.segue/token")) as client:
+    with RenderClient("127.0.0.1:50051", token=local_token("127.0.0.1:50051")) as client:
         job = client.submit({"clip_a": "/abs/a.mov", "clip_b": "/abs/b.mov", "frames": 8,
                              "out_dir": "/abs/out"}).job
         for event in client.watch(job.job_id):
@@ -16,13 +16,18 @@ message and, for INVALID_ARGUMENT, the field at fault. Unary calls have a deadli
 (``timeout``) and are retried with exponential backoff and jitter on UNAVAILABLE and
 DEADLINE_EXCEEDED: that is safe because every call is idempotent, a submit thanks to
 its idempotency key (generated once per `submit`, reused by its retries). `watch`
-reconnects the same way and skips frames it already yielded, so a daemon restart
-mid-job is invisible to the caller beyond a pause.
+reconnects the same way and asks only for frames it has not yielded yet, so a daemon
+restart mid-job is invisible to the caller beyond a pause.
+
+Events carry progress, not the job's report: `get_job` fetches it (and the frames,
+page by page, merged into one answer), `report` just the report.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
+import sys
 import threading
 import time
 import uuid
@@ -80,6 +85,58 @@ def read_token(path: str | os.PathLike[str]) -> str:
     """The bearer token in a file (``~`` expanded, surrounding whitespace dropped)."""
     with open(os.path.expanduser(os.fspath(path)), encoding="utf-8") as f:
         return f.read().strip()
+
+
+#: name of this user's daemon token in `user_config_dir` (`segue-renderd serve` writes it)
+LOCAL_TOKEN_NAME = "renderd.token"
+
+
+def user_config_dir() -> str:
+    """Where Segue keeps this user's settings: ``$XDG_CONFIG_HOME/segue`` (``~/.config/segue``),
+    ``~/Library/Application Support/Segue`` on macOS, ``%APPDATA%\\Segue`` on Windows."""
+    if sys.platform == "win32":
+        return os.path.join(os.environ.get("APPDATA") or os.path.expanduser(r"~\AppData\Roaming"), "Segue")
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~"), "Library", "Application Support", "Segue")
+    return os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config"),
+                        "segue")
+
+
+def local_token_file() -> str:
+    """The file in which a ``segue-renderd serve`` started by this user keeps its token."""
+    return os.path.join(user_config_dir(), LOCAL_TOKEN_NAME)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IPs. Other names are not resolved: a name
+    that happens to point at 127.0.0.1 today may not tomorrow, so it counts as network."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_address(address: str) -> bool:
+    """True if ``host:port`` (``[v6]:port``) names this machine by a loopback IP or ``localhost``."""
+    return is_loopback_host(address.strip().rpartition(":")[0].strip("[]"))
+
+
+def local_token(address: str) -> str | None:
+    """This user's daemon token for a daemon on this machine, or None.
+
+    A daemon started with ``segue-renderd serve`` and no ``--token-file`` creates the token
+    in `local_token_file` (readable by this user only) and requires it from every call;
+    clients of the same user send it without being told. It is never sent to a daemon on
+    another machine (``address`` not loopback), nor read if the file is missing.
+    """
+    if not is_loopback_address(address):
+        return None
+    try:
+        return read_token(local_token_file()) or None
+    except OSError:
+        return None
 
 
 class RenderClient:
@@ -175,9 +232,25 @@ class RenderClient:
         request = pb.SubmitRetimeRequest(idempotency_key=idempotency_key or uuid.uuid4().hex, spec=message)
         return self._call("SubmitRetime", request)
 
-    def get_job(self, job_id: str) -> pb.GetJobResponse:
-        """A job and its finished frames."""
-        return self._call("GetJob", pb.GetJobRequest(job_id=job_id))
+    def get_job(self, job_id: str, view: int = pb.JOB_VIEW_FULL) -> pb.GetJobResponse:
+        """A job and, by ``view`` (a `pb.JobView`), its report and every finished frame.
+
+        The daemon sends frames in pages of bounded size; this follows them and returns
+        one answer holding all of them.
+        """
+        answer = self._call("GetJob", pb.GetJobRequest(job_id=job_id, view=view))
+        token = answer.next_frames_page_token
+        while token:
+            page = self._call("GetJob", pb.GetJobRequest(job_id=job_id, view=pb.JOB_VIEW_FRAMES,
+                                                         frames_page_token=token))
+            answer.frames.extend(page.frames)
+            token = page.next_frames_page_token
+        answer.next_frames_page_token = ""
+        return answer
+
+    def report(self, job_id: str) -> str:
+        """The job's report (``report_json``; empty until it has succeeded)."""
+        return self._call("GetJob", pb.GetJobRequest(job_id=job_id, view=pb.JOB_VIEW_REPORT)).job.report_json
 
     def cancel_job(self, job_id: str) -> pb.Job:
         """Ask the daemon to cancel a job; returns the job after the request."""
@@ -190,14 +263,18 @@ class RenderClient:
     def watch(self, job_id: str) -> Iterator[pb.WatchJobResponse]:
         """Progress events of a job until it is final, reconnecting when the daemon drops.
 
-        Each finished frame is yielded once (frames replayed after a reconnect are
-        skipped). Raises `RenderError` when the daemon stays unreachable for the whole
-        retry budget or refuses the watch.
+        Each finished frame is yielded once: a reconnect asks the daemon only for frames
+        after the last one yielded (and skips any repeat a daemon older than that option
+        sends). Events carry no report: use `report` or `get_job` once the job is final.
+        Raises `RenderError` when the daemon stays unreachable for the whole retry budget
+        or refuses the watch.
         """
         seen: set[int] = set()
         failures = 0
+        final = False
         while True:
-            call = self.stub.WatchJob(pb.WatchJobRequest(job_id=job_id), metadata=self._metadata)
+            request = pb.WatchJobRequest(job_id=job_id, after_frame=max(seen, default=0))
+            call = self.stub.WatchJob(request, metadata=self._metadata)
             try:
                 for event in call:
                     failures = 0
@@ -206,10 +283,15 @@ class RenderClient:
                             continue
                         seen.add(event.frame.index)
                     yield event
-                    if event.job.state in FINAL_STATES:
-                        return
+                    # A finished job's stream replays its frames, each with the final state;
+                    # it ends by itself after the last, so read on until then.
+                    final = event.job.state in FINAL_STATES
+                if final:
+                    return
                 error: grpc.RpcError | None = None  # ended early: treat like a dropped connection
             except grpc.RpcError as exc:
+                if final:
+                    return  # dropped during the replay of a finished job: its state is known
                 if exc.code() not in RETRYABLE:
                     raise RenderError.from_rpc(exc) from None
                 error = exc

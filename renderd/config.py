@@ -6,7 +6,11 @@ enforces the safety rules before anything listens:
 * loopback (127.0.0.0/8, ::1, ``localhost``) is the default address; any other
   address needs ``token_file`` (a bearer token every call must carry) and at least
   one ``allow_root`` (so a network client can only reach the folders it was given);
-* ``tls_cert`` and ``tls_key`` go together.
+* ``tls_cert`` and ``tls_key`` go together;
+* ``no_token`` (any local user may then use the daemon with its user's rights) is for
+  loopback only and excludes ``token_file``. Without either, ``serve`` guards the daemon
+  with this user's own token (`renderd.auth.local_token`);
+* ``run_as_root`` must be set for the daemon to start as root (`check_user`).
 
 The config file uses the flag names with underscores, e.g.::
 
@@ -21,12 +25,14 @@ at import time: `cli.main` loads the config and passes it down.
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from core.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
+from renderd.client import is_loopback_host
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,8 +69,13 @@ class ServeConfig:
     queue_limit: int = 64
     max_watchers: int = 32
     max_message_bytes: int = 1 << 20
+    max_pixels: int = DEFAULT_MAX_PIXELS  # largest source frame (width x height), see core.limits
     grace: float = 10.0
     log_level: str = "info"
+    keep_days: float = 30.0  # retention of finished jobs (0: no limit); see renderd.upkeep
+    keep_jobs: int = 10_000
+    no_token: bool = False  # loopback only: no token at all (any local user may connect)
+    run_as_root: bool = False  # start even as root (refused otherwise, see check_user)
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -78,17 +89,6 @@ def split_address(address: str) -> tuple[str, int]:
     if port > 65535:
         raise ConfigError(f"listen: port {port} is out of range (0..65535; 0 picks a free port)")
     return host, port
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IPs. Other names are not resolved: a name
-    that happens to point at 127.0.0.1 today may not tomorrow, so it counts as network."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -135,16 +135,26 @@ def load_config(file: str | None, flags: dict[str, Any]) -> ServeConfig:
     return config
 
 
+def check_retention(config: ServeConfig) -> None:
+    """``keep_days`` and ``keep_jobs`` in range (0 turns a limit off); `ConfigError` names the setting."""
+    days, jobs = config.keep_days, config.keep_jobs
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 <= days <= 36_500:
+        raise ConfigError(f"keep_days must be 0..36500 days (0: no limit), got {days!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 0 <= jobs <= 100_000_000:
+        raise ConfigError(f"keep_jobs must be a whole number in 0..100000000 (0: no limit), got {jobs!r}")
+
+
 def check(config: ServeConfig) -> None:
     """Enforce types, ranges and the safety rules (module docstring); `ConfigError` names the setting."""
     ints = {"workers": (1, 64), "queue_limit": (1, 100_000), "max_watchers": (1, 1000),
-            "max_message_bytes": (4096, 64 << 20)}
+            "max_message_bytes": (4096, 64 << 20), "max_pixels": (1, MAX_PIXELS_CEILING)}
     for name, (low, high) in ints.items():
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
     if not isinstance(config.grace, (int, float)) or not 0 <= config.grace <= 3600:
         raise ConfigError(f"grace must be 0..3600 seconds, got {config.grace!r}")
+    check_retention(config)
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log_level must be debug, info, warning or error, got {config.log_level!r}")
     host, _ = split_address(config.listen)
@@ -157,10 +167,28 @@ def check(config: ServeConfig) -> None:
     for root in config.allow_root:
         if not os.path.isdir(root):
             raise ConfigError(f"allow_root: {root} is not a folder")
-    if not is_loopback(host):
+    for name in ("no_token", "run_as_root"):
+        if not isinstance(getattr(config, name), bool):
+            raise ConfigError(f"{name} must be true or false, got {getattr(config, name)!r}")
+    if config.no_token and (config.token_file is not None or not is_loopback_host(host)):
+        raise ConfigError("no_token: a daemon without a token is for loopback only, and excludes --token-file")
+    if not is_loopback_host(host):
         if config.token_file is None:
             raise ConfigError(f"listen: {config.listen} is reachable from other machines; "
                               "refusing to start without --token-file (and consider --tls-cert/--tls-key)")
         if not config.allow_root:
             raise ConfigError(f"listen: {config.listen} is reachable from other machines; "
                               "refusing to start without --allow-root (the folders clients may use)")
+
+
+def check_user(config: ServeConfig, euid: int | None) -> None:
+    """Refuse to serve as root (``euid`` 0) unless ``run_as_root`` says it is meant.
+
+    A daemon reads and writes files for its clients with its own rights: as root, a client
+    (or a mistake in a path) reaches every file of the machine. Run it as an ordinary or a
+    dedicated render user; the flag is for containers and machines where that is wanted.
+    """
+    if euid == 0 and not config.run_as_root:
+        raise ConfigError("refusing to run as root: every client could then read and write any file on this "
+                          "machine through the daemon. Run it as an ordinary user (or a dedicated render account "
+                          "with --allow-root folders); if root is really meant, pass --run-as-root")

@@ -18,6 +18,12 @@
 * **Cancel** takes effect before the job's next frame (the engine polls it; a retime's
   progress callback raises it).
 * **Shutdown** interrupts running jobs at their next frame and leaves them queued.
+* **Failures that are not bugs** end a job with the status a submit would have got,
+  logged as one line without a traceback: the request's own faults (`InputError`,
+  `RequestError`), the operating system's answers about its paths (a name too long, a
+  full output disk: `renderd.errors.from_os_error`), and a job store that cannot be
+  written (`StoreError`). A job whose end the store cannot take is recorded once it
+  can (`renderd.upkeep`); meanwhile workers take no new jobs and health is NOT_SERVING.
 
 Threads, not processes: the engine's native kernel and OpenCV release the GIL, and a
 shared address space keeps cancel and progress simple. A crash of the engine takes
@@ -46,10 +52,11 @@ from renderd.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    PermissionDenied,
     RequestError,
     ResourceExhausted,
+    StoreError,
     Unavailable,
+    from_os_error,
 )
 from renderd.paths import PathPolicy
 from renderd.store import (
@@ -66,7 +73,8 @@ from renderd.store import (
     JobRow,
     JobStore,
 )
-from renderd.validation import check_idempotency_key, check_spec
+from renderd.upkeep import StoreUpkeep
+from renderd.validation import MAX_FRAMES, check_idempotency_key, check_spec
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
@@ -137,11 +145,13 @@ class JobService:
         workers: number of worker threads.
         queue_limit: most jobs waiting for a worker before submits get `ResourceExhausted`.
         max_watchers: most concurrent watches (each holds a server thread).
+        keep_days, keep_jobs: retention of finished jobs (`renderd.upkeep`; 0: no limit).
     """
 
     def __init__(self, store: JobStore, policy: PathPolicy, workers: int = 1, queue_limit: int = 64,
-                 max_watchers: int = 32) -> None:
+                 max_watchers: int = 32, keep_days: float = 0, keep_jobs: int = 0) -> None:
         self.store = store
+        self.upkeep = StoreUpkeep(store, self._record_unrecorded, keep_days=keep_days, keep_jobs=keep_jobs)
         self.policy = policy
         self.workers = workers
         # each worker's model gets its share of the cores: two workers with two onnxruntime
@@ -156,13 +166,15 @@ class JobService:
         self._cancel: set[str] = set()
         self._watches: dict[str, list[Watch]] = {}
         self._watch_count = 0
+        self._unrecorded: dict[str, dict] = {}  # job -> its end, which the store could not take yet
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
-        """Requeue jobs a previous run left unfinished, then start the workers."""
+        """Apply retention, requeue jobs a previous run left unfinished, then start the workers."""
+        self.upkeep.prune()
         interrupted = self.store.requeue_interrupted()
         for job_id in self.store.queued_ids():
             self._enqueue(job_id)
@@ -172,6 +184,7 @@ class JobService:
             thread = threading.Thread(target=self._work, name=f"renderd-worker-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.upkeep.start()
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop taking jobs, interrupt running ones at their next frame, end every watch.
@@ -180,6 +193,7 @@ class JobService:
         takes longer): its job stays ``running`` in the store and resumes on the next start.
         """
         self._stopping.set()
+        self.upkeep.stop()  # also releases workers waiting for the store
         with self._lock:
             for watches in self._watches.values():
                 for watch in watches:
@@ -203,11 +217,14 @@ class JobService:
         existing = self.store.by_key(key)
         frames_total = 0
         if existing is None:  # checked outside the lock: opening media takes a while
-            if kind == RETIME:
-                frames_total = retime.check_retime(spec, self.policy)
-            else:
-                check_spec(spec, self.policy)
-                frames_total = spec.frames
+            try:
+                if kind == RETIME:
+                    frames_total = retime.check_retime(spec, self.policy)
+                else:
+                    check_spec(spec, self.policy)
+                    frames_total = spec.frames
+            except OSError as exc:  # e.g. a name too long for the file system
+                raise _os_error(exc, kind, spec) or exc from None
         with self._lock:
             existing = self.store.by_key(key)
             if existing is not None:
@@ -234,9 +251,22 @@ class JobService:
                    **{out_field: getattr(spec, out_field)})
         return job, False
 
-    def get(self, job_id: str) -> tuple[JobRow, list[FrameRow]]:
-        """A job and its finished frames; `NotFound` if unknown."""
-        return self._job(job_id), self.store.frames(job_id)
+    def get(self, job_id: str, frames: bool = True, frames_page_size: int = 0,
+            frames_page_token: str = "") -> tuple[JobRow, list[FrameRow], bool]:
+        """A job, a page of its finished frames (none unless ``frames``) and whether more follow.
+
+        ``frames_page_size`` 0 means up to `MAX_FRAMES`; the token is `frames_page_token`
+        of the previous page's last frame. `NotFound` if the job is unknown.
+        """
+        if not 0 <= frames_page_size <= MAX_FRAMES:
+            raise InvalidArgument(f"must be between 0 and {MAX_FRAMES}, got {frames_page_size}", "frames_page_size")
+        after = _parse_token(frames_page_token, "frames_page_token", "GetJob") or 0
+        job = self._job(job_id)
+        if not frames:
+            return job, [], False
+        size = frames_page_size or MAX_FRAMES
+        rows = self.store.frames(job_id, after=after, limit=size + 1)
+        return job, rows[:size], len(rows) > size
 
     def list(self, states: tuple[str, ...] = (), page_size: int = 0, page_token: str = "") -> tuple[list[JobRow], str]:
         """A page of jobs, newest first, and the token of the next page ("" if last)."""
@@ -245,16 +275,12 @@ class JobService:
             raise InvalidArgument(f"unknown state(s) {', '.join(map(str, unknown))}", "states")
         if not 0 <= page_size <= MAX_PAGE:
             raise InvalidArgument(f"must be between 0 and {MAX_PAGE}, got {page_size}", "page_size")
-        before = None
-        if page_token:
-            if not page_token.isdigit() or len(page_token) > 18:
-                raise InvalidArgument(f"{page_token[:40]!r} is not a token from a previous ListJobs", "page_token")
-            before = int(page_token)
+        before = _parse_token(page_token, "page_token", "ListJobs")
         size = page_size or DEFAULT_PAGE
         rows = self.store.page(tuple(states), size + 1, before)
         more = len(rows) > size
         rows = rows[:size]
-        return rows, str(rows[-1].seq) if more and rows else ""
+        return rows, page_token_after(rows[-1]) if more and rows else ""
 
     def cancel(self, job_id: str) -> JobRow:
         """Cancel a job: queued ones at once, running ones before their next frame.
@@ -275,18 +301,21 @@ class JobService:
         logs.event(_log, logging.INFO, "job.cancel_requested", job=job_id, state=job.state)
         return job
 
-    def watch(self, job_id: str) -> tuple[list[Event], Watch]:
-        """The events so far (one per finished frame, or the bare job) and a `Watch` for the rest.
+    def watch(self, job_id: str, after_frame: int = 0) -> tuple[list[Event], Watch]:
+        """The events so far (one per finished frame above index ``after_frame``, or the bare
+        job) and a `Watch` for the rest.
 
         Raises `NotFound`, or `ResourceExhausted` past ``max_watchers``.
         """
         if self._stopping.is_set():
             raise Unavailable("segue-renderd is shutting down")
+        if after_frame < 0:
+            raise InvalidArgument(f"must be 0 or a frame index, got {after_frame}", "after_frame")
         with self._lock:
             job = self._job(job_id)
             if self._watch_count >= self.max_watchers:
                 raise ResourceExhausted(f"too many watchers ({self.max_watchers}); poll GetJob or retry later")
-            frames = self.store.frames(job_id)
+            frames = self.store.frames(job_id, after=after_frame)
             backlog = [Event(job, f) for f in frames] or [Event(job)]
             watch = Watch(self, job_id)
             if job.state in UNFINISHED:
@@ -315,16 +344,22 @@ class JobService:
         engines: dict[str, Engine] = {}  # this worker's engines, one per model, kept for its lifetime
         while not self._stopping.is_set():
             job_id = self._queue.get()
-            if job_id is None:
-                return
+            if job_id is None or not self.upkeep.wait_until_up():
+                return  # shutting down: a job taken stays queued in the store for the next start
             with self._lock:
                 if job_id not in self._queued or self._stopping.is_set():
                     continue  # cancelled while waiting, or shutting down: it stays queued for the next start
                 self._queued.discard(job_id)
-                job = self._job(job_id)
-                started = job.started or time.time()
-                self._change(job_id, state=RUNNING, attempts=job.attempts + 1, started=started)
-                job = self._job(job_id)
+                try:
+                    job = self._job(job_id)
+                    started = job.started or time.time()
+                    self._change(job_id, state=RUNNING, attempts=job.attempts + 1, started=started)
+                    job = self._job(job_id)
+                except StoreError:
+                    # Still queued in the store (the write changed nothing): run it once the
+                    # store is back (the failure itself was reported through upkeep).
+                    self._enqueue(job_id)
+                    continue
             self._run(job, engines)
 
     def _run(self, job: JobRow, engines: dict[str, Engine]) -> None:
@@ -335,28 +370,52 @@ class JobService:
         def should_cancel() -> bool:
             return job.id in self._cancel or self._stopping.is_set()
 
+        state, changes = FAILED, {}
         try:
             render = self._render_retime if job.kind == RETIME else self._render_transition
             report = render(job, engines, should_cancel, tally)
         except CancelledError:
             if job.id in self._cancel:
-                self._end(job.id, CANCELLED)
+                state = CANCELLED
             else:  # shutting down: leave it queued, the next start resumes it
-                with self._lock:
-                    self._change(job.id, state=QUEUED, eta_seconds=None)
+                state = QUEUED
                 logs.event(_log, logging.INFO, "job.interrupted", job=job.id)
-        except (InputError, PermissionDenied) as exc:
-            code = exc.code if isinstance(exc, RequestError) else InvalidArgument.code
-            self._end(job.id, FAILED, error_code=code, error_message=str(exc))
         except Exception as exc:  # noqa: BLE001 - a worker must survive any job
-            logs.event(_log, logging.ERROR, "job.crashed", exc_info=True, job=job.id)
-            self._end(job.id, FAILED, error_code="INTERNAL", error_message=f"{type(exc).__name__}: {exc}")
+            error = _job_error(exc, job)
+            if error is None:  # a daemon bug: its traceback is for the operator
+                logs.event(_log, logging.ERROR, "job.crashed", exc_info=True, job=job.id)
+                changes = {"error_code": "INTERNAL", "error_message": f"{type(exc).__name__}: {exc}"}
+            else:  # the request's or the machine's problem: one line, no traceback
+                level = logging.WARNING if isinstance(error, (ResourceExhausted, Unavailable)) else logging.INFO
+                logs.event(_log, level, "job.failed", job=job.id, code=error.code, message=str(error))
+                changes = {"error_code": error.code, "error_message": str(error)}
         else:
-            self._end(job.id, SUCCEEDED, report=json.dumps(report))
+            state, changes = SUCCEEDED, {"report": json.dumps(report)}
         finally:
             self._cancel.discard(job.id)
-        logs.event(_log, logging.INFO, "job.ended", job=job.id, state=self._job(job.id).state,
+        self._record_end(job.id, state, changes)
+        logs.event(_log, logging.INFO, "job.ended", job=job.id, state=state,
                    seconds=round(time.monotonic() - begun, 3), frames_rendered=tally.rendered)
+
+    def _record_end(self, job_id: str, state: str, changes: dict) -> None:
+        """Store (and publish) how a job ended; if the store cannot take it, keep it until it can."""
+        if state == QUEUED:  # interrupted by a shutdown
+            changes = {"state": QUEUED, "eta_seconds": None}
+        else:
+            changes = {"state": state, "finished": time.time(), "eta_seconds": None, **changes}
+        with self._lock:
+            try:
+                self._change(job_id, **changes)
+            except StoreError:
+                if state != QUEUED:  # an interrupted job is `running` in the store: the next start requeues it
+                    self._unrecorded[job_id] = changes
+
+    def _record_unrecorded(self) -> None:
+        """Write the ends the store could not take (upkeep calls this until it works)."""
+        with self._lock:
+            for job_id, changes in list(self._unrecorded.items()):
+                self._change(job_id, **changes)
+                del self._unrecorded[job_id]
 
     def _render_transition(self, job: JobRow, engines: dict[str, Engine], should_cancel, tally: _Tally) -> dict:
         spec = TransitionSpec(**job.spec)
@@ -406,10 +465,6 @@ class JobService:
         finally:
             tally.rendered = progress.rendered
 
-    def _end(self, job_id: str, state: str, **changes) -> None:
-        with self._lock:
-            self._finish(job_id, state, **changes)
-
     # -- state changes (call with self._lock held) ----------------------------------
 
     def _finish(self, job_id: str, state: str, **changes) -> None:
@@ -435,6 +490,52 @@ class JobService:
         if job is None:
             raise NotFound(f"no job {job_id!r} on this daemon", "job_id")
         return job
+
+
+def page_token_after(job: JobRow) -> str:
+    """The ListJobs ``page_token`` of the page that follows ``job``."""
+    return str(job.seq)
+
+
+def frames_page_token_after(frame: FrameRow) -> str:
+    """The GetJob ``frames_page_token`` of the page that follows ``frame``."""
+    return str(frame.index)
+
+
+def _parse_token(token: str, field: str, method: str) -> int | None:
+    """A page token (decimal ASCII digits) as a number; None if empty; `InvalidArgument` naming ``field``."""
+    if not token:
+        return None
+    # isascii too: str.isdigit accepts '²' (int() refuses it) and '٣' (int() reads 3)
+    if not (token.isascii() and token.isdigit()) or len(token) > 18:
+        raise InvalidArgument(f"{token[:40]!r} is not a token from a previous {method}", field)
+    return int(token)
+
+
+def _paths(kind: str, spec: TransitionSpec | RetimeSpec) -> tuple[dict[str, str | None], str]:
+    """The request's path fields (proto names) and the one it writes to."""
+    names = ("input", "output", "ocio_config", "model") if kind == RETIME else \
+        ("clip_a", "clip_b", "out_dir", "ocio_config", "model")
+    output = "spec.output" if kind == RETIME else "spec.out_dir"
+    return {f"spec.{name}": getattr(spec, name) for name in names}, output
+
+
+def _os_error(exc: OSError, kind: str, spec: TransitionSpec | RetimeSpec) -> RequestError | None:
+    """`renderd.errors.from_os_error` for one request's paths."""
+    paths, output = _paths(kind, spec)
+    return from_os_error(exc, paths, output)
+
+
+def _job_error(exc: Exception, job: JobRow) -> RequestError | None:
+    """What a job that raised ``exc`` failed with, as a request error; None for a daemon bug."""
+    if isinstance(exc, RequestError):  # StoreError too: its message names the store
+        return exc
+    if isinstance(exc, InputError):  # bad media found while rendering, a foreign file in the output...
+        return InvalidArgument(str(exc))
+    if isinstance(exc, OSError):
+        spec = RetimeSpec(**job.spec) if job.kind == RETIME else TransitionSpec(**job.spec)
+        return _os_error(exc, job.kind, spec)
+    return None
 
 
 def _engine(engines: dict[str, Engine], model: str, threads: int) -> Engine:

@@ -32,7 +32,7 @@ from core.retime import RetimeSpec
 from core.retime.stream import Progress
 from core.transition import FrameEvent, FrameRecord, TransitionSpec
 from renderd._proto import render_pb2 as pb
-from renderd.client import RenderClient, RenderError, read_token
+from renderd.client import RenderClient, RenderError, local_token, read_token
 
 TOKEN_ENV = "SEGUE_RENDERD_TOKEN_FILE"
 CA_ENV = "SEGUE_RENDERD_TLS_CA"
@@ -42,10 +42,14 @@ USER_CODES = {"INVALID_ARGUMENT", "NOT_FOUND", "PERMISSION_DENIED", "UNAUTHENTIC
 
 
 def client_from_env(address: str) -> RenderClient:
-    """A `RenderClient` for ``address`` with the token and CA named in the environment."""
+    """A `RenderClient` for ``address`` with the token and CA named in the environment.
+
+    Without ``$SEGUE_RENDERD_TOKEN_FILE`` a daemon on this machine gets this user's own
+    token (`renderd.client.local_token`), the one ``segue-renderd serve`` created.
+    """
     token_file, ca_file = os.environ.get(TOKEN_ENV), os.environ.get(CA_ENV)
     try:
-        token = read_token(token_file) if token_file else None
+        token = read_token(token_file) if token_file else local_token(address)
         roots = Path(ca_file).read_bytes() if ca_file else None
     except OSError as exc:
         name = TOKEN_ENV if token_file and exc.filename == os.path.expanduser(token_file) else CA_ENV
@@ -127,11 +131,18 @@ def _run_on_server(address: str, submit: Callable[[RenderClient], pb.Job],
             if exc.code == "UNAVAILABLE":
                 raise InputError(f"--server {address}: no segue-renderd answers there ({exc.message}); "
                                  "start one with `segue-renderd serve`") from None
+            if exc.code == "UNAUTHENTICATED":
+                raise InputError(f"--server {address}: the daemon refused the token ({exc.message}); it was started "
+                                 f"by another user or with --token-file: set {TOKEN_ENV} to its token file") from None
             if exc.code in USER_CODES:
                 raise InputError(f"--server {address}: {exc.message}") from None
             raise RuntimeError(f"segue-renderd at {address}: {exc}") from None
-    if job.state == pb.JOB_STATE_SUCCEEDED:
-        return json.loads(job.report_json)
+        if job.state == pb.JOB_STATE_SUCCEEDED:
+            try:  # events carry progress only: the report is fetched once, at the end
+                return json.loads(client.report(job.job_id))
+            except RenderError as exc:
+                raise RuntimeError(f"segue-renderd at {address}: job {job.job_id} succeeded, but its report "
+                                   f"could not be fetched: {exc}") from None
     if job.state == pb.JOB_STATE_CANCELLED:
         raise CancelledError(f"job {job.job_id} was cancelled on the daemon after "
                              f"{job.frames_done} of {job.frames_total} frames")

@@ -11,9 +11,12 @@ module decides whether a request is acceptable and with which options an attempt
 2. paths: input (every frame of a sequence) and output inside the allowed roots before
    anything is looked up (PERMISSION_DENIED), then the input exists (NOT_FOUND); the
    output is read as ``core.retime.target`` reads it (movie, pattern or folder); an
-   existing movie needs ``overwrite``;
-3. media: the clip opens with the retime's own reader (an ffmpeg probe for movies), the
-   rates and colourspaces resolve. This also gives the output's exact frame count, so a
+   existing movie needs ``overwrite`` and must be one Segue wrote, and a report file
+   beside it must be Segue's (`core.retime.target.check_replaceable`), and no file of the
+   input may be written over;
+3. media: the clip opens with the retime's own reader (an ffmpeg probe for movies, the
+   first frame's header for sequences: nothing is decoded on a request thread) within the
+   pixel limit (`core.limits`), the rates and colourspaces resolve. This also gives the output's exact frame count, so a
    job knows its total from the start.
 
 A sequence output that already holds frames is judged by the render itself (it needs
@@ -49,10 +52,17 @@ from core.retime.encode import MOVIE_CODECS
 from core.retime.job import AUDIO_MODES, target_rates
 from core.retime.source import open_source
 from core.retime.stream import Progress
-from core.retime.target import IMAGE_CODECS, STATE_FILE, Target, resolve_target
+from core.retime.target import (
+    IMAGE_CODECS,
+    STATE_FILE,
+    Target,
+    check_not_input,
+    check_replaceable,
+    resolve_target,
+)
 from renderd.errors import InvalidArgument, NotFound
 from renderd.paths import PathPolicy
-from renderd.validation import MAX_NAME, MAX_PATH, clip_files
+from renderd.validation import MAX_NAME, MAX_PATH, check_name_lengths, clip_files
 
 #: what ``codec`` may name (capabilities list them)
 CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
@@ -86,6 +96,7 @@ def check_fields(spec: RetimeSpec) -> None:
         if not os.path.isabs(value):
             raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
                                   _f(name))
+        check_name_lengths(_f(name), value)
     given = [name for name in RATE_FIELDS if getattr(spec, name) is not None]
     if len(given) != 1:
         raise InvalidArgument("give exactly one of fps, factor and slowmo" +
@@ -119,7 +130,8 @@ def check_fields(spec: RetimeSpec) -> None:
 
 def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:
     """Step 2: every path allowed, then present; returns the output as the retime reads it."""
-    for path in clip_files("input", spec.input, policy):
+    inputs = clip_files("input", spec.input, policy)
+    for path in inputs:
         policy.check(_f("input"), path)
     policy.check(_f("output"), spec.output)  # before the output is looked at on disk
     try:
@@ -135,12 +147,19 @@ def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:
     policy.check(_f("output"), str(folder))
     if folder.exists() and not folder.is_dir():
         raise InvalidArgument(f"{folder} is a file, not a folder", _f("output"))
-    if target.kind == "movie":
-        if spec.resume:
-            raise InvalidArgument("resume continues image-sequence renders; a movie is rendered in one go",
-                                  _f("resume"))
-        if target.path.exists() and not spec.overwrite:
-            raise InvalidArgument(f"{target.path} already exists: set overwrite to replace it", _f("output"))
+    try:
+        check_not_input(target, inputs)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("output")) from None
+    if target.kind == "movie" and spec.resume:
+        raise InvalidArgument("resume continues image-sequence renders; a movie is rendered in one go", _f("resume"))
+    if target.kind == "movie" and os.path.lexists(target.path) and not spec.overwrite:
+        raise InvalidArgument(f"{target.path} already exists: set overwrite to replace an earlier output of "
+                              "Segue's", _f("output"))
+    try:
+        check_replaceable(target, overwrite=True)  # asked for: is it Segue's to replace?
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("output")) from None
     for name in ("ocio_config", "model"):
         path = getattr(spec, name)
         if path and os.path.isabs(path):

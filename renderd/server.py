@@ -11,6 +11,10 @@ SIGTERM or SIGINT, then shuts down gracefully:
 
 Threads: the server's pool has room for ``max_watchers`` streams plus a reserve for
 unary calls, so a crowd of watchers cannot starve health checks or submits.
+
+Health is SERVING while the daemon can make progress: it turns NOT_SERVING while the
+job store cannot be written (a full disk: `renderd.upkeep`) and back to SERVING, with
+the queue running again, once it can.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from core import __version__
+from core import __version__, limits
 from core.conform import MODES
 from core.engine import MODEL_NAMES, resolve_model
 from core.model.infer import model_label
@@ -31,8 +35,10 @@ from core.transition import FORMATS
 from renderd import logs
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
-from renderd.auth import BearerTokenInterceptor, load_token
+from renderd.auth import BearerTokenInterceptor, TlsError, load_tls, load_token, local_token
+from renderd.client import local_token_file
 from renderd.config import ServeConfig
+from renderd.errors import StoreError
 from renderd.jobs import JobService
 from renderd.paths import PathPolicy
 from renderd.retime import CODECS as RETIME_CODECS
@@ -59,6 +65,8 @@ class Daemon:
         self.store: JobStore | None = None
         self.jobs: JobService | None = None
         self.server: grpc.Server | None = None
+        self.auth: BearerTokenInterceptor | None = None
+        self.token_file: str | None = None  # the token clients must send, once started
         self.health = health.HealthServicer(experimental_non_blocking=True,
                                             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=2))
 
@@ -66,17 +74,30 @@ class Daemon:
         """Open the store, recover unfinished jobs, bind and start serving."""
         c = self.config
         # The token is checked first: an unauthenticated caller learns nothing, not even decode errors.
-        interceptors = [BearerTokenInterceptor(load_token(c.token_file))] if c.token_file else []
+        # Without --token-file the daemon takes this user's own token (created if missing), so no
+        # other user of the machine can use it; --no-token (loopback only) opts out.
+        self.token_file = c.token_file or (None if c.no_token else local_token_file())
+        if self.token_file:
+            token = load_token(self.token_file) if c.token_file else local_token(self.token_file)
+            self.auth = BearerTokenInterceptor(token)
+        interceptors = [self.auth] if self.auth else []
         interceptors.append(DecodeGuardInterceptor())
         policy = PathPolicy(c.allow_root)
-        self.store = JobStore(c.store)
+        # Process-wide: the submit checks and the workers' engines read media with it.
+        limits.configure(c.max_pixels, "the daemon refuses larger media; whoever runs it can raise "
+                                       "segue-renderd serve --max-pixels (config key max_pixels)")
+        try:
+            self.store = JobStore(c.store)
+        except StoreError as exc:  # e.g. its disk is full: the message names the database
+            raise StartError(str(exc)) from None
         self.jobs = JobService(self.store, policy, workers=c.workers, queue_limit=c.queue_limit,
-                               max_watchers=c.max_watchers)
+                               max_watchers=c.max_watchers, keep_days=c.keep_days, keep_jobs=c.keep_jobs)
+        self.jobs.upkeep.listen(self._store_health)
         capabilities = pb.GetCapabilitiesResponse(
             version=__version__, models=list(MODEL_NAMES), default_model=model_label(resolve_model("auto")),
             formats=list(FORMATS), conform_modes=list(MODES), max_frames=MAX_FRAMES, workers=c.workers,
             allow_roots=list(policy.roots), queue_limit=c.queue_limit, max_message_bytes=c.max_message_bytes,
-            retime_codecs=list(RETIME_CODECS))
+            retime_codecs=list(RETIME_CODECS), max_pixels=c.max_pixels)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.max_watchers + UNARY_RESERVE, thread_name_prefix="renderd-rpc"),
             interceptors=interceptors,
@@ -94,24 +115,39 @@ class Daemon:
             raise
         host = c.listen.rpartition(":")[0]
         self.address = f"{host}:{port}"
-        self.jobs.start()
+        try:
+            self.jobs.start()
+        except StoreError as exc:
+            self.store.close()
+            raise StartError(str(exc)) from None
         self.server.start()
-        for service in ("", SERVICE_NAME):
-            self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self._store_health(self.jobs.upkeep.up)
         logs.event(_log, logging.INFO, "server.serving", address=self.address, store=str(self.store.folder),
-                   workers=c.workers, tls=c.tls_cert is not None, token=c.token_file is not None,
+                   workers=c.workers, tls=c.tls_cert is not None, token=self.token_file is not None,
+                   token_file=self.token_file,
                    allow_root=list(policy.roots))
+
+    def _store_health(self, up: bool) -> None:
+        """Health follows the store: NOT_SERVING while it cannot be written (ignored once stopping)."""
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in ("", SERVICE_NAME):
+            self.health.set(service, status)
 
     def _bind(self) -> int:
         c = self.config
+        credentials = None
+        if c.tls_cert:
+            # Checked here because grpc's only answer to a bad certificate or key is "failed
+            # to bind", which would read as an address in use.
+            try:
+                cert, key = load_tls(c.tls_cert, c.tls_key)
+            except TlsError as exc:
+                raise StartError(str(exc)) from None
+            credentials = grpc.ssl_server_credentials([(key, cert)])
         try:
-            if c.tls_cert:
-                with open(c.tls_key, "rb") as key, open(c.tls_cert, "rb") as cert:
-                    credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+            if credentials is not None:
                 return self.server.add_secure_port(c.listen, credentials)
             return self.server.add_insecure_port(c.listen)
-        except OSError as exc:
-            raise StartError(f"cannot read TLS files: {exc}") from None
         except RuntimeError as exc:  # grpc's way of saying the port could not be bound
             raise StartError(f"cannot listen on {c.listen} ({exc}); is another daemon running there?") from None
 
@@ -128,6 +164,8 @@ class Daemon:
             logs.event(_log, logging.WARNING, "server.worker_busy_at_exit")
         elif self.store is not None:
             self.store.close()
+        if self.auth is not None:
+            self.auth.flush()
         logs.event(_log, logging.INFO, "server.stopped")
 
     def serve(self, on_started: Callable[[], Callable[[], None] | None] | None = None) -> None:

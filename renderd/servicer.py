@@ -5,6 +5,11 @@ Thin on purpose. It converts messages (`spec_from_proto`, `retime_spec_from_prot
 INVALID_ARGUMENT also carries a ``google.rpc.BadRequest`` detail naming the field (read
 it with ``grpc_status.rpc_status.from_call``). A client mistake is logged as one line;
 any other exception is an internal error: logged with its traceback, answered INTERNAL.
+
+Answers have bounded sizes: a job's report travels only in GetJob (views FULL and
+REPORT), and GetJob's frames and ListJobs' jobs are cut into pages of at most
+`MAX_PAGE_BYTES` (at least one item each), so no answer nears gRPC's default 4 MiB
+receive limit however many frames or jobs there are.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from renderd import logs
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
 from renderd.errors import InvalidArgument, RequestError
-from renderd.jobs import Event, JobService
+from renderd.jobs import Event, JobService, frames_page_token_after, page_token_after
 from renderd.store import (
     CANCELLED,
     FAILED,
@@ -42,6 +47,11 @@ STATE_TO_PROTO = {QUEUED: pb.JOB_STATE_QUEUED, RUNNING: pb.JOB_STATE_RUNNING, SU
 STATE_FROM_PROTO = {v: k for k, v in STATE_TO_PROTO.items()}
 KIND_TO_PROTO = {TRANSITION: pb.JOB_KIND_TRANSITION, RETIME: pb.JOB_KIND_RETIME}
 _RETIME_DEFAULTS = RetimeSpec(input="", output="")
+#: serialized size a page of frames or jobs stays under (with one item over it alone)
+MAX_PAGE_BYTES = 1 << 20
+#: GetJob views: (with the report, with frames)
+_VIEWS = {pb.JOB_VIEW_UNSPECIFIED: (True, True), pb.JOB_VIEW_FULL: (True, True), pb.JOB_VIEW_BASIC: (False, False),
+          pb.JOB_VIEW_REPORT: (True, False), pb.JOB_VIEW_FRAMES: (False, True)}
 _log = logs.get("rpc")
 
 
@@ -79,12 +89,12 @@ def retime_spec_to_proto(spec: dict[str, Any]) -> pb.RetimeSpec:
     return pb.RetimeSpec(**{k: v for k, v in spec.items() if v is not None})
 
 
-def job_to_proto(job: JobRow) -> pb.Job:
-    """A stored job as a message."""
+def job_to_proto(job: JobRow, report: bool = False) -> pb.Job:
+    """A stored job as a message; its report (``report_json``) only if ``report``."""
     m = pb.Job(job_id=job.id, state=STATE_TO_PROTO[job.state], kind=KIND_TO_PROTO[job.kind],
                idempotency_key=job.idempotency_key, frames_done=job.frames_done, frames_total=job.frames_total,
                preview_path=job.preview_path, cancel_requested=job.cancel_requested, attempts=job.attempts,
-               report_json=job.report)
+               report_json=job.report if report else "")
     if job.kind == RETIME:
         m.retime_spec.CopyFrom(retime_spec_to_proto(job.spec))
     else:
@@ -103,6 +113,16 @@ def frame_to_proto(frame: FrameRow) -> pb.Frame:
     """A stored frame as a message."""
     return pb.Frame(index=frame.index, path=frame.path, t=frame.t, confidence=frame.confidence,
                     seconds=frame.seconds, resumed=frame.resumed)
+
+
+def _fitting(messages: list[Any], budget: int = MAX_PAGE_BYTES) -> int:
+    """How many leading ``messages`` fit in ``budget`` serialized bytes (at least one, if any)."""
+    total = 0
+    for count, message in enumerate(messages):
+        total += message.ByteSize() + 6  # field tag and length prefix
+        if total > budget and count:
+            return count
+    return len(messages)
 
 
 def _event_to_proto(event: Event) -> pb.WatchJobResponse:
@@ -181,7 +201,7 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
 
     @_streaming
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext):
-        backlog, watch = self.jobs.watch(request.job_id)
+        backlog, watch = self.jobs.watch(request.job_id, request.after_frame)
         context.add_callback(watch.close)  # the client went away: free the watch at once
         try:
             for event in backlog:
@@ -193,8 +213,18 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
 
     @_unary
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext):
-        job, frames = self.jobs.get(request.job_id)
-        return pb.GetJobResponse(job=job_to_proto(job), frames=[frame_to_proto(f) for f in frames])
+        if request.view not in _VIEWS:
+            raise InvalidArgument(f"{request.view} is not a job view (0..4)", "view")
+        report, with_frames = _VIEWS[request.view]
+        job, frames, more = self.jobs.get(request.job_id, with_frames, request.frames_page_size,
+                                          request.frames_page_token)
+        answer = pb.GetJobResponse(job=job_to_proto(job, report=report))
+        messages = [frame_to_proto(f) for f in frames]
+        kept = _fitting(messages, MAX_PAGE_BYTES - answer.ByteSize())
+        answer.frames.extend(messages[:kept])
+        if more or kept < len(messages):
+            answer.next_frames_page_token = frames_page_token_after(frames[kept - 1])
+        return answer
 
     @_unary
     def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext):
@@ -208,4 +238,8 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
                 raise InvalidArgument(f"{value} is not a job state (1..5)", "states")
             states.append(STATE_FROM_PROTO[value])
         jobs, token = self.jobs.list(tuple(states), request.page_size, request.page_token)
-        return pb.ListJobsResponse(jobs=[job_to_proto(j) for j in jobs], next_page_token=token)
+        messages = [job_to_proto(j) for j in jobs]
+        kept = _fitting(messages)
+        if kept < len(messages):
+            token = page_token_after(jobs[kept - 1])
+        return pb.ListJobsResponse(jobs=messages[:kept], next_page_token=token)

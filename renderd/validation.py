@@ -6,12 +6,17 @@ Order matters and is part of the contract:
    paths, frame count, format, conform mode, model name;
 2. **paths** (PERMISSION_DENIED, then NOT_FOUND): every path inside the allowed
    roots, checked *before* existence so a client cannot probe for files outside
-   them; a named file or folder that does not exist is NOT_FOUND;
-3. **media** (INVALID_ARGUMENT): the clips open (header and first frame decode),
-   the frame indices exist, frame rates match, colourspaces and the model resolve.
+   them; a named file or folder that does not exist is NOT_FOUND; a file in the output
+   folder that the job would replace and Segue did not write is INVALID_ARGUMENT;
+3. **media** (INVALID_ARGUMENT): the clips open from their headers (an image's header;
+   a movie's ffmpeg probe, which decodes one frame in its own process), frames are
+   within the pixel limit (`core.limits`), the frame indices exist, frame rates match,
+   colourspaces and the model resolve.
 
-Step 3 calls the engine's own readers, so a corrupt or truncated file is refused at
-submit time with the engine's message instead of failing later in a worker. Field
+Step 3 calls the engine's own readers, so an unreadable, oversized or truncated movie
+and an image with a corrupt header are refused at submit time with the engine's message
+instead of failing later in a worker. No image is decoded on a request thread: damage
+past an image's header fails the job, with the same message. Field
 names are the proto's (``spec.frames``), which are also `TransitionSpec`'s.
 """
 from __future__ import annotations
@@ -25,7 +30,7 @@ from core.engine import MODEL_NAMES, resolve_model
 from core.errors import InputError
 from core.media import open_clip
 from core.media.sequence import find_folder_files, find_pattern_files, is_pattern
-from core.transition import FORMATS, TransitionSpec, check_same_rate
+from core.transition import FORMATS, TransitionSpec, check_output_folder, check_same_rate
 from renderd.errors import InvalidArgument, NotFound
 from renderd.paths import PathPolicy
 
@@ -33,6 +38,8 @@ from renderd.paths import PathPolicy
 MAX_FRAMES = 10000
 MAX_PATH = 4096
 MAX_NAME = 256
+#: longest name of one file or folder (NAME_MAX of Linux file systems), in bytes
+MAX_NAME_BYTES = 255
 MAX_KEY = 128
 PATH_FIELDS = ("clip_a", "clip_b", "out_dir", "ocio_config", "model")
 
@@ -72,6 +79,7 @@ def check_fields(spec: TransitionSpec) -> None:
         if not os.path.isabs(value):
             raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
                                   _f(name))
+        check_name_lengths(_f(name), value)
     if not 1 <= spec.frames <= MAX_FRAMES:
         raise InvalidArgument(f"must be between 1 and {MAX_FRAMES}, got {spec.frames}", _f("frames"))
     if spec.format not in FORMATS:
@@ -86,6 +94,17 @@ def check_fields(spec: TransitionSpec) -> None:
                               _f("ocio_config"))
 
 
+def check_name_lengths(field: str, path: str) -> None:
+    """`InvalidArgument` naming ``field`` if a file or folder name in ``path`` is longer
+    than `MAX_NAME_BYTES`: no file system here could create it (ENAMETOOLONG)."""
+    for name in path.split(os.sep):
+        size = len(os.fsencode(name))
+        if size > MAX_NAME_BYTES:
+            shown = name if len(name) <= 40 else f"{name[:24]}...{name[-8:]}"
+            raise InvalidArgument(f"the name {shown!r} in it is {size} bytes long; file systems allow at most "
+                                  f"{MAX_NAME_BYTES}", field)
+
+
 def check_paths(spec: TransitionSpec, policy: PathPolicy) -> None:
     """Step 2: every path allowed, then present (see the module docstring for the order)."""
     for name in ("clip_a", "clip_b"):
@@ -94,6 +113,10 @@ def check_paths(spec: TransitionSpec, policy: PathPolicy) -> None:
     policy.check(_f("out_dir"), spec.out_dir)
     if os.path.exists(spec.out_dir) and not os.path.isdir(spec.out_dir):
         raise InvalidArgument(f"{spec.out_dir} is a file, not a folder", _f("out_dir"))
+    try:
+        check_output_folder(spec)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), _f("out_dir")) from None
     for name in ("ocio_config", "model"):
         path = getattr(spec, name)
         if path and os.path.isabs(path):

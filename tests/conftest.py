@@ -1,8 +1,11 @@
 """Shared test helpers: fixture paths and real ffmpeg encodes."""
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -11,6 +14,32 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRIPLETS = FIXTURES / "triplets"
+#: as root a daemon starts only when asked to (`renderd.config.check_user`); tests run as root in CI
+RUN_AS_ROOT = ["--run-as-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+
+
+def pytest_configure(config) -> None:
+    """Keep every test's per-user settings (the daemons' own tokens) out of the real home.
+
+    Daemons started without ``--token-file`` create this user's token in the config folder
+    (`renderd.client.local_token_file`), and clients read it there; the whole run, its
+    daemons and editors included, shares one temporary folder instead of ``~/.config``.
+    """
+    folder = tempfile.mkdtemp(prefix="segue-test-config-")
+    config.stash[_CONFIG_HOME] = (os.environ.get("XDG_CONFIG_HOME"), folder)
+    os.environ["XDG_CONFIG_HOME"] = folder
+
+
+def pytest_unconfigure(config) -> None:
+    saved, folder = config.stash[_CONFIG_HOME]
+    if saved is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = saved
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+_CONFIG_HOME = pytest.StashKey[tuple]()
 
 
 def with_default_sigint(cmd: list[str]) -> list[str]:

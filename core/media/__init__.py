@@ -7,7 +7,8 @@
 
 Modules: `clip` (the `Clip` contract), `readers` (`open_clip`), `movie` (ffmpeg,
 frame-accurate), `sequence` (patterns, folders, stills), `images` (one image file),
-`exr`, `writers` (`write_frame`), `ffmpeg` (locating and running ffmpeg).
+`exr`, `headers` (image sizes from headers alone), `writers` (`write_frame`), `ffmpeg`
+(locating and running ffmpeg, and the one way a user's file is opened with it).
 """
 
 from __future__ import annotations

@@ -4,20 +4,32 @@ PNG/JPEG/TIFF go through OpenCV (``IMREAD_UNCHANGED`` keeps 16-bit and float
 samples); EXR through `core.media.exr`. Files are read into memory first and decoded
 with ``cv2.imdecode`` because ``cv2.imread`` cannot open non-ASCII paths on Windows
 and returns None without saying why.
+
+Size limits (`core.limits`): `read_image_header` learns the frame size from the header
+alone and refuses it above the limit; `read_image` does the same before decoding (from
+the very bytes it then decodes), refuses a file larger than any image within the limit
+before reading it, and checks the decoded size against the header's (a header that
+lies is an error, not a bigger frame).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from core import limits
 from core.errors import InputError
-from core.media.exr import read_exr
+from core.media.exr import read_exr, read_exr_header
+from core.media.headers import ImageHeader, jpeg_header, png_header, tiff_header
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr"})
+_HEADER_READERS = {".png": png_header, ".jpg": jpeg_header, ".jpeg": jpeg_header, ".tif": tiff_header,
+                   ".tiff": tiff_header}
 
 
 @dataclass(frozen=True)
@@ -34,33 +46,94 @@ def is_image_path(path: str | os.PathLike[str]) -> bool:
     return os.path.splitext(os.fspath(path))[1].lower() in IMAGE_EXTENSIONS
 
 
-def read_image(path: str | os.PathLike[str], label: str | None = None) -> Image:
-    """Decode an image file. ``label`` names it in error messages (default: the path).
+def read_image_header(path: str | os.PathLike[str], label: str | None = None) -> ImageHeader:
+    """Size, sample type and channels of an image file from its header, within `core.limits`.
 
-    Raises `InputError` for a missing file, an unsupported extension, or data that
-    does not decode.
+    Decodes no pixels (a few hundred bytes are read), so it is safe on any thread.
+    Raises `InputError` naming ``label`` (default: the path) for a missing, unsupported,
+    corrupt or oversized file.
     """
     path = os.fspath(path)
     name = label or path
+    ext = _checked_ext(path, name)
+    if ext == ".exr":
+        exr = read_exr_header(path, name)
+        limits.check_frame_size(name, exr.width, exr.height)
+        limits.check_frame_size(name, exr.data_width, exr.data_height, "stored data window")
+        limits.check_samples(name, exr.samples)
+        return ImageHeader(exr.width, exr.height, 16 if exr.is_half else 32, True, 3)
+    try:
+        with open(path, "rb") as f:
+            return _header(f, ext, name)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+
+
+def read_image(path: str | os.PathLike[str], label: str | None = None) -> Image:
+    """Decode an image file. ``label`` names it in error messages (default: the path).
+
+    Raises `InputError` for a missing file, an unsupported extension, data that does
+    not decode, and a frame over `core.limits` (checked before decoding, see the module
+    docstring).
+    """
+    path = os.fspath(path)
+    name = label or path
+    ext = _checked_ext(path, name)
+    if ext == ".exr":
+        header = read_image_header(path, name)
+        pixels, is_half = read_exr(path, name)
+        _check_decoded(name, header, pixels)
+        return Image(pixels, 16 if is_half else 32, True)
+
+    cap = limits.max_file_bytes()
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            # Size first: a sparse or padded file must not fill memory before it is refused.
+            raw = f.read(cap + 1) if size <= cap else b""
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    if max(size, len(raw)) > cap:
+        raise InputError(f"{name}: file is {max(size, len(raw)):,} bytes, larger than any image within the "
+                         f"pixel limit ({limits.max_pixels():,} pixels)")
+    # The header comes from the very bytes decoded next (BytesIO shares them, no copy).
+    header = _header(io.BytesIO(raw), ext, name)
+    decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise InputError(
+            f"{name}: cannot decode image (corrupt or not a {ext[1:].upper()} file)"
+        )
+    _check_decoded(name, header, decoded)
+    return _normalise(decoded, name)
+
+
+def _checked_ext(path: str, name: str) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext not in IMAGE_EXTENSIONS:
         raise InputError(f"{name}: unsupported image extension {ext or '(none)'!r}")
     if not os.path.isfile(path):
         raise InputError(f"{name}: no such file")
-    if ext == ".exr":
-        pixels, is_half = read_exr(path, name)
-        return Image(pixels, 16 if is_half else 32, True)
+    return ext
 
+
+def _header(f: io.BufferedIOBase, ext: str, name: str) -> ImageHeader:
+    """The header of a PNG/JPEG/TIFF file object, within the limits; `InputError` if unusable."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if decoded is None:
-        raise InputError(
-            f"{name}: cannot decode image (corrupt or not a {ext[1:].upper()} file)"
-        )
-    return _normalise(decoded, name)
+        header = _HEADER_READERS[ext](f)
+    except (ValueError, struct.error) as exc:
+        raise InputError(f"{name}: cannot decode image (corrupt or not a {ext[1:].upper()} file: {exc})") from None
+    if header.channels not in (1, 2, 3, 4):
+        raise InputError(f"{name}: unsupported channel count {header.channels}")
+    limits.check_frame_size(name, header.width, header.height)
+    return header
+
+
+def _check_decoded(name: str, header: ImageHeader, pixels: np.ndarray) -> None:
+    """The decoder's frame must be the one the header announced (and so within the limits)."""
+    height, width = pixels.shape[:2]
+    if (width, height) != (header.width, header.height):
+        raise InputError(f"{name}: the header says {header.width}x{header.height} but the image decodes to "
+                         f"{width}x{height}; the file is corrupt")
 
 
 def _normalise(decoded: np.ndarray, name: str) -> Image:

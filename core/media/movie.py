@@ -47,8 +47,9 @@ import numpy as np
 
 from core.color import default_colorspace
 from core.errors import InputError
+from core.limits import check_frame_size
 from core.media.clip import Clip
-from core.media.ffmpeg import FFmpegError, input_url, run_ffmpeg
+from core.media.ffmpeg import FFmpegError, input_args, refused_input, run_ffmpeg
 
 # What `open_clip` treats as a movie; ffmpeg decides whether it can actually decode it.
 MOVIE_EXTENSIONS = frozenset({
@@ -166,7 +167,7 @@ class MovieClip(Clip):
         )
         filters.append(f"format={self._out_fmt}")
         args += [
-            "-i", input_url(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
+            *input_args(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", ",".join(filters), "-fps_mode", "passthrough",
             "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", self._out_fmt, "pipe:1",
         ]  # fmt: skip
@@ -175,6 +176,9 @@ class MovieClip(Clip):
                 args, loglevel="info" if seek is not None else "error"
             )
         except FFmpegError as exc:
+            refused = refused_input(self.path, exc.stderr)
+            if refused is not None:  # the file changed since the probe
+                raise refused from None
             raise InputError(
                 f"{self.path}: frame {start}: cannot decode ({exc.reason})"
             ) from None
@@ -224,34 +228,44 @@ def probe_run(path: str) -> tuple[str, str]:
     """The one probe run of ffmpeg over ``path``: (framecrc packet listing, info log).
 
     Also read by `core.retime.probe`, which parses more of the same output. Checks the file
-    and decodes one frame through ``showinfo``; `InputError` naming the file if unusable.
+    and decodes one frame through ``showinfo``; `InputError` naming the file if unusable,
+    including one that is not a self-contained movie or whose frames are over the pixel
+    limit (see `core.media.ffmpeg.input_args`).
     """
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file")
     if os.path.getsize(path) == 0:
         raise InputError(f"{path}: file is empty")
     args = [
-        "-i", input_url(path),
+        *input_args(path),
         "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "pipe:1",
         "-map", "0:v:0", "-vf", "showinfo", "-frames:v", "1", "-f", "null", "-",
     ]  # fmt: skip
     try:
         listing, log = run_ffmpeg(args, loglevel="info")
     except FFmpegError as exc:
+        refused = refused_input(path, exc.stderr)
+        if refused is not None:
+            raise refused from None
         if "Input #0" in exc.stderr and not re.search(
             r"Stream #0:\d+\S*: Video:", exc.stderr
         ):
             raise InputError(f"{path}: no video stream") from None
         raise InputError(f"{path}: cannot read video ({exc.reason})") from None
+    refused = refused_input(path, log)  # a decoder that refused a frame need not fail the run
+    if refused is not None:
+        raise refused
     return listing.decode("ascii", errors="replace"), log
 
 
 def first_frame(path: str, log: str) -> tuple[str, int, int]:
-    """(pixel format, width, height) of the frame `probe_run` decoded."""
+    """(pixel format, width, height) of the frame `probe_run` decoded, within `core.limits`."""
     frame = re.search(r"\bn:\s*0\b.*?\bfmt:(\S+).*?\bs:(\d+)x(\d+)", log)
     if frame is None:
         raise InputError(f"{path}: cannot decode any video frame")
-    return frame.group(1), int(frame.group(2)), int(frame.group(3))
+    width, height = int(frame.group(2)), int(frame.group(3))
+    check_frame_size(path, width, height)  # -max_pixels bounds the area; this adds the side limit
+    return frame.group(1), width, height
 
 
 def stream_rate(log: str) -> Fraction | None:

@@ -25,7 +25,7 @@ import numpy as np
 from core.color import default_colorspace
 from core.errors import InputError
 from core.media.clip import Clip, ClipKind
-from core.media.images import IMAGE_EXTENSIONS, read_image
+from core.media.images import IMAGE_EXTENSIONS, read_image, read_image_header
 
 _PRINTF = re.compile(r"%(\d*)d")
 _HASH = re.compile(r"#+")
@@ -61,15 +61,17 @@ class ImageClip(Clip):
         )
         self.fps = None
         self.frame_count = len(self.files)
-        first = read_image(self.files[0], self._label(0))
-        self.height, self.width = first.pixels.shape[:2]
+        # The first file's header only: opening decodes nothing (the daemon opens clips on
+        # its request threads) and refuses a frame over core.limits before any decoder sees it.
+        first = read_image_header(self.files[0], self._label(0))
+        self.width, self.height = first.width, first.height
         self.bit_depth = first.bit_depth
         self.is_float = first.is_float
         self.colorspace = colorspace or default_colorspace(
             self.bit_depth, self.is_float
         )
-        # One-slot cache: open already decoded frame 0, which is often read next.
-        self._cached: tuple[int, np.ndarray] | None = (0, first.pixels)
+        # One-slot cache: the frame read last, for callers that read a frame twice.
+        self._cached: tuple[int, np.ndarray] | None = None
 
     def _label(self, index: int) -> str:
         if self.kind == "still":

@@ -10,6 +10,7 @@ that exists.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Literal
 
 import cv2
@@ -35,6 +36,7 @@ def write_frame(
     image: np.ndarray,
     fmt: Format,
     bit_depth: int | None = None,
+    before_replace: Callable[[str], None] | None = None,
 ) -> None:
     """Write float32 ``(H, W, 3)`` RGB to ``path`` atomically.
 
@@ -47,6 +49,8 @@ def write_frame(
         fmt: ``"png"``, ``"tiff"`` or ``"exr"``.
         bit_depth: png 8 (default) or 16; tiff 16 (default), 8 or 32 (float);
             exr 16 (half, default) or 32 (float).
+        before_replace: called with the finished temporary file before it is renamed
+            to ``path`` (see `core.output.atomic_path`).
 
     Raises:
         InputError: unknown format or bit depth for the format; folder missing.
@@ -70,7 +74,7 @@ def write_frame(
     if not os.path.isdir(folder):
         raise InputError(f"{path}: output folder {folder} does not exist")
 
-    with atomic_path(path, suffix=_EXTENSIONS[fmt]) as tmp:
+    with atomic_path(path, suffix=_EXTENSIONS[fmt], before_replace=before_replace) as tmp:
         if fmt == "exr":
             write_exr(tmp, image.astype(np.float32, copy=False), half=depth == 16)
         else:

@@ -39,11 +39,13 @@ it, and the next run to the same output removes it when its process is gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +53,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.media.ffmpeg import error_reason, find_ffmpeg, input_url
+from core.media.ffmpeg import error_reason, find_ffmpeg, input_args
+from core.ownership import file_stamp
 from core.retime.colour import VideoColour, encode_filters
 from core.retime.probe import AudioStream
 from core.retime.timing import format_rate
@@ -166,14 +169,19 @@ def plan_audio(streams: tuple[AudioStream, ...], muxer: str, speed: Fraction, ke
 class MovieEncoder:
     """Pipes frames to ffmpeg and produces the movie atomically (see module docstring).
 
+    ``before_replace`` is called with the finished temporary movie just before it is
+    renamed into place (the folder's ledger records it there, `core.ownership`).
+
     Use: ``start()``, ``write(frame)`` per frame, then ``finish()``; ``abort()`` on any
     failure or interruption (idempotent, also after ``finish``).
     """
 
     def __init__(self, path: Path, muxer: str, width: int, height: int, fps: Fraction,
                  video: VideoFormat, *, audio: AudioPlan | None = None, audio_source: str | None = None,
-                 video_offset: Fraction = Fraction(0)) -> None:
+                 video_offset: Fraction = Fraction(0),
+                 before_replace: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)
+        self.before_replace = before_replace
         self.muxer = muxer
         self.width, self.height = width, height
         self.fps = fps
@@ -198,14 +206,14 @@ class MovieEncoder:
             cmd += ["-itsoffset", f"{float(self.video_offset):.6f}"]
         cmd += ["-i", "pipe:0"]
         if self.audio.mode != "none" and self.audio_source:
-            cmd += ["-i", input_url(self.audio_source)]
+            cmd += input_args(self.audio_source)  # the source movie, opened as every user file is
         cmd += ["-map", "0:v:0", "-vf", encode_filters(self.video.colour, self.video.pix_fmt),
                 *self.video.args, "-fps_mode", "passthrough"]
         if self.audio.mode != "none" and self.audio_source:
             cmd += self.audio.args
         if self.muxer in ("mp4", "mov"):
             cmd += ["-movflags", "+faststart"]
-        return [*cmd, "-f", self.muxer, str(self.tmp)]
+        return [*cmd, "-f", self.muxer, "file:" + os.path.abspath(self.tmp)]
 
     def start(self) -> None:
         """Start ffmpeg (removing temporaries of dead earlier runs first)."""
@@ -238,6 +246,8 @@ class MovieEncoder:
             self._fail()
         with open(self.tmp, "rb+") as f:
             os.fsync(f.fileno())
+        if self.before_replace is not None:
+            self.before_replace(str(self.tmp))
         os.replace(self.tmp, self.path)
         self._close_log()
 
@@ -252,11 +262,15 @@ class MovieEncoder:
 
     def _fail(self) -> None:
         self._proc.wait()
-        reason = "unknown error"
+        reason, log = "unknown error", ""
         if self._log is not None:
             self._log.seek(0)
-            reason = error_reason(self._log.read().decode("utf-8", "replace"))
+            log = self._log.read().decode("utf-8", "replace")
+            reason = error_reason(log)
         self.abort()
+        if "No space left on device" in log or "Disk quota exceeded" in log:
+            # the machine's problem, not ffmpeg's: callers map ENOSPC to a full-disk message
+            raise OSError(errno.ENOSPC, f"ffmpeg could not write {self.path.name}: {reason}", str(self.path))
         raise RuntimeError(f"ffmpeg could not encode {self.path.name}: {reason}")
 
     def _close_log(self) -> None:
@@ -271,7 +285,7 @@ def clean_stale_parts(path: Path) -> None:
     with contextlib.suppress(OSError):
         for entry in os.listdir(path.parent):
             m = pattern.match(entry)
-            if m and not _alive(int(m.group(1))):
+            if m and not _alive(int(m.group(1))) and file_stamp(path.parent / entry) is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(path.parent / entry)
 

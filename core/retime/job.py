@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -38,14 +39,25 @@ from core.color import ColorManager
 from core.errors import InputError
 from core.media.writers import write_frame
 from core.output import atomic_write_text
+from core.ownership import Ledger
 from core.retime import analysis as analysis_mod
 from core.retime import colour as video_colour
 from core.retime import duplicates, scenes, stream, timing
 from core.retime.encode import MovieEncoder, choose_format, plan_audio
 from core.retime.source import Source, open_source
-from core.retime.target import STATE_FILE, Target, check_writable, resolve_target
+from core.retime.target import (
+    SEQUENCE_REPORT,
+    STATE_FILE,
+    Target,
+    check_not_input,
+    check_replaceable,
+    check_writable,
+    resolve_target,
+)
 
 AUDIO_MODES = ("keep", "drop")
+#: a state file claiming more frames than this is not one Segue wrote (46 days at 24 fps)
+_MAX_STATE_FRAMES = 10**8
 
 
 @dataclass
@@ -145,13 +157,13 @@ def run_retime(spec: RetimeSpec, engine=None,
     to_working = lambda image: colour.to_working(image, cs_in)
     from_working = lambda image: colour.from_working(image, cs_out)
 
+    check_not_input(target, source_files(source))
     check_writable(target)
+    check_replaceable(target, spec.overwrite)
     sink, output_info = _make_sink(spec, target, source, rates)
     key = _job_key(spec, source, engine.model, cs_in, cs_out)
     if target.kind == "sequence":
         sink.claim(key, spec.resume, spec.overwrite)
-    elif target.path.exists() and not spec.overwrite:
-        raise InputError(f"{target.path} already exists: pass --overwrite to replace it")
 
     progress = (lambda i: on_stage("analysis", i + 1, source.frame_count)) if on_stage else None
     found = analysis_mod.analyse(source, to_working, scene_threshold=spec.scene_threshold,
@@ -165,8 +177,15 @@ def run_retime(spec: RetimeSpec, engine=None,
                           on_progress=on_progress)
     report = _report(spec, source, target, rates, plan, found, runs, stats, engine, output_info,
                      cs_in, cs_out, time.perf_counter() - started)
-    atomic_write_text(target.report_path, json.dumps(report, indent=2))
+    ledger = sink.ledger if target.kind == "sequence" else Ledger(target.path.parent)
+    atomic_write_text(target.report_path, json.dumps(report, indent=2),
+                      before_replace=ledger.recorder(target.report_path.name))
     return report
+
+
+def source_files(source: Source) -> list[str]:
+    """The files ``source`` reads: the movie, or every frame of a sequence."""
+    return list(source.clip.files) if source.clip is not None else [source.path]
 
 
 def _make_sink(spec: RetimeSpec, target: Target, source: Source, rates: Rates):
@@ -185,7 +204,8 @@ def _make_sink(spec: RetimeSpec, target: Target, source: Source, rates: Rates):
     streams = media.audio if media is not None else ()
     audio = plan_audio(streams, target.muxer, rates.speed, spec.audio == "keep")
     encoder = MovieEncoder(target.path, target.muxer, source.width, source.height, rates.out_fps, video,
-                           audio=audio, audio_source=source.path, video_offset=source.start / rates.speed)
+                           audio=audio, audio_source=source.path, video_offset=source.start / rates.speed,
+                           before_replace=Ledger(target.path.parent).recorder(target.path.name))
     info = {"codec": video.codec, "pix_fmt": video.pix_fmt, "bit_depth": video.bit_depth,
             "container": target.muxer, "colour": video.colour.as_dict(), "audio": audio.as_dict(streams)}
     return _MovieSink(encoder), info
@@ -225,19 +245,26 @@ class _MovieSink:
 
 
 class _SequenceSink:
-    """Atomic frame files plus the folder's state file (see module docstring)."""
+    """Atomic frame files plus the folder's state file (see module docstring).
+
+    Every file it writes is recorded in the folder's ledger (`core.ownership`); it
+    replaces or removes only files the ledger proves are Segue's, and reads the state
+    file only if Segue wrote it (and even then checks it like any other input).
+    """
 
     def __init__(self, target: Target, depth: int) -> None:
         self.target, self.depth = target, depth
-        self.resume = False
+        self.resume = self.overwrite = False
         assert target.folder is not None
         self.state_path = target.folder / STATE_FILE
+        self.ledger: Ledger | None = None
 
     def claim(self, key: str, resume: bool, overwrite: bool) -> None:
-        """Check the folder against this job; remove an old render if ``overwrite``."""
-        state = _load_json(self.state_path)
+        """Check the folder against this job; remove an old render of Segue's if ``overwrite``."""
+        self.ledger = ledger = Ledger(self.target.folder)  # check_replaceable vetted its report and state file
+        state = self._load_state()
         ours = state.get("template") == self.target.template
-        previous = self._existing(int(state.get("frames", 0)) if ours else 0)
+        previous = self._existing(state["frames"] if ours else 0)
         if resume:
             if not ours:
                 raise InputError(f"--resume: {self.target.path} holds no earlier render of Segue's to continue")
@@ -250,39 +277,44 @@ class _SequenceSink:
                              "to continue it or --overwrite to start over")
         elif overwrite:
             for path in previous:
-                path.unlink(missing_ok=True)
-        if ours:
-            self._sweep_leftovers()
+                ledger.remove(path.name)
+        self.overwrite = overwrite
+        ledger.sweep_temporaries(lambda name: name in (STATE_FILE, SEQUENCE_REPORT) or self.target.names_frame(name))
         self.key = key
-        self.state = {"key": key, "template": self.target.template, "frames": int(state.get("frames", 0))}
+        self.state = {"key": key, "template": self.target.template, "frames": state["frames"] if ours else 0}
 
-    def _sweep_leftovers(self) -> None:
-        """Remove the hidden temporary files a killed run left while writing our frames."""
-        prefix, suffix = self.target.template.split("{")[0], self.target.template.split("}")[-1]
-        for leftover in self.target.folder.glob(".*.tmp-*"):
-            base = leftover.name[1:leftover.name.index(".tmp-")]
-            if base.startswith(prefix) and base.endswith(suffix):
-                leftover.unlink(missing_ok=True)
+    def _load_state(self) -> dict:
+        """The folder's state file if Segue wrote it and it has the expected shape, else empty."""
+        empty = {"frames": 0}
+        if not self.ledger.owns(STATE_FILE):
+            return empty
+        state = _load_json(self.state_path)
+        if not (isinstance(state.get("key"), str) and isinstance(state.get("template"), str)
+                and type(state.get("frames")) is int and 0 <= state["frames"] <= _MAX_STATE_FRAMES):
+            return empty
+        return state
 
     def expect(self, frames: int) -> None:
         """Record the output's length; refuse to overwrite frame files Segue did not write."""
-        if not self.resume:
-            for number in range(1, frames + 1):
-                path = self.target.frame_path(number)
-                if path.exists():
-                    raise InputError(f"{path} already exists and was not written by Segue: choose an empty "
-                                     "folder or another name")
+        for number in range(1, frames + 1):
+            path = self.target.frame_path(number)
+            if os.path.lexists(path) and not (self.resume and self.ledger.owns(path.name)):
+                whose = "Segue's earlier render" if self.ledger.owns(path.name) else "not written by Segue"
+                raise InputError(f"{path} already exists ({whose}): choose an empty folder or another name"
+                                 + (", or pass --overwrite" if whose.startswith("Segue") else ""))
         self.state["frames"] = max(frames, self.state["frames"])
-        atomic_write_text(self.state_path, json.dumps(self.state))
+        atomic_write_text(self.state_path, json.dumps(self.state), before_replace=self.ledger.recorder(STATE_FILE))
 
     def _existing(self, frames: int) -> list[Path]:
-        return [p for p in (self.target.frame_path(k) for k in range(1, frames + 1)) if p.exists()]
+        """Frames 1..``frames`` that are Segue's."""
+        return [p for p in (self.target.frame_path(k) for k in range(1, frames + 1)) if self.ledger.owns(p.name)]
 
     def exists(self, index: int) -> bool:
-        return self.resume and self.target.frame_path(index + 1).is_file()
+        return self.resume and self.ledger.owns(self.target.frame_path(index + 1).name)
 
     def write(self, index: int, image) -> None:
-        write_frame(self.target.frame_path(index + 1), image, self.target.codec, self.depth)
+        path = self.target.frame_path(index + 1)
+        write_frame(path, image, self.target.codec, self.depth, before_replace=self.ledger.recorder(path.name))
 
     def finish(self) -> None:
         pass

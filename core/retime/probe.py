@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from core.errors import InputError
-from core.media.ffmpeg import input_url, run_ffmpeg
+from core.media.ffmpeg import input_args, run_ffmpeg
 from core.media.movie import first_frame, pix_fmt_depth, probe_run, stream_rate
 
 _AV_PKT_FLAG_DISCARD = 0x4
@@ -149,7 +149,7 @@ def decoded_audio_seconds(path: str, stream: int = 0) -> tuple[int, Fraction]:
     if stream >= len(info.audio):
         raise InputError(f"{path}: no audio stream {stream}")
     rate = info.audio[stream].sample_rate
-    data, _ = run_ffmpeg(["-i", input_url(path), "-map", f"0:a:{stream}", "-ac", "1", "-f", "s16le",
+    data, _ = run_ffmpeg([*input_args(path), "-map", f"0:a:{stream}", "-ac", "1", "-f", "s16le",
                           "-acodec", "pcm_s16le", "pipe:1"])
     samples = len(data) // 2
     return samples, Fraction(samples, rate)

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
-from core.media.ffmpeg import error_reason, find_ffmpeg, input_url
+from core.media.ffmpeg import error_reason, find_ffmpeg, input_args, refused_input
 from core.media.movie import MOVIE_EXTENSIONS
 from core.media.readers import open_clip
 from core.media.sequence import ImageClip
@@ -95,7 +95,7 @@ class Source:
             fmt, dtype, peak = "rgb48le", np.dtype("<u2"), 65535.0
         scale = decode_filter(self.colour, (width, height) if small else None)
         args = [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error",
-                "-i", input_url(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
+                *input_args(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
                 "-vf", f"{scale},format={fmt}", "-fps_mode", "passthrough",
                 "-f", "rawvideo", "-pix_fmt", fmt, "pipe:1"]
         frame_bytes = width * height * 3 * dtype.itemsize
@@ -123,7 +123,11 @@ class Source:
                     proc.wait()
             if code != 0:
                 log.seek(0)
-                reason = error_reason(log.read().decode("utf-8", "replace"))
+                text = log.read().decode("utf-8", "replace")
+                refused = refused_input(self.path, text)  # the file changed since the probe
+                if refused is not None:
+                    raise refused
+                reason = error_reason(text)
                 raise InputError(f"{self.path}: frame {delivered}: cannot decode ({reason})")
 
 

@@ -11,15 +11,21 @@
 
 Output frames are numbered from 1. The run's JSON report is written next to the output:
 ``NAME.EXT.json`` beside a movie, ``retime.json`` in a sequence's folder.
+
+What may be replaced (`check_replaceable`, `check_not_input`): an existing movie only with
+``--overwrite`` and only if the folder's ledger proves Segue wrote it (`core.ownership`);
+never a file of the input, whatever the options.
 """
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from core.ownership import Ledger
 from core.retime.encode import CONTAINERS, MOVIE_CODECS
 
 IMAGE_CODECS = {"png": ".png", "tiff": ".tif", "exr": ".exr"}
@@ -44,6 +50,14 @@ class Target:
         """The file of 1-based output frame ``number`` (sequences)."""
         assert self.folder is not None and self.template is not None
         return self.folder / self.template.format(number)
+
+    def names_frame(self, name: str) -> bool:
+        """True if ``name`` is the file name of one of this sequence's frames."""
+        assert self.template is not None
+        prefix, rest = self.template.split("{", 1)
+        suffix = rest.split("}", 1)[1]
+        unescape = lambda text: text.replace("{{", "{").replace("}}", "}")  # noqa: E731
+        return re.fullmatch(re.escape(unescape(prefix)) + r"[0-9]+" + re.escape(unescape(suffix)), name) is not None
 
     @property
     def report_path(self) -> Path:
@@ -94,6 +108,43 @@ def resolve_target(output: str, codec: str | None = None) -> Target:
                          "name a .mp4, .mov or .mkv file")
     fmt = codec or "png"
     return Target(path, "sequence", fmt, folder=path, template="frame_{:06d}" + IMAGE_CODECS[fmt])
+
+
+def check_replaceable(target: Target, overwrite: bool) -> None:
+    """`InputError` unless the files of ``target`` that exist now may be replaced.
+
+    A movie may be replaced only with ``overwrite`` and only if Segue wrote it; its report
+    (or a sequence's report and state file) only if Segue wrote it. A sequence's frames
+    are judged by the render, which knows its identity.
+    """
+    folder = target.path.parent if target.kind == "movie" else target.folder
+    if not folder.is_dir():
+        return
+    ledger = Ledger(folder)
+    if target.kind == "movie" and os.path.lexists(target.path):
+        if not overwrite:
+            raise InputError(f"{target.path} already exists: pass --overwrite to replace an earlier output of Segue's")
+        ledger.check_free([target.path.name], "Segue replaces only movies it wrote; choose another name")
+    others = [target.report_path.name] if target.kind == "movie" else [SEQUENCE_REPORT, STATE_FILE]
+    ledger.check_free(others, "choose another output name" if target.kind == "movie" else "choose an empty folder")
+
+
+def check_not_input(target: Target, inputs: Iterable[str]) -> None:
+    """`InputError` if ``target`` would write or remove one of the ``inputs`` files."""
+    real = {os.path.realpath(path) for path in inputs}
+    if target.kind == "movie":
+        written = [target.path, target.report_path]
+        if any(os.path.realpath(path) in real for path in written):
+            raise InputError(f"{target.path}: the output is the input; Segue never writes over its own input, "
+                             "choose another name")
+        return
+    assert target.folder is not None
+    folder = os.path.realpath(target.folder)
+    for path in real:
+        name = os.path.basename(path)
+        if os.path.dirname(path) == folder and (target.names_frame(name) or name == SEQUENCE_REPORT):
+            raise InputError(f"{target.path}: the output would write over the input's frame {path}; "
+                             "choose another folder or name")
 
 
 def check_writable(target: Target) -> None:

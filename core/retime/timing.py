@@ -49,32 +49,61 @@ SHORT_HOLD_FRAMES = 2
 SHORT_HOLD_SECONDS = Fraction(1, 6)
 #: highest output rate accepted (a typo guard: 6000 instead of 60.00)
 MAX_FPS = 1000
+#: largest --factor / --slowmo accepted
+MAX_RATIO = 64
 #: NTSC-style rates (N * 1000/1001) are recognised when written to within this many fps
 _NTSC_TOLERANCE = 0.005
 
 COPY, SYNTH, HOLD = "copy", "synth", "hold"
 
 
-def parse_rate(text: str | float | Fraction, name: str = "--fps") -> Fraction:
-    """An exact frame rate from what a user writes.
+#: the syntax of every rate and ratio a user or client writes: a decimal (``59.94``, ``25``)
+#: or a ratio of whole numbers (``60000/1001``, ``24000:1001``). No signs, exponents or
+#: other spellings, and a bounded number of digits, so a 13-character field can never
+#: make `Fraction` build a 10^N integer (``1e100000000``) before any range check.
+_NUMBER = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,12}))?")
+_RATIO = re.compile(r"([0-9]{1,12}) *[/:] *([0-9]{1,12})")
+_MAX_TEXT = 64
+
+
+def parse_number(text: str | float | int, name: str, what: str = "a number", example: str = "2, 2.5, 5/2") -> Fraction:
+    """An exact non-negative number in the bounded syntax above, or `InputError` naming ``name``.
+
+    Accepts ``"25"``, ``"59.94"``, ``"60000/1001"``, ``"24000:1001"`` (surrounding spaces
+    allowed). ``what`` and ``example`` complete the error message.
+    """
+    raw = str(text).strip()
+    if len(raw) <= _MAX_TEXT:
+        ratio = _RATIO.fullmatch(raw)
+        if ratio:
+            if int(ratio.group(2)) == 0:
+                raise InputError(f"{name} {raw!r}: division by zero")
+            return Fraction(int(ratio.group(1)), int(ratio.group(2)))
+        number = _NUMBER.fullmatch(raw)
+        if number:
+            whole, decimals = number.group(1), number.group(2) or ""
+            return Fraction(int(whole + decimals), 10 ** len(decimals))
+    shown = raw if len(raw) <= 24 else raw[:20] + "..."
+    if raw.startswith("-"):
+        raise InputError(f"{name} must be positive, got {shown}")
+    raise InputError(f"{name} {shown!r} is not {what} (e.g. {example}: digits with an optional decimal point, "
+                     "or a ratio of whole numbers)")
+
+
+def parse_rate(text: str | Fraction, name: str = "--fps") -> Fraction:
+    """An exact frame rate from what a user writes (syntax of `parse_number`).
 
     ``"60000/1001"``, ``"60000:1001"`` -> 60000/1001; ``"59.94"``, ``"29.97"``,
     ``"23.976"``, ``"23.98"`` -> the NTSC rate N*1000/1001 they abbreviate; ``"25"``,
-    ``"12.5"`` -> exactly that. Raises `InputError` naming ``name`` otherwise.
+    ``"12.5"`` -> exactly that. A `Fraction` (a rate Segue computed) is range-checked
+    only. Raises `InputError` naming ``name`` otherwise.
     """
     if isinstance(text, Fraction):
         rate = text
     else:
         raw = str(text).strip()
-        m = re.fullmatch(r"(\d+)\s*[/:]\s*(\d+)", raw)
-        try:
-            if m:
-                rate = Fraction(int(m.group(1)), int(m.group(2)))
-            else:
-                rate = Fraction(raw)
-        except (ValueError, ZeroDivisionError):
-            raise InputError(f"{name} {raw!r} is not a frame rate (e.g. 59.94, 25, 60000/1001)") from None
-        if not m and rate.denominator != 1:
+        rate = parse_number(raw, name, "a frame rate", "59.94, 25, 60000/1001")
+        if not _RATIO.fullmatch(raw) and rate.denominator != 1:
             ntsc = Fraction(round(rate * Fraction(1001, 1000)) * 1000, 1001)
             if ntsc > 0 and abs(float(ntsc - rate)) < _NTSC_TOLERANCE:
                 rate = ntsc
@@ -85,17 +114,13 @@ def parse_rate(text: str | float | Fraction, name: str = "--fps") -> Fraction:
     return rate
 
 
-def parse_ratio(text: str | float, name: str, minimum: Fraction = Fraction(0)) -> Fraction:
+def parse_ratio(text: str, name: str, minimum: Fraction = Fraction(0)) -> Fraction:
     """An exact positive ratio (``--factor 2.5``, ``--slowmo 4``, ``5/2``) above ``minimum``."""
-    raw = str(text).strip()
-    try:
-        value = Fraction(raw.replace(":", "/"))
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"{name} {raw!r} is not a number") from None
+    value = parse_number(text, name)
     if value <= minimum:
-        raise InputError(f"{name} must be greater than {minimum}, got {raw}")
-    if value > 64:
-        raise InputError(f"{name} {raw} is above the limit of 64")
+        raise InputError(f"{name} must be greater than {minimum}, got {str(text).strip()}")
+    if value > MAX_RATIO:
+        raise InputError(f"{name} {str(text).strip()} is above the limit of {MAX_RATIO}")
     return value
 
 

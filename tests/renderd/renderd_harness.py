@@ -6,7 +6,8 @@ imports every ``conftest.py`` under the one module name ``conftest``, so a secon
 would shadow ``tests/conftest.py`` for suites that ``from conftest import ...`` after it.
 
 `RenderdProcess` starts ``python -m renderd serve --listen 127.0.0.1:0`` and reads the
-bound address from the daemon's own ``server.serving`` log line, so no port is ever
+bound address (and, without ``--token-file``, the file of the token the daemon made for
+this user) from the daemon's own ``server.serving`` log line, so no port is ever
 guessed. Its JSON log lines are collected for assertions. Waits are event-driven; the
 timeouts only keep a broken daemon from hanging the suite.
 """
@@ -23,8 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import grpc
+from conftest import RUN_AS_ROOT
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
+
+from renderd.client import read_token
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -42,7 +46,8 @@ class RenderdProcess:
     def __init__(self, store: Path, *args: str, listen: str = "127.0.0.1:0", token: str | None = None) -> None:
         self.store = store
         self.token = token
-        cmd = [sys.executable, "-m", "renderd", "serve", "--listen", listen, "--store", str(store), *args]
+        cmd = [sys.executable, "-m", "renderd", "serve", "--listen", listen, "--store", str(store), *RUN_AS_ROOT,
+               *args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
@@ -51,6 +56,8 @@ class RenderdProcess:
         self._reader.start()
         serving = self.wait_for_log(lambda e: e.get("event") == "server.serving")
         self.address: str = serving["address"]
+        if self.token is None and serving.get("token_file"):  # the daemon's own token (no --token-file)
+            self.token = read_token(serving["token_file"])
         self._channel: grpc.Channel | None = None
 
     def _read(self) -> None:

@@ -199,6 +199,11 @@ CORPUS = [
     ("cancel of a finished job", cancel_finished, C.FAILED_PRECONDITION, "already succeeded"),
     ("malformed page token", lambda d, m: d.call("ListJobs", pb.ListJobsRequest(page_token="abc")),
      C.INVALID_ARGUMENT, "page_token"),
+    # str.isdigit accepts these: int() refuses '²' and reads '٣' (Arabic-Indic three) as 3
+    ("superscript digit page token", lambda d, m: d.call("ListJobs", pb.ListJobsRequest(page_token="\u00b2")),
+     C.INVALID_ARGUMENT, "page_token"),
+    ("Arabic-Indic digit page token", lambda d, m: d.call("ListJobs", pb.ListJobsRequest(page_token="\u0663")),
+     C.INVALID_ARGUMENT, "page_token"),
     ("negative page size", lambda d, m: d.call("ListJobs", pb.ListJobsRequest(page_size=-1)), C.INVALID_ARGUMENT,
      "page_size"),
     ("page size too large", lambda d, m: d.call("ListJobs", pb.ListJobsRequest(page_size=501)), C.INVALID_ARGUMENT,

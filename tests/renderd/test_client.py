@@ -55,7 +55,7 @@ def test_a_call_made_before_the_daemon_is_up_goes_through_once_it_is(tmp_path):
     client = RenderClient(f"127.0.0.1:{port}", retry=Retry(attempts=60, initial=0.05, maximum=0.5), timeout=5)
     caller = threading.Thread(target=lambda: result.append(client.capabilities()))
     caller.start()
-    daemon = RenderdProcess(tmp_path / "store", listen=f"127.0.0.1:{port}")
+    daemon = RenderdProcess(tmp_path / "store", "--no-token", listen=f"127.0.0.1:{port}")  # the client came first
     try:
         caller.join(SAFETY)
         assert result and result[0].max_frames == 10000

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
+from renderd.client import is_loopback_address, is_loopback_host
 from renderd.config import (
     ConfigError,
     ServeConfig,
-    is_loopback,
     load_config,
     split_address,
 )
@@ -21,7 +21,8 @@ from renderd.paths import PathPolicy
     ("0.0.0.0", False), ("::", False), ("192.168.1.4", False), ("render-node", False), ("localhost.evil", False),
 ])
 def test_loopback_detection(host, loopback):
-    assert is_loopback(host) is loopback
+    assert is_loopback_host(host) is loopback
+    assert is_loopback_address(f"[{host}]:50051" if ":" in host else f"{host}:50051") is loopback
 
 
 def test_addresses_are_parsed():
@@ -76,3 +77,16 @@ def test_policy_resolves_symlinks_and_dotdot(tmp_path):
 def test_no_roots_means_no_restriction():
     assert PathPolicy().allows("/") and not PathPolicy().restricted
     assert PathPolicy([os.sep]).allows("/etc/hosts")
+
+
+def test_retention_settings_from_file_and_flags_are_checked(tmp_path):
+    config_file = tmp_path / "renderd.toml"
+    config_file.write_text("keep_days = 7\nkeep_jobs = 200\n")
+    config = load_config(str(config_file), {"keep_jobs": 0})
+    assert (config.keep_days, config.keep_jobs) == (7, 0)  # the flag wins; 0 turns the limit off
+    assert (ServeConfig().keep_days, ServeConfig().keep_jobs) == (30, 10_000)
+    for flags, name in (({"keep_days": -1}, "keep_days"), ({"keep_days": float("nan")}, "keep_days"),
+                        ({"keep_jobs": -5}, "keep_jobs"), ({"keep_jobs": 2.5}, "keep_jobs"),
+                        ({"keep_jobs": True}, "keep_jobs")):
+        with pytest.raises(ConfigError, match=name):
+            load_config(None, flags)

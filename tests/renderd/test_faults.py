@@ -91,7 +91,7 @@ def test_sigterm_interrupts_gracefully_and_a_watching_client_sees_the_job_throug
     errors: list[BaseException] = []
 
     def follow() -> None:  # the shared client, reconnecting across the restart
-        client = RenderClient(first.address, retry=Retry(attempts=40, initial=0.05, maximum=0.5))
+        client = RenderClient(first.address, token=first.token, retry=Retry(attempts=40, initial=0.05, maximum=0.5))
         try:
             for event in client.watch(job.job_id):
                 events.append(event)

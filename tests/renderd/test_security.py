@@ -9,15 +9,17 @@ import grpc
 import pytest
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
+from conftest import RUN_AS_ROOT
 from renderd_harness import SAFETY, TOKEN, RenderdProcess
 
 from renderd.client import RenderClient, RenderError, Retry
 
 
-def serve(*args: str) -> subprocess.CompletedProcess:
-    """``segue-renderd serve`` expected to refuse before listening."""
-    return subprocess.run([sys.executable, "-m", "renderd", "serve", *args], check=False, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=SAFETY)
+def serve(*args: str, as_root_ok: bool = True) -> subprocess.CompletedProcess:
+    """``segue-renderd serve`` expected to refuse before listening (for another reason than root)."""
+    extra = RUN_AS_ROOT if as_root_ok else []
+    return subprocess.run([sys.executable, "-m", "renderd", "serve", *extra, *args], check=False,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SAFETY)
 
 
 def assert_refused(result: subprocess.CompletedProcess, *words: str) -> None:
@@ -108,3 +110,52 @@ def test_tls_with_token(tmp_path, token_file):
     finally:
         assert daemon.stop() == 0
     assert daemon.wait_for_log(lambda e: e.get("event") == "server.serving")["tls"] is True
+
+
+def test_refused_calls_are_logged_at_info_but_rate_limited(tmp_path, token_file):
+    daemon = RenderdProcess(tmp_path / "store", "--token-file", str(token_file), token=TOKEN)
+    refusals = 40
+    try:
+        stub = daemon.stub()
+        for n in range(refusals):
+            metadata = () if n % 2 else (("authorization", "Bearer wrong-token-0123456789"),)
+            with pytest.raises(grpc.RpcError) as info:
+                stub.GetCapabilities(pb.GetCapabilitiesRequest(), metadata=metadata, timeout=SAFETY)
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        assert daemon.stop() == 0
+    lines = [e for e in daemon.events if e["event"] == "auth.refused"]
+    assert lines[0]["level"] == "info" and lines[0]["reason"] == "wrong"  # the first one is always logged
+    assert len(lines) < refusals / 4  # then a line per minute at most, not one per call
+    unlogged = [e for e in daemon.events if e["event"] == "auth.refused_unlogged"]  # the rest, counted at stop
+    assert len(lines) + sum(e["unlogged_before"] for e in lines) + sum(e["count"] for e in unlogged) == refusals
+
+
+def test_a_broken_certificate_or_key_is_named_not_taken_for_a_busy_address(tmp_path):
+    cert, key = make_certificate(tmp_path)
+    (tmp_path / "other").mkdir()
+    _, other_key = make_certificate(tmp_path / "other")  # a valid key, of another certificate
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    encrypted = tmp_path / "encrypted.pem"
+    subprocess.run(["openssl", "rsa", "-in", key, "-aes256", "-passout", "pass:secret", "-out", str(encrypted)],
+                   check=True, capture_output=True, timeout=SAFETY)
+    store = str(tmp_path / "store")
+    for tls, words in (((str(garbage), key), ("tls_cert", str(garbage), "no PEM certificate")),
+                       ((cert, str(garbage)), ("tls_key", str(garbage), "no PEM private key")),
+                       ((cert, other_key), ("tls_key", other_key, f"not the private key of the certificate in {cert}")),
+                       ((cert, str(encrypted)), ("tls_key", str(encrypted), "passphrase"))):
+        result = serve("--listen", "127.0.0.1:0", "--store", store, "--tls-cert", tls[0], "--tls-key", tls[1])
+        assert_refused(result, *words)
+        assert "another daemon" not in result.stderr
+
+
+def test_a_tls_key_readable_by_others_gets_a_warning(tmp_path):
+    cert, key = make_certificate(tmp_path)
+    for mode, warned in ((0o644, True), (0o600, False)):
+        Path(key).chmod(mode)
+        daemon = RenderdProcess(tmp_path / f"store-{mode:o}", "--tls-cert", cert, "--tls-key", key)
+        assert daemon.stop() == 0
+        warnings = [e for e in daemon.events if e["event"] == "auth.tls_key_readable"]
+        assert bool(warnings) is warned, daemon.events
+        assert all(w["level"] == "warning" and w["path"] == key for w in warnings)

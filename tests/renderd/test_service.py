@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 
+import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from renderd._proto import render_pb2 as pb
@@ -73,11 +74,12 @@ def test_submit_streams_progress_and_frames_match_a_local_render(renderd, allowe
 
     local = local_render(tmp_path / "local", clip_a=str(TAKE_A), clip_b=str(TAKE_B), frames=4)
     assert frame_files(out) == frame_files(tmp_path / "local")
-    report = json.loads(final.report_json)
+    assert not any(e.job.report_json for e in events)  # events carry progress; GetJob has the report
+    got = renderd.call("GetJob", pb.GetJobRequest(job_id=job.job_id))
+    report = json.loads(got.job.report_json)
     assert [f["confidence"] for f in report["frames"]] == [f["confidence"] for f in local["frames"]]
     assert report == json.loads((out / "transition.json").read_text())
 
-    got = renderd.call("GetJob", pb.GetJobRequest(job_id=job.job_id))
     assert got.job.state == pb.JOB_STATE_SUCCEEDED and [f.path for f in got.frames] == [f.path for f in frames]
 
 
@@ -163,13 +165,14 @@ def test_cancel_of_a_queued_job_is_immediate(tmp_path):
         assert daemon.stop() == 0
 
 
-def test_failed_render_is_reported_on_the_job_not_as_a_crash(renderd, allowed_root):
+def test_a_foreign_file_in_the_output_folder_is_refused_at_submit(renderd, allowed_root):
     out = allowed_root / "foreign"
     out.mkdir()
     (out / "frame_0001.png").write_bytes(b"someone else's file")  # Segue never overwrites it
-    final, _ = renderd.wait_final(renderd.submit(transition(BBB[0], BBB[1], out)).job_id)
-    assert final.state == pb.JOB_STATE_FAILED
-    assert final.error.code == "INVALID_ARGUMENT" and "not written by Segue" in final.error.message
+    with pytest.raises(grpc.RpcError) as refused:
+        renderd.submit(transition(BBB[0], BBB[1], out))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details().startswith("spec.out_dir:") and "not written by Segue" in refused.value.details()
     assert (out / "frame_0001.png").read_bytes() == b"someone else's file"
 
 

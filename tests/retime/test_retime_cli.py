@@ -81,6 +81,66 @@ def test_frames_not_written_by_segue_are_never_replaced(clip, tmp_path):
     assert (out / "frame_000003.png").read_bytes() == b"mine"
 
 
+def test_overwrite_never_replaces_the_input_or_a_movie_segue_did_not_write(clip, tmp_path):
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(clip.read_bytes())
+    assert_user_error(segue("retime", source, "-o", source, "--factor", "2", "-q", "--overwrite"),
+                      "the output is the input")
+    assert source.read_bytes() == clip.read_bytes()
+    (tmp_path / "link.mp4").symlink_to(source)  # the same file by another name
+    assert_user_error(segue("retime", tmp_path / "link.mp4", "-o", source, "--factor", "2", "-q", "--overwrite"),
+                      "the output is the input")
+    unrelated = tmp_path / "holiday.mp4"
+    unrelated.write_bytes(b"the user's own movie")
+    assert_user_error(segue("retime", source, "-o", unrelated, "--factor", "2", "-q", "--overwrite"),
+                      "holiday.mp4", "not written by Segue")
+    assert unrelated.read_bytes() == b"the user's own movie"
+    # Segue's own earlier output is replaced with --overwrite, but not once it is the input
+    out = tmp_path / "x2.mp4"
+    assert segue("retime", source, "-o", out, "--factor", "2", "-q").returncode == 0
+    assert segue("retime", source, "-o", out, "--factor", "2", "-q", "--overwrite").returncode == 0
+    kept = out.read_bytes()
+    assert_user_error(segue("retime", out, "-o", out, "--factor", "2", "-q", "--overwrite"),
+                      "the output is the input")
+    assert out.read_bytes() == kept
+
+
+def test_a_users_report_file_beside_the_output_is_never_replaced(clip, tmp_path):
+    sidecar = tmp_path / "movie.mp4.json"
+    sidecar.write_text('{"mine": true}')
+    assert_user_error(segue("retime", clip, "-o", tmp_path / "movie.mp4", "--factor", "2", "-q"),
+                      "movie.mp4.json", "not written by Segue")
+    assert sidecar.read_text() == '{"mine": true}' and not (tmp_path / "movie.mp4").exists()
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "retime.json").write_text("my notes")
+    assert_user_error(segue("retime", clip, "-o", frames, "--factor", "2", "-q"), "retime.json", "not written by Segue")
+    assert (frames / "retime.json").read_text() == "my notes"
+    assert not list(frames.glob("frame_*"))
+
+
+def test_a_sequence_is_never_retimed_over_itself(clip, tmp_path):
+    frames = tmp_path / "frames"
+    assert segue("retime", clip, "-o", frames, "--factor", "2", "-q").returncode == 0
+    before = {p.name: p.read_bytes() for p in frames.glob("frame_*")}
+    pattern = frames / "frame_%06d.png"
+    assert_user_error(segue("retime", pattern, "-o", pattern, "--factor", "2", "-q", "--overwrite"),
+                      "over the input's frame")
+    assert {p.name: p.read_bytes() for p in frames.glob("frame_*")} == before
+
+
+def test_a_planted_retime_state_file_deletes_nothing(clip, tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for k in (1, 2):
+        (frames / f"frame_{k:06d}.png").write_bytes(b"user frame")
+    (frames / ".segue-retime-state.json").write_text(json.dumps(
+        {"key": "x", "template": "frame_{:06d}.png", "frames": 10**12}))
+    assert_user_error(segue("retime", clip, "-o", frames, "--factor", "2", "-q", "--overwrite"),
+                      ".segue-retime-state.json", "not written by Segue")
+    assert sorted(p.read_bytes() for p in frames.glob("frame_*")) == [b"user frame"] * 2
+
+
 def wait_for(predicate, proc, limit: float = 120.0) -> None:
     """Poll until ``predicate()`` (not a timed assertion: the limit only stops a hung test)."""
     deadline = time.monotonic() + limit

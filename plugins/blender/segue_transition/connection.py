@@ -145,7 +145,8 @@ def client(settings: Settings) -> Any:
 def _make_client(settings: Settings, timeout: float, attempts: int | None) -> Any:
     mod = client_module()
     try:
-        token = mod.read_token(settings.token_file) if settings.token_file else None
+        # no token file set: this user's own token, if the daemon is on this machine
+        token = mod.read_token(settings.token_file) if settings.token_file else mod.local_token(settings.address)
         roots = None
         if settings.tls_ca_file:
             with open(os.path.expanduser(settings.tls_ca_file), "rb") as f:
@@ -278,6 +279,10 @@ def start_local_daemon(settings: Settings) -> subprocess.Popen:
     command = [executable, "serve", "--listen", settings.address.strip(), "--store", store]
     if settings.token_file:
         command += ["--token-file", os.path.expanduser(settings.token_file)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Blender itself runs as root: the daemon it starts serves that same user alone (its
+        # token is root's own), so the daemon's refusal of root does not apply
+        command.append("--run-as-root")
     log_path = os.path.join(store, "renderd.log")
     kwargs: dict[str, Any] = {}
     if sys.platform == "win32":

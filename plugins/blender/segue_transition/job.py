@@ -201,13 +201,15 @@ class TransitionJob:
     def _outcome(self, client: Any, job: Any) -> JobResult:
         state = state_name(job)
         if state == SUCCEEDED:
-            frames = tuple(f.path for f in sorted(client.get_job(job.job_id).frames, key=lambda f: f.index))
+            # Events carry progress only; the report and the frames come once, from GetJob.
+            answer = client.get_job(job.job_id)
+            frames = tuple(f.path for f in sorted(answer.frames, key=lambda f: f.index))
             missing = [p for p in frames if not os.path.isfile(p)]
             if len(frames) != int(self.spec["frames"]) or missing:
                 return JobResult(FAILED, job_id=job.job_id, message=(
                     f"the daemon reports {len(frames)} frames, but {len(missing)} of them are not visible from "
                     f"here (e.g. {missing[:1]}): Blender and segue-renderd must see the same folders"))
-            report = json.loads(job.report_json or "{}")
+            report = json.loads(answer.job.report_json or "{}")
             colorspace = report.get("output", {}).get("colorspace", "")
             return JobResult(SUCCEEDED, frames=frames, colorspace=colorspace, job_id=job.job_id)
         if state == CANCELLED:
@@ -233,7 +235,8 @@ class TransitionJob:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if state_name(client.get_job(job_id).job) in FINAL:
+                basic = connection.proto_module().JOB_VIEW_BASIC  # the state only: no report, no frames
+                if state_name(client.get_job(job_id, view=basic).job) in FINAL:
                     return
             except Exception:  # noqa: BLE001 - the daemon is gone: nothing more will be written
                 return
@@ -263,7 +266,8 @@ def describe_error(error: Any, address: str) -> str:
     if error.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
         return f"segue-renderd at {address} stopped answering ({error.message})"
     if error.code == "UNAUTHENTICATED":
-        return f"segue-renderd at {address} refused the token: check the token file in the add-on preferences"
+        return (f"segue-renderd at {address} refused the token: it was started by another user or with "
+                "--token-file; set its token file in the add-on preferences")
     if error.code == "PERMISSION_DENIED":
         return f"segue-renderd may not use these files: {error.message} (see its --allow-root)"
     return f"segue-renderd refused the transition: {error.message}"

@@ -48,7 +48,8 @@ class Daemon:
         self.address = settings.address
         self.pb = self.module.pb
         try:
-            token = self.module.read_token(settings.token_file) if settings.token_file else None
+            token = (self.module.read_token(settings.token_file) if settings.token_file
+                     else self.module.local_token(self.address))  # this user's own, for a local daemon
             roots = _read_bytes(settings.tls_ca) if settings.tls_ca else None
         except OSError as exc:
             raise Refusal("Segue settings", f"Cannot read {exc.filename}: {exc.strerror}.") from None
@@ -97,7 +98,8 @@ class Daemon:
     def frame_paths(self, job_id: str) -> list[str]:
         """The finished frames' paths, in frame order."""
         try:
-            return [frame.path for frame in self.client.get_job(job_id).frames]
+            # every page of frames, without the report (which this script does not use)
+            return [frame.path for frame in self.client.get_job(job_id, view=self.pb.JOB_VIEW_FRAMES).frames]
         except self.module.RenderError as exc:
             raise self.refusal(exc) from None
 
@@ -116,8 +118,9 @@ class Daemon:
                            "script again. Another address: `segue install resolve --server HOST:PORT` or the "
                            f"SEGUE_RENDERD_ADDRESS variable. ({message})")
         if code == "UNAUTHENTICATED":
-            return Refusal("Segue render daemon", f"The daemon at {self.address} wants a token: pass its token "
-                           f"file with `segue install resolve --token-file FILE`. ({message})")
+            return Refusal("Segue render daemon", f"The daemon at {self.address} wants another token: it was "
+                           "started by another user, or with --token-file. Pass its token file with `segue install "
+                           f"resolve --token-file FILE`. ({message})")
         if code == "PERMISSION_DENIED":
             where = f" and the output folder {spec['out_dir']}" if spec and spec.get("out_dir") else ""
             return Refusal("Segue render daemon", f"The daemon may not use these paths: {message}. Start it with "

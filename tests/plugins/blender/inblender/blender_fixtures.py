@@ -48,6 +48,8 @@ class Renderd:
     def __init__(self, store: Path, listen: str = "127.0.0.1:0") -> None:
         command = [*json.loads(os.environ["SEGUE_RENDERD_CMD"]), "serve", "--listen", listen,
                    "--store", str(store)]
+        if os.geteuid() == 0:  # CI runs as root; a daemon refuses root unless asked
+            command.append("--run-as-root")
         self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
@@ -129,8 +131,9 @@ class Addon:
         self.operator = importlib.import_module(f"{module}.operator")
 
     def client(self) -> Any:
-        """A client of the test daemon: the vendored shared client."""
-        return self.connection.client_module().RenderClient(self.prefs.address)
+        """A client of the test daemon: the vendored shared client, with this user's token."""
+        module = self.connection.client_module()
+        return module.RenderClient(self.prefs.address, token=module.local_token(self.prefs.address))
 
 
 @pytest.fixture

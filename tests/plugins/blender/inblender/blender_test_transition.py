@@ -60,8 +60,8 @@ def result_strip():
 def newest_job(addon):
     client = addon.client()
     try:
-        job = client.list_jobs().jobs[0]
-        return job, [f.path for f in client.get_job(job.job_id).frames]
+        answer = client.get_job(client.list_jobs().jobs[0].job_id)  # lists carry no report: GetJob has it
+        return answer.job, [f.path for f in answer.frames]
     finally:
         client.close()
 
