@@ -102,12 +102,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     label = model_label(resolve_model(args.model))  # what "auto" is today, for the record
     path = "jump-cut path" if args.jump_cut else "interpolation"
-    print(f"model: {label} ({path})   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
+    context = "without context frames" if args.no_context else "with the cases' context frames"
+    print(f"model: {label} ({path}, {context})   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
     print(bench.HEADER)
-    results = bench.run(Path(args.data), model=args.model, jump_cut=args.jump_cut)
+    results = bench.run(Path(args.data), model=args.model, jump_cut=args.jump_cut, context=not args.no_context)
     print(bench.format_row(bench.overall(results)))
+    for row in bench.overall_by_kind(results):
+        print(bench.format_row(row))
     if args.json:
-        bench.write_json(Path(args.json), label, results, jump_cut=args.jump_cut)
+        bench.write_json(Path(args.json), label, results, jump_cut=args.jump_cut, context=not args.no_context)
         print(f"results: {args.json}")
     return EXIT_OK
 
@@ -233,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model", default="auto", help=model_help)
     b.add_argument("--jump-cut", action="store_true",
                    help="score the jump-cut path (alignment, exposure ramp, fallback) that segue transition runs")
+    b.add_argument("--no-context", action="store_true",
+                   help="do not give the engine the cases' context frames (before_*/after_*), for comparison")
     b.set_defaults(func=cmd_bench)
 
     r = sub.add_parser("retime", help="retime a whole clip: another frame rate, or slow motion")

@@ -106,15 +106,30 @@ def estimate_flow(gray0: np.ndarray, gray1: np.ndarray, finest: int = 0) -> tupl
     `UPSAMPLE_BELOW_WIDTH` are matched at twice their size. The two directions run on two
     threads (OpenCV releases the GIL).
     """
-    h, w = gray0.shape
+    flow01, flow10 = flows_between([(gray0, gray1), (gray1, gray0)], finest)
+    return flow01, flow10
+
+
+def flows_between(pairs: list[tuple[np.ndarray, np.ndarray]], finest: int = 0) -> list[np.ndarray]:
+    """One-way flows ``src -> dst`` for (H, W) uint8 frame pairs of one size, as `estimate_flow` makes them.
+
+    The pairs run on two threads; each frame is upsampled once however many pairs use it.
+    """
+    if not pairs:
+        return []
+    h, w = pairs[0][0].shape
     if w < UPSAMPLE_BELOW_WIDTH:
-        gray0 = cv2.resize(gray0, (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC)
-        gray1 = cv2.resize(gray1, (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC)
+        big: dict[int, np.ndarray] = {}
+
+        def up(gray: np.ndarray) -> np.ndarray:
+            if id(gray) not in big:
+                big[id(gray)] = cv2.resize(gray, (2 * w, 2 * h), interpolation=cv2.INTER_CUBIC)
+            return big[id(gray)]
+
+        pairs = [(up(a), up(b)) for a, b in pairs]
     with ThreadPoolExecutor(2) as pool:
-        f01 = pool.submit(_one_way, gray0, gray1, finest)
-        f10 = pool.submit(_one_way, gray1, gray0, finest)
-        flow01, flow10 = f01.result(), f10.result()
-    return resize_flow(flow01, w, h), resize_flow(flow10, w, h)
+        futures = [pool.submit(_one_way, a, b, finest) for a, b in pairs]
+        return [resize_flow(f.result(), w, h) for f in futures]
 
 
 def consistency(flow_ab: np.ndarray, flow_ba: np.ndarray, tolerance: float = 1.0) -> np.ndarray:

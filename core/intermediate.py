@@ -13,6 +13,13 @@ frames 0 and 1) are made from the bidirectional flows:
   (disocclusions) take the linear estimate.
 
 Their errors are largely independent, so the synthesis uses both (see `core.synthesis`).
+
+Both generalise to motion along curves (`core.motion.Motion`, fitted to context frames):
+with ``D0 = `` frame 0's displacement to time t and ``D1 = `` frame 1's, the linear
+estimate is ``F_t0 = (1-t)(-D0) + t (F10 - D1)``, ``F_t1 = (1-t)(F01 - D0) + t (-D1)``
+(Super SloMo's when ``D0 = t F01`` and ``D1 = (1-t) F10``), and the reversal splats each
+pixel to ``p + D0(p)`` carrying ``-D0`` and ``F01 - D0``. Straight-line motion keeps the
+original arithmetic, so results without context are unchanged to the bit.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.flow import FlowPair
+from core.motion import Motion
 from core.warp import backward_warp, forward_splat
 
 #: softmax splatting sharpness on the photometric error of a match (error in [0, 1] units)
@@ -37,9 +45,14 @@ class TimeFlows:
     flow_t1: np.ndarray
 
 
-def linear(flows: FlowPair, t: float) -> TimeFlows:
-    """Quadratic linear approximation of the time-t flows (Super SloMo, eq. 4)."""
+def linear(flows: FlowPair, t: float, motion: Motion | None = None) -> TimeFlows:
+    """Quadratic linear approximation of the time-t flows (Super SloMo, eq. 4), along ``motion``'s curves if given."""
     f01, f10 = flows.flow01, flows.flow10
+    if motion is not None and not motion.linear:
+        d0, d1 = motion.from0(t), motion.from1(t)
+        ft0 = (1 - t) * -d0 + t * (f10 - d1)
+        ft1 = (1 - t) * (f01 - d0) - t * d1
+        return TimeFlows(ft0.astype(np.float32), ft1.astype(np.float32))
     ft0 = (-(1 - t) * t) * f01 + (t * t) * f10
     ft1 = ((1 - t) ** 2) * f01 + (-t * (1 - t)) * f10
     return TimeFlows(ft0.astype(np.float32), ft1.astype(np.float32))
@@ -65,11 +78,19 @@ def _merge(near: np.ndarray, near_cover: np.ndarray, near_weight: float,
     return np.where(den > HOLE_WEIGHT, merged, fallback).astype(np.float32)
 
 
-def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray]) -> TimeFlows:
-    """Time-t flows by softmax forward splatting of both flows (flow reversal)."""
+def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray],
+              motion: Motion | None = None) -> TimeFlows:
+    """Time-t flows by softmax forward splatting of both flows (flow reversal), along ``motion``'s curves if given."""
     f01, f10 = flows.flow01, flows.flow10
     m0, m1 = metrics
-    lin = linear(flows, t)
+    lin = linear(flows, t, motion)
+    if motion is not None and not motion.linear:
+        d0, d1 = motion.from0(t), motion.from1(t)
+        s0, c0 = forward_splat(np.ascontiguousarray(np.dstack([-d0, f01 - d0])), d0, m0, "softmax")
+        s1, c1 = forward_splat(np.ascontiguousarray(np.dstack([f10 - d1, -d1])), d1, m1, "softmax")
+        ft0 = _merge(s0[..., 0:2], c0, 1 - t, s1[..., 0:2], c1, t, lin.flow_t0)
+        ft1 = _merge(s1[..., 2:4], c1, t, s0[..., 2:4], c0, 1 - t, lin.flow_t1)
+        return TimeFlows(ft0, ft1)
     # Frame 0's pixels sit at p + t F01(p) at time t, frame 1's at q + (1-t) F10(q). The
     # normalised splat is linear in what it carries, so one splat of F01 (of F10) gives
     # the vectors towards both frames: back to 0 is -t F01, on to 1 is (1-t) F01.

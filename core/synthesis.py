@@ -28,6 +28,7 @@ import numpy as np
 from core import intermediate
 from core.flow import FlowPair, resize_flow, resize_image
 from core.model import features
+from core.motion import Motion
 from core.warp import backward_warp, warp_blend
 
 #: regional confidence at or above which the warped result is used as is (jump cuts)
@@ -64,14 +65,17 @@ class Synthesizer:
     upsampled. The photometric splatting metrics are computed once per frame pair, so
     asking for many times costs two splats and two warps per time. ``regional_fallback``
     turns on the region-wise fade to a dissolve (for jump cuts; see the module docstring).
+    ``motion`` (fitted to context frames, `core.motion`) bends the pixels' paths; without
+    it they are straight lines.
     """
 
     def __init__(self, image0: np.ndarray, image1: np.ndarray, flows: FlowPair,
                  colour_ramp: ColourRamp | None = None, regional_fallback: bool = False,
-                 fusion: Fusion | None = None) -> None:
+                 fusion: Fusion | None = None, motion: Motion | None = None) -> None:
         self.image0 = np.ascontiguousarray(image0, dtype=np.float32)
         self.image1 = np.ascontiguousarray(image1, dtype=np.float32)
         self.flows = flows
+        self.motion = motion
         self.colour_ramp = colour_ramp
         self.regional_fallback = regional_fallback
         self.fusion = fusion
@@ -89,8 +93,8 @@ class Synthesizer:
         img0, img1 = self.image0, self.image1
         if self.colour_ramp is not None:
             img0, img1 = self.colour_ramp(img0, img1, t)
-        lin = intermediate.linear(self.flows, t)
-        rev = intermediate.reversed_(self.flows, t, self._metrics)
+        lin = intermediate.linear(self.flows, t, self.motion)
+        rev = intermediate.reversed_(self.flows, t, self._metrics, self.motion)
         if self.fusion is None:
             a = warp_blend(img0, img1, *self._full(lin), self._ones, self._ones, t)
             b = warp_blend(img0, img1, *self._full(rev), self._ones, self._ones, t)

@@ -1,10 +1,11 @@
 """A transition job: N synthesized frames that carry clip A's frame into clip B's.
 
 `render_transition` is what `segue transition`, `segue demo` and the render daemon run.
-It reads the two frames (A's last and B's first unless told otherwise), converts them to
-the working space, conforms B to A's format, finds the correspondence (global alignment
-plus dense flow), and writes frames ``frame_0001 .. frame_NNNN`` at times
-``t_k = k / (N + 1)``, then ``transition.json``.
+It reads the two frames (A's last and B's first unless told otherwise) and, as context,
+the two before A's and after B's (`core.motion`: the bridge continues A's motion out and
+B's motion in), converts them to the working space, conforms B to A's format, finds the
+correspondence (global alignment plus dense flow), and writes frames ``frame_0001 ..
+frame_NNNN`` at times ``t_k = k / (N + 1)``, then ``transition.json``.
 
 Safety and resume: every file is written atomically. A small state file
 (``.segue-state.json``) records which frames this job has finished; a rerun of the same
@@ -32,7 +33,7 @@ import numpy as np
 from core import __version__
 from core.color import ColorManager
 from core.conform import MODES, conform, output_size
-from core.engine import Engine
+from core.engine import CONTEXT_PER_SIDE, Engine
 from core.errors import CancelledError, InputError
 from core.media import Clip, open_clip, write_frame
 from core.output import atomic_write_text, frame_name, prepare_folder
@@ -213,6 +214,27 @@ def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
                                  "a file of the same name: write the transition to another folder")
 
 
+def _context(prep: _Prepared, spec: TransitionSpec, width: int, height: int,
+             colour: ColorManager) -> list[tuple[float, np.ndarray]]:
+    """A's frames before its out point and B's after its in point, at the transition's times.
+
+    One clip frame is ``1 / (N + 1)`` of the transition (N frames bridge N + 1 frame
+    intervals), so A's frame before the out point is at ``-1 / (N + 1)`` and B's frame
+    after the in point at ``1 + 1 / (N + 1)``. Only frames the clips have: a clip whose
+    out point is its first frame gives none.
+    """
+    step = 1.0 / (spec.frames + 1)
+    found = []
+    for k in range(1, CONTEXT_PER_SIDE + 1):
+        if prep.a_index - k >= 0:
+            image = colour.to_working(prep.clip_a.read_frame(prep.a_index - k), prep.colorspace_a)
+            found.append((-k * step, image))
+        if prep.b_index + k < prep.clip_b.frame_count:
+            image = colour.to_working(prep.clip_b.read_frame(prep.b_index + k), prep.colorspace_b)
+            found.append((1 + k * step, conform(image, width, height, spec.conform)))
+    return found
+
+
 def check_output_folder(spec: TransitionSpec) -> None:
     """`InputError` if ``spec.out_dir`` holds a file in the job's way that Segue did not write."""
     folder = Path(spec.out_dir)
@@ -275,10 +297,11 @@ def render_transition(
     b = colour.to_working(prep.clip_b.read_frame(prep.b_index), prep.colorspace_b)
     width, height = output_size(prep.clip_a.size, prep.clip_b.size)
     b = conform(b, width, height, spec.conform)
+    context = _context(prep, spec, width, height, colour)
     prep.timings["read"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    synth, info = engine.transition_synthesizer(a, b)
+    synth, info = engine.transition_synthesizer(a, b, context)
     prep.timings["correspondence"] = time.perf_counter() - t0
 
     records: list[FrameRecord] = []

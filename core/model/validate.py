@@ -6,7 +6,8 @@ kept; every evaluation runs the engine's own synthesis (`core.synthesis.Synthesi
 the net as its fusion, and scores the 8-bit result like `segue bench` does: the numbers
 are the benchmark's, on a subset. The classical score (the engine without fusion, which
 is what the net computes at initialisation) is computed once. Validation data is never
-used for training.
+used for training. Cases are scored as pairs, without their context frames (the net is
+trained on straight-line candidates): the numbers are ``segue bench --no-context``'s.
 """
 from __future__ import annotations
 

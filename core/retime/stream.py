@@ -7,10 +7,12 @@ Three threads, two queues of at most `QUEUE_FRAMES` frames each:
 
 The main thread walks the plan (`core.retime.timing.Plan.frames`) in output order. Every
 source frame an output frame uses is at or after the one the previous output frame used,
-so a small window suffices: frames behind the current output are dropped, and frames the
-plan never uses are not even converted. In-betweens of one pair of source frames are
-made by one `Engine.interpolate_working` call, so the pair's optical flow is computed
-once for all of them (split only if their pixels would exceed `PAIR_BUDGET_BYTES`).
+so a small window suffices: frames more than two anchors behind the current output are
+dropped, and frames the plan never uses are not even converted. In-betweens of one pair
+of source frames are made by one `Engine.interpolate_working` call, with the pair's
+context (up to two anchors on each side, never across a cut or a hold: `Plan.context`),
+so the pair's optical flow and motion are computed once for all of them (split only if
+their pixels would exceed `PAIR_BUDGET_BYTES`).
 Memory is therefore a few frames plus the engine's working set, whatever the clip's
 length. Numpy, OpenCV, OCIO and the native kernel release the GIL, so the threads
 overlap with the ffmpeg processes on both cores.
@@ -164,14 +166,19 @@ class _Writer(threading.Thread):
 
 
 def used_frames(plan: Plan, source_count: int, exists: Callable[[int], bool]) -> list[bool]:
-    """Which source frames the output frames still to render use."""
+    """Which source frames the output frames still to render use (an in-between's context too)."""
     used = [False] * source_count
+    pair = None
     for out in plan.frames():
         if exists(out.index):
             continue
         used[out.source] = True
         if out.target is not None:
             used[out.target] = True
+            if (out.source, out.target) != pair:
+                pair = (out.source, out.target)
+                for frame, _ in plan.context(*pair):
+                    used[frame] = True
     return used
 
 
@@ -220,11 +227,12 @@ def render(plan: Plan, source: Source, engine, sink: Sink, *,
         if not group:
             return
         a, b = fetch(group[0].source), fetch(group[0].target)
+        context = [(t, fetch(frame)) for frame, t in plan.context(group[0].source, group[0].target)]
         per_call = max(1, PAIR_BUDGET_BYTES // max(1, a.nbytes))
         for start in range(0, len(group), per_call):
             chunk = group[start:start + per_call]
             t0 = time.perf_counter()
-            made = engine.interpolate_working(a, b, [o.t for o in chunk])
+            made = engine.interpolate_working(a, b, [o.t for o in chunk], context)
             stats.engine_seconds += time.perf_counter() - t0
             for out, result in zip(chunk, made):
                 stats.synthesized += 1
@@ -242,7 +250,7 @@ def render(plan: Plan, source: Source, engine, sink: Sink, *,
                 stats.resumed += 1
                 writer.put(out, None)
                 continue
-            forget_before(out.source)
+            forget_before(plan.kept_from(out.source))  # a later pair's context may reach back
             if out.kind == SYNTH:
                 group.append(out)
                 continue

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from itertools import pairwise
 
@@ -187,8 +188,53 @@ class Plan:
             yield OutFrame(k, out_time, st, SYNTH, a, b, float(t))
 
 
+    def context(self, a: int, b: int, per_side: int = 2) -> list[tuple[int, float]]:
+        """Context frames of the in-between pair ``(a, b)``: ``(source frame, time in the pair's units)``.
+
+        Up to ``per_side`` anchors before ``a`` and after ``b`` that the motion runs through
+        without a break, nearest first: never across a scene cut, into or out of a long
+        hold, or within one drawing (the same test as an in-between's, see `frames`).
+        Times are exact ratios of source times (VFR included): the anchor before ``a`` of a
+        pair two frames apart is at -0.5.
+        """
+        times, anchors = self._times, self.anchors
+        run_of = self._run_index
+        cuts = self._cut_set
+
+        def continuous(x: int, y: int) -> bool:
+            rx, ry = run_of(x), run_of(y)
+            return rx != ry and not any(c in cuts for c in range(self._runs[rx][1], y))
+
+        span = times[b] - times[a]
+        found: list[tuple[int, float]] = []
+        i, j = bisect_left(anchors, a), bisect_left(anchors, b)
+        for step, start in ((-1, i), (1, j)):
+            k = start
+            for _ in range(per_side):
+                n = k + step
+                if not 0 <= n < len(anchors) or not continuous(*sorted((anchors[k], anchors[n]))):
+                    break
+                k = n
+                found.append((anchors[k], float((times[anchors[k]] - times[a]) / span)))
+        return found
+
+    @cached_property
+    def _run_index(self) -> _RunIndex:
+        return _RunIndex(self._runs)
+
+    @cached_property
+    def _cut_set(self) -> set[int]:
+        return set(self.cuts)
+
+    def kept_from(self, frame: int, per_side: int = 2) -> int:
+        """The earliest source frame a pair starting at ``frame`` may use as context."""
+        anchors = self.anchors
+        i = bisect_right(anchors, frame) - 1
+        return anchors[max(0, i - per_side)] if i >= 0 else frame
+
+
 class _RunIndex:
-    """Source frame -> index of its run, for monotonically increasing queries."""
+    """Source frame -> index of its run (a bisection of the runs' first frames)."""
 
     def __init__(self, runs: Sequence[tuple[int, int]]) -> None:
         self._starts = [first for first, _ in runs]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -177,3 +178,23 @@ def test_leftovers_of_a_killed_write_are_removed_and_files_get_the_umask_mode(tm
     os.umask(umask)
     for name in ("frame_0001.png", REPORT_FILE):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_the_frames_around_the_cut_carry_the_motion_across(tmp_path):
+    # A ends on a gap case's input0 after its two context frames; B starts on input1 and goes on
+    case = FIXTURES / "triplets" / "bbb_gap4_0044"
+    for clip, names in (("a", ["before_2", "before_1", "input0"]), ("b", ["input1", "after_1", "after_2"])):
+        (tmp_path / clip).mkdir()
+        for k, name in enumerate(names, start=1):
+            shutil.copy(case / f"{name}.png", tmp_path / clip / f"{clip}.{k:04d}.png")
+    with_context = render_transition(_spec(tmp_path / "ctx", clip_a=str(tmp_path / "a"), clip_b=str(tmp_path / "b")))
+    stills = render_transition(_spec(tmp_path / "still", clip_a=str(case / "input0.png"),
+                                     clip_b=str(case / "input1.png")))
+    assert with_context["correspondence"]["context_frames"] == {"before": 2, "after": 2}
+    assert stills["correspondence"]["context_frames"] == {"before": 0, "after": 0}
+    gains = []
+    for k, t in enumerate((0.25, 0.5, 0.75), start=1):
+        truth = read_rgb(case / f"target_{t:.3f}.png")
+        gains.append(psnr(read_rgb(tmp_path / "ctx" / f"frame_{k:04d}.png"), truth)
+                     - psnr(read_rgb(tmp_path / "still" / f"frame_{k:04d}.png"), truth))
+    assert np.mean(gains) >= 0.5, gains  # measured +1.18, +0.65, +0.83 dB when written

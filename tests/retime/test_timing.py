@@ -174,3 +174,35 @@ def test_plan_rejects_bad_inputs():
         make_plan([Fraction(0), Fraction(1)], Fraction(1, 2), Fraction(25))
     with pytest.raises(ValueError):
         make_plan([Fraction(0), Fraction(1)], Fraction(2), Fraction(25), runs=[(0, 0)])
+
+
+def test_context_of_a_pair_is_its_neighbouring_anchors_in_pair_units():
+    times, duration = cfr(10, Fraction(25))
+    plan = make_plan(times, duration, Fraction(50))
+    assert plan.context(4, 5) == [(3, -1.0), (2, -2.0), (6, 2.0), (7, 3.0)]
+    assert plan.context(0, 1) == [(2, 2.0), (3, 3.0)]  # nothing before the first frame
+    assert plan.context(8, 9) == [(7, -1.0), (6, -2.0)]
+
+
+def test_context_never_crosses_a_cut_or_a_hold():
+    times, duration = cfr(12, Fraction(24))
+    cut = make_plan(times, duration, Fraction(48), cuts=[5])  # a cut between frames 5 and 6
+    assert cut.context(4, 5) == [(3, -1.0), (2, -2.0)]
+    assert cut.context(6, 7) == [(8, 2.0), (9, 3.0)]
+    assert cut.context(3, 4) == [(2, -1.0), (1, -2.0), (5, 2.0)]
+    # frames 4..9 are one drawing held for 6 frames (a real hold, anchored at both ends)
+    runs = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 9), (10, 10), (11, 11)]
+    held = make_plan(times, duration, Fraction(48), runs=runs)
+    assert held.anchors == (0, 1, 2, 3, 4, 9, 10, 11)
+    assert held.context(3, 4) == [(2, -1.0), (1, -2.0)]  # nothing from inside the hold
+    assert held.context(9, 10) == [(11, 2.0)]
+
+
+def test_context_times_follow_the_drawings_and_variable_rates():
+    times = [Fraction(0), Fraction(1, 24), Fraction(3, 24), Fraction(4, 24), Fraction(6, 24)]
+    plan = make_plan(times, Fraction(7, 24), Fraction(48))
+    assert plan.context(2, 3) == [(1, -2.0), (0, -3.0), (4, 3.0)]  # times 3/24, 4/24; 1/24, 0; 6/24
+    # animation on twos: anchors are the first frames of each drawing, timed from them
+    times, duration = cfr(8, Fraction(24))
+    twos = make_plan(times, duration, Fraction(48), runs=[(0, 1), (2, 3), (4, 5), (6, 7)])
+    assert twos.context(2, 4) == [(0, -1.0), (6, 2.0)]
