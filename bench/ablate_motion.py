@@ -19,12 +19,12 @@ import numpy as np
 
 from core import motion
 from core.bench import case_context, case_kind, case_targets, find_cases, read_rgb
+from core.context import context_flows
 from core.engine import to_uint8
-from core.flow import analysis_size, finest_scale, flow_pair, flows_between, resize_image, to_gray8
+from core.flow import analysis_size, finest_scale, flow_pair, resize_image
 from core.metrics import psnr
 from core.motion import ContextFlow
 from core.synthesis import Synthesizer
-from core.warp import backward_warp
 
 Side = Callable[[np.ndarray, list[ContextFlow]], np.ndarray | None]
 
@@ -68,23 +68,6 @@ VARIANTS: dict[str, Side] = {
 }
 
 
-def _context_flows(small0, small1, before, after, finest):
-    size = (small0.shape[1], small0.shape[0])
-    g0, g1 = to_gray8(small0), to_gray8(small1)
-    pairs = [(g0, to_gray8(resize_image(im, size))) for _, im in before]
-    pairs += [(g1, to_gray8(resize_image(im, size))) for _, im in after]
-    found = flows_between(pairs, finest)
-
-    def error(pair, flow):
-        side, other = (np.ascontiguousarray(g, np.float32)[..., None] / 255 for g in pair)
-        return motion.match_error(side[..., 0], backward_warp(other, flow)[..., 0])
-
-    side0 = [ContextFlow(-t, f, error(p, f)) for (t, _), p, f in zip(before, pairs, found)]
-    side1 = [ContextFlow(t - 1, f, error(p, f)) for (t, _), p, f in zip(after, pairs[len(before):],
-                                                                         found[len(before):])]
-    return side0, side1
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="../shared/data", help="benchmark folder (DESIGN.md layout)")
@@ -102,7 +85,7 @@ def main() -> None:
             small0, small1 = resize_image(im0, size), resize_image(im1, size)
             finest = finest_scale(im0.shape[1])
             flows = flow_pair(small0, small1, finest)
-            side0, side1 = _context_flows(small0, small1, before[:2], after[:2], finest)
+            side0, side1 = context_flows(im0, im1, small0, small1, [*before, *after], finest)
             targets = case_targets(case)
             kind = case_kind(targets)
             for name, side in VARIANTS.items():

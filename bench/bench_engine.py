@@ -2,10 +2,11 @@
 
     python bench/bench_engine.py [--runs 7] [--data ../shared/data] [--model auto|PATH ...] [--size WxH]
 
-Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) resized to
-``--size`` (default 1920x1080; 1280x720 is the pair as it is), or a synthetic pair if the
-data folder is missing. Prints the median wall time of `Engine.interpolate(im0, im1,
-[0.5])` and, as a same-process baseline, the plain
+Input: a real 1280x720 frame pair from ../shared/data (cgi_bigbuckbunny) with its two
+context frames on each side, resized to ``--size`` (default 1920x1080; 1280x720 is the
+pair as it is), or a synthetic pair if the data folder is missing. Prints the median wall
+time of `Engine.interpolate(im0, im1, [0.5])`, the same with the context (its four flows
+included), and, as a same-process baseline, the plain
 DIS-medium warp-and-blend retime (both directions, linear flow to t, OpenCV remap), with
 the ratio between them. Each ``--model`` (a learned model: ``auto`` or a model folder /
 .onnx file, e.g. the int8 variant) adds a row and its ratio to classic. The allocator is
@@ -30,18 +31,27 @@ BUDGET_S = 0.30
 LEARNED_BUDGET_S = 0.50
 
 
-def load_pair(data: Path, size: tuple[int, int] = (1920, 1080)) -> tuple[np.ndarray, np.ndarray, str]:
+#: the case's context frames and their times (DESIGN.md: a gap of 4 frame intervals)
+CONTEXT = {"before_2": -0.5, "before_1": -0.25, "after_1": 1.25, "after_2": 1.5}
+
+
+def load_pair(data: Path, size: tuple[int, int] = (1920, 1080)) -> tuple[np.ndarray, np.ndarray, list, str]:
+    """The pair, its context ``[(t, image)]`` and where they come from."""
     case = data / "cgi_bigbuckbunny" / "gap4_0040_0044"
     w, h = size
     if (case / "input0.png").is_file():
-        ims = [cv2.cvtColor(cv2.imread(str(case / n)), cv2.COLOR_BGR2RGB) for n in ("input0.png", "input1.png")]
-        if ims[0].shape[:2] == (h, w):
-            return ims[0], ims[1], f"{case} ({w}x{h})"
-        ims = [cv2.resize(im, size, interpolation=cv2.INTER_CUBIC) for im in ims]
-        return ims[0], ims[1], f"{case} resized to {w}x{h}"
+        names = ["input0", "input1", *CONTEXT]
+        ims = [cv2.cvtColor(cv2.imread(str(case / f"{n}.png")), cv2.COLOR_BGR2RGB) for n in names]
+        note = f"{case} ({w}x{h})"
+        if ims[0].shape[:2] != (h, w):
+            ims = [cv2.resize(im, size, interpolation=cv2.INTER_AREA if w < im.shape[1] else cv2.INTER_CUBIC)
+                   for im in ims]
+            note = f"{case} resized to {w}x{h}"
+        return ims[0], ims[1], list(zip(CONTEXT.values(), ims[2:])), note
     rng = np.random.default_rng(0)
     base = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.uint8), (0, 0), 3)
-    return base, np.roll(base, 12, axis=1), f"synthetic {w}x{h} pair"
+    shifted = lambda t: np.roll(base, round(12 * t), axis=1)  # noqa: E731
+    return base, shifted(1), [(t, shifted(t)) for t in CONTEXT.values()], f"synthetic {w}x{h} pair"
 
 
 def baseline(im0: np.ndarray, im1: np.ndarray, t: float) -> np.ndarray:
@@ -85,20 +95,24 @@ def main() -> None:
             raise ValueError
     except ValueError:
         parser.error(f"--size {args.size}: expected WIDTHxHEIGHT, e.g. 1280x720")
-    im0, im1, source = load_pair(Path(args.data), size)
+    im0, im1, context, source = load_pair(Path(args.data), size)
     engine = Engine("classic")
     ours = median_time(lambda: engine.interpolate(im0, im1, [0.5]), args.runs)
+    with_context = median_time(lambda: engine.interpolate(im0, im1, [0.5], context), args.runs)
     base = median_time(lambda: baseline(im0, im1, 0.5), args.runs)
     learned = []
     for model in args.model:
         eng = Engine(model)
-        learned.append((eng.model, median_time(lambda eng=eng: eng.interpolate(im0, im1, [0.5]), args.runs)))
+        learned.append((eng.model, median_time(lambda eng=eng: eng.interpolate(im0, im1, [0.5]), args.runs),
+                        median_time(lambda eng=eng: eng.interpolate(im0, im1, [0.5], context), args.runs)))
     print(f"input: {source}; median of {args.runs} runs, one in-between frame, flow included")
     print(f"classic engine          {ours * 1000:8.1f} ms   (budget {BUDGET_S * 1000:.0f} ms)")
+    print(f"classic, 2+2 context    {with_context * 1000:8.1f} ms   (context flows included)")
     print(f"DIS-medium baseline     {base * 1000:8.1f} ms")
     print(f"ratio engine/baseline   {ours / base:8.2f}")
-    for name, sec in learned:
-        print(f"learned {name}: {sec * 1000:.1f} ms, ratio to classic {sec / ours:.2f} (budget {LEARNED_BUDGET_S * 1000:.0f} ms)")
+    for name, sec, ctx in learned:
+        print(f"learned {name}: {sec * 1000:.1f} ms, with context {ctx * 1000:.1f} ms, ratio to classic "
+              f"{sec / ours:.2f} (budget {LEARNED_BUDGET_S * 1000:.0f} ms)")
 
 
 if __name__ == "__main__":

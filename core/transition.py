@@ -33,7 +33,8 @@ import numpy as np
 from core import __version__
 from core.color import ColorManager
 from core.conform import MODES, conform, output_size
-from core.engine import CONTEXT_PER_SIDE, Engine
+from core.context import CONTEXT_PER_SIDE
+from core.engine import Engine
 from core.errors import CancelledError, InputError
 from core.media import Clip, open_clip, write_frame
 from core.output import atomic_write_text, frame_name, prepare_folder

@@ -12,7 +12,8 @@ dropped, and frames the plan never uses are not even converted. In-betweens of o
 of source frames are made by one `Engine.interpolate_working` call, with the pair's
 context (up to two anchors on each side, never across a cut or a hold: `Plan.context`),
 so the pair's optical flow and motion are computed once for all of them (split only if
-their pixels would exceed `PAIR_BUDGET_BYTES`).
+their pixels would exceed `PAIR_BUDGET_BYTES`), and a `core.flowcache.FlowCache` lets
+neighbouring pairs share the flows between their frames.
 Memory is therefore a few frames plus the engine's working set, whatever the clip's
 length. Numpy, OpenCV, OCIO and the native kernel release the GIL, so the threads
 overlap with the ffmpeg processes on both cores.
@@ -31,6 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
+from core.flowcache import FlowCache
 from core.retime.source import Source
 from core.retime.timing import COPY, SYNTH, OutFrame, Plan
 
@@ -222,6 +224,7 @@ def render(plan: Plan, source: Source, engine, sink: Sink, *,
             del window[i]
 
     group: list[OutFrame] = []
+    cache = FlowCache()  # the window's frames are never changed once decoded: neighbouring pairs share flows
 
     def flush() -> None:
         if not group:
@@ -232,7 +235,7 @@ def render(plan: Plan, source: Source, engine, sink: Sink, *,
         for start in range(0, len(group), per_call):
             chunk = group[start:start + per_call]
             t0 = time.perf_counter()
-            made = engine.interpolate_working(a, b, [o.t for o in chunk], context)
+            made = engine.interpolate_working(a, b, [o.t for o in chunk], context, cache)
             stats.engine_seconds += time.perf_counter() - t0
             for out, result in zip(chunk, made):
                 stats.synthesized += 1
