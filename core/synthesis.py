@@ -16,6 +16,16 @@ cross-dissolve, which looks like an intentional transition instead of a tear:
   on for jump cuts only. Consecutive frames have such regions wherever something is
   occluded, and there a warp still beats a dissolve (measured on ../shared/data: even a
   very conservative regional fallback cost natural_bikes 0.1-0.3 dB).
+
+Confidence says where the result can be trusted, and so how much a frame can. Where the
+two sides, each carried to time t, agree, the blend is one picture; where they disagree
+it is two pictures at once (a ghost, a doubled limb, a tear), and where the result fades
+to a dissolve the frames themselves must agree. The per-pixel confidence is
+``exp(-(d / AGREEMENT_SCALE)^2)`` of that mean absolute difference ``d``, at the analysis
+size; a frame's confidence is the `FRAME_PERCENTILE` th percentile of it pooled over
+`CONFIDENCE_POOL` of the frame: a ghosted arm makes the frame's number fall even where the
+rest of the frame is perfect. Measured on ../shared/data (139 targets): rank correlation
+with PSNR 0.84 (forward-backward consistency, the previous measure: 0.55).
 """
 from __future__ import annotations
 
@@ -42,6 +52,12 @@ GLOBAL_TRUSTED = 0.30
 GLOBAL_UNTRUSTED = 0.10
 #: size of the region (fraction of the frame's larger side) over which confidence is pooled
 POOL_FRACTION = 0.06
+#: difference between the two sides (0..1 of full scale) at which agreement is exp(-1)
+AGREEMENT_SCALE = 0.1
+#: region (fraction of the larger side) over which per-pixel confidence is pooled for a frame's number
+CONFIDENCE_POOL = 0.015
+#: a frame is as trustworthy as its worst this many percent
+FRAME_PERCENTILE = 5
 
 #: optional per-side colour adjustment: (image0, image1, t) -> (image0', image1')
 ColourRamp = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
@@ -51,10 +67,12 @@ Fusion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class Synthesized:
-    """A synthesized frame (H, W, 3) float32 and its mean confidence in [0, 1]."""
+    """A synthesized frame (H, W, 3) float32, its confidence in [0, 1] (module docstring),
+    and the per-pixel confidence (h, w) float32 at the analysis size."""
 
     image: np.ndarray
     confidence: float
+    confidence_map: np.ndarray | None = None
 
 
 class Synthesizer:
@@ -113,7 +131,23 @@ class Synthesizer:
             fade = resize_image(to_dissolve.astype(np.float32), (w, h))[..., None]
             dissolve = (1 - t) * img0 + t * img1
             warped = warped + fade * (dissolve - warped)
-        return Synthesized(warped.astype(np.float32), mean_conf)
+        trust = self._agreement(rev, t, to_dissolve)
+        return Synthesized(warped.astype(np.float32), self._frame_confidence(trust), trust)
+
+    def _agreement(self, tf: intermediate.TimeFlows, t: float, to_dissolve: np.ndarray) -> np.ndarray:
+        """Per-pixel confidence at the analysis size (module docstring)."""
+        small0, small1 = self._small0, self._small1
+        if self.colour_ramp is not None:
+            small0, small1 = self.colour_ramp(small0, small1, t)
+        warped = cv2.absdiff(backward_warp(small0, tf.flow_t0), backward_warp(small1, tf.flow_t1))
+        still = cv2.absdiff(small0, small1)  # what a dissolve blends where the result fades to one
+        diff = warped + to_dissolve[..., None] * (still - warped)
+        d = diff.mean(axis=2) * (1.0 / AGREEMENT_SCALE)
+        return cv2.exp(-(d * d))
+
+    def _frame_confidence(self, trust: np.ndarray) -> float:
+        k = max(3, int(round(max(trust.shape) * CONFIDENCE_POOL)) | 1)
+        return float(np.percentile(cv2.blur(trust, (k, k)), FRAME_PERCENTILE))
 
     def _full(self, tf: intermediate.TimeFlows) -> tuple[np.ndarray, np.ndarray]:
         """Time-t flows at the images' resolution."""
