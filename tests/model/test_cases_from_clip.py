@@ -1,6 +1,7 @@
 """`bench/cases_from_clip.py`: benchmark cases with ground truth cut from a real movie."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -46,6 +47,30 @@ def test_cases_skip_the_cut_and_hold_the_decoded_frames(movie_with_a_cut, tmp_pa
     (gap2, gap3) = run(tmp_path, model="classic", progress=False)
     assert gap2["frames"] == 3 and gap3["frames"] == 2
     assert gap2["psnr"] > gap2["dissolve_psnr"] + 3
+    # no case here has two frames of the same shot on both sides: none gets context
+    assert not list(tmp_path.glob("*/*/case.json")) and gap2["context_cases"] == 0
+
+
+def test_cases_inside_a_shot_carry_their_context_frames(tmp_path):
+    a = cv2.imread(str(FIXTURES / "bbb" / "bbb.0036.png"))
+    paths = []
+    for i in range(9):
+        paths.append(tmp_path / f"f{i}.png")
+        cv2.imwrite(str(paths[-1]), np.roll(a, 2 * i + (i * i) // 4, axis=1))  # a pan that speeds up
+    movie = encode_movie(paths, tmp_path / "pan.mp4")
+    assert write_cases(str(movie), tmp_path / "cases", gaps=[2], every=1, set_name="pan") == {"pan_gap2": 7}
+    with_context = sorted(p.parent.name for p in (tmp_path / "cases").glob("*/*/case.json"))
+    assert with_context == ["000002", "000003", "000004"]  # two frames before and after, inside the clip
+    case = tmp_path / "cases" / "pan_gap2" / "000003"
+    meta = json.loads((case / "case.json").read_text())
+    assert meta["frames"] == {"before_2": -1.0, "before_1": -0.5, "input0": 0, "input1": 1, "after_1": 1.5,
+                              "after_2": 2.0}
+    clip = open_clip(str(movie))
+    for name, index in (("before_2", 1), ("before_1", 2), ("after_1", 6), ("after_2", 7)):
+        decoded = np.clip(clip.read_frame(index) * 255 + 0.5, 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(read_rgb(case / f"{name}.png"), decoded)
+    (row,) = run(tmp_path / "cases", model="classic", progress=False)
+    assert row["context_cases"] == 3
 
 
 def test_an_existing_set_is_never_overwritten_and_a_partial_one_never_read(movie_with_a_cut, tmp_path, capsys):
