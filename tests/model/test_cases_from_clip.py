@@ -96,8 +96,9 @@ def test_bad_arguments_are_named(movie_with_a_cut, tmp_path, capsys):
     assert "none.mp4" in capsys.readouterr().err
 
 
-def test_the_held_out_clip_is_refused_for_training(tmp_path):
-    held_out = tmp_path / "cityCC0.mpg"
+@pytest.mark.parametrize("name", ["cityCC0.mpg", "Megamind.avi", "vtest.avi"])
+def test_the_held_out_clips_are_refused_for_training(tmp_path, name):
+    held_out = tmp_path / name
     held_out.write_bytes(b"")
     with pytest.raises(InputError, match="validation-only"):
         next(footage_pairs([str(held_out)], 64, seed=1))
