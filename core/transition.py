@@ -215,25 +215,29 @@ def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
                                  "a file of the same name: write the transition to another folder")
 
 
-def _context(prep: _Prepared, spec: TransitionSpec, width: int, height: int,
-             colour: ColorManager) -> list[tuple[float, np.ndarray]]:
-    """A's frames before its out point and B's after its in point, at the transition's times.
+def _read_frames(prep: _Prepared, spec: TransitionSpec, colour: ColorManager, width: int,
+                 height: int) -> tuple[np.ndarray, np.ndarray, list[tuple[float, np.ndarray]]]:
+    """A's frame, B's frame (conformed) and their context, in the working space.
 
-    One clip frame is ``1 / (N + 1)`` of the transition (N frames bridge N + 1 frame
-    intervals), so A's frame before the out point is at ``-1 / (N + 1)`` and B's frame
-    after the in point at ``1 + 1 / (N + 1)``. Only frames the clips have: a clip whose
-    out point is its first frame gives none.
+    The context is A's frames before its out point and B's after its in point, at the
+    transition's times: one clip frame is ``1 / (N + 1)`` of the transition (N frames
+    bridge N + 1 frame intervals), so A's frame before the out point is at ``-1 / (N + 1)``
+    and B's frame after the in point at ``1 + 1 / (N + 1)``; only frames the clips have.
+    Frames are read in clip order: a movie decodes a run of them in one go, not one seek each.
     """
     step = 1.0 / (spec.frames + 1)
-    found = []
-    for k in range(1, CONTEXT_PER_SIDE + 1):
+    context = []
+    for k in range(CONTEXT_PER_SIDE, 0, -1):
         if prep.a_index - k >= 0:
-            image = colour.to_working(prep.clip_a.read_frame(prep.a_index - k), prep.colorspace_a)
-            found.append((-k * step, image))
+            context.append((-k * step, colour.to_working(prep.clip_a.read_frame(prep.a_index - k), prep.colorspace_a)))
+    a = colour.to_working(prep.clip_a.read_frame(prep.a_index), prep.colorspace_a)
+    b = conform(colour.to_working(prep.clip_b.read_frame(prep.b_index), prep.colorspace_b), width, height,
+                spec.conform)
+    for k in range(1, CONTEXT_PER_SIDE + 1):
         if prep.b_index + k < prep.clip_b.frame_count:
             image = colour.to_working(prep.clip_b.read_frame(prep.b_index + k), prep.colorspace_b)
-            found.append((1 + k * step, conform(image, width, height, spec.conform)))
-    return found
+            context.append((1 + k * step, conform(image, width, height, spec.conform)))
+    return a, b, context
 
 
 def check_output_folder(spec: TransitionSpec) -> None:
@@ -294,11 +298,8 @@ def render_transition(
 
     save_state()
     t0 = time.perf_counter()
-    a = colour.to_working(prep.clip_a.read_frame(prep.a_index), prep.colorspace_a)
-    b = colour.to_working(prep.clip_b.read_frame(prep.b_index), prep.colorspace_b)
     width, height = output_size(prep.clip_a.size, prep.clip_b.size)
-    b = conform(b, width, height, spec.conform)
-    context = _context(prep, spec, width, height, colour)
+    a, b, context = _read_frames(prep, spec, colour, width, height)
     prep.timings["read"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
