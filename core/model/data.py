@@ -6,6 +6,9 @@ same code path as inference) is computed once per frame pair and cached as an ``
     frame0, frame1   (S, S, 3) uint8 inputs (working space, 8-bit)
     flow01, flow10   (S, S, 2) float16; conf0, conf1 (S, S) float16
     times            (K,) float32; targets (K, S, S, 3) uint8 ground truth at those times
+    accel0, accel1   (S, S, 2) float16, pairs made with context frames only: the motion
+                     the engine fits to them (`core.context.fit_motion`), so the features
+                     follow the same curves as at inference
 
 A training item picks one (t, target) of a pair and builds the model's features at t with
 the engine's own functions (`core.intermediate`, `core.model.features.build`), then
@@ -24,10 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.context import fit_motion
 from core.errors import InputError
 from core.flow import FlowPair, flow_pair
 from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
+from core.motion import Motion
 
 #: channel permutation of the features for temporal reversal (frame 0 <-> frame 1, t -> 1 - t)
 _REVERSE = np.r_[3:6, 0:3, 9:12, 6:9, 15:18, 12:15, 19, 18, 20, 23:25, 21:23, 27:29, 25:27]
@@ -64,11 +69,18 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     os.replace(tmp, path)  # atomic: an interrupted build never leaves a half file
 
 
-def _pair_arrays(f0: np.ndarray, f1: np.ndarray, times: np.ndarray, targets: np.ndarray) -> dict:
-    flows = flow_pair(f0.astype(np.float32) / 255, f1.astype(np.float32) / 255)
-    return {"frame0": f0, "frame1": f1, "times": times.astype(np.float32), "targets": targets,
-            "flow01": flows.flow01.astype(np.float16), "flow10": flows.flow10.astype(np.float16),
-            "conf0": flows.conf0.astype(np.float16), "conf1": flows.conf1.astype(np.float16)}
+def _pair_arrays(f0: np.ndarray, f1: np.ndarray, times: np.ndarray, targets: np.ndarray,
+                 context: list[tuple[float, np.ndarray]] = ()) -> dict:
+    img0, img1 = f0.astype(np.float32) / 255, f1.astype(np.float32) / 255
+    flows = flow_pair(img0, img1)
+    arrays = {"frame0": f0, "frame1": f1, "times": times.astype(np.float32), "targets": targets,
+              "flow01": flows.flow01.astype(np.float16), "flow10": flows.flow10.astype(np.float16),
+              "conf0": flows.conf0.astype(np.float16), "conf1": flows.conf1.astype(np.float16)}
+    moving = fit_motion(img0, img1, img0, img1, flows, [(t, im.astype(np.float32) / 255) for t, im in context], 0)
+    if moving is not None:
+        for name, accel in (("accel0", moving.accel0), ("accel1", moving.accel1)):
+            arrays[name] = accel.astype(np.float16)
+    return arrays
 
 
 def _pairs(source: dict, crop: int, seed: int, start: int) -> Iterator[tuple]:
@@ -82,8 +94,8 @@ def _pairs(source: dict, crop: int, seed: int, start: int) -> Iterator[tuple]:
         for i in range(start, int(source["count"])):
             p = generate_pair(np.random.default_rng([seed, i]), photos, crop,
                               float(source.get("max_motion", 40.0)), int(source.get("times_per_pair", 3)),
-                              float(source.get("static_camera", 0.0)))
-            yield p.frame0, p.frame1, p.times, p.targets
+                              float(source.get("static_camera", 0.0)), bool(source.get("context", False)))
+            yield p.frame0, p.frame1, p.times, p.targets, p.context
     elif kind == "footage":
         from core.model.footage import footage_pairs
 
@@ -136,9 +148,12 @@ def pair_features(pair: dict, k: int) -> tuple[np.ndarray, np.ndarray]:
     img0 = pair["frame0"].astype(np.float32) / 255
     img1 = pair["frame1"].astype(np.float32) / 255
     flows = FlowPair(*(np.ascontiguousarray(pair[n], dtype=np.float32) for n in ("flow01", "flow10", "conf0", "conf1")))
+    moving = None
+    if "accel0" in pair:
+        moving = Motion(flows, *(np.ascontiguousarray(pair[n], dtype=np.float32) for n in ("accel0", "accel1")))
     t = float(pair["times"][k])
     metrics = splat_metrics(img0, img1, flows)
-    feats = features.build(img0, img1, flows, linear(flows, t), reversed_(flows, t, metrics), t)
+    feats = features.build(img0, img1, flows, linear(flows, t, moving), reversed_(flows, t, metrics, moving), t)
     return feats, pair["targets"][k].astype(np.float32) / 255
 
 

@@ -242,17 +242,28 @@ def make_scene(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_mo
 
 @dataclass(frozen=True)
 class SyntheticPair:
-    """Two degraded uint8 input frames and noise-free uint8 targets at ``times``."""
+    """Two degraded uint8 input frames and noise-free uint8 targets at ``times``, and the
+    context frames around the pair (``(t, frame)``, degraded like the inputs), if asked for."""
 
     frame0: np.ndarray
     frame1: np.ndarray
     times: np.ndarray
     targets: np.ndarray  # (K, H, W, 3) uint8
+    context: list[tuple[float, np.ndarray]] = field(default_factory=list)
+
+
+#: spacings of context frames drawn for a pair (a gap of 8, 4 or 2 frame intervals, or a neighbour)
+CONTEXT_SPACINGS = (0.125, 0.25, 0.5, 1.0)
 
 
 def generate_pair(rng: np.random.Generator, photos: PhotoLibrary, size: int, max_motion: float,
-                  n_times: int, static_camera: float = 0.0) -> SyntheticPair:
-    """A random scene (`make_scene`) rendered at 0, 1 and ``n_times`` random times in [0.05, 0.95]."""
+                  n_times: int, static_camera: float = 0.0, context: bool = False) -> SyntheticPair:
+    """A random scene (`make_scene`) rendered at 0, 1 and ``n_times`` random times in [0.05, 0.95].
+
+    ``context``: also the frames two steps before 0 and after 1, one step drawn from
+    `CONTEXT_SPACINGS` (the scene's paths are exact at any time, curves included). Drawn
+    after everything else, so a seed's pair is the same with or without them.
+    """
     scene = make_scene(rng, photos, size, max_motion, static_camera)
     times = np.sort(rng.uniform(0.05, 0.95, n_times)).astype(np.float32)
     noise = rng.uniform(0, 0.02) if rng.random() < 0.5 else 0.0
@@ -263,4 +274,9 @@ def generate_pair(rng: np.random.Generator, photos: PhotoLibrary, size: int, max
     # undo JPEG would blur real, equally compressed targets) but not their noise, which
     # is independent per frame and unpredictable.
     targets = np.stack([degrade(render(scene, float(t)), rng, 0.0, quality) for t in times])
-    return SyntheticPair(f0, f1, times, targets)
+    around = []
+    if context:
+        step = float(rng.choice(CONTEXT_SPACINGS))
+        for t in (-2 * step, -step, 1 + step, 1 + 2 * step):
+            around.append((t, degrade(render(scene, t), rng, noise, quality)))
+    return SyntheticPair(f0, f1, times, targets, around)

@@ -6,8 +6,8 @@ kept; every evaluation runs the engine's own synthesis (`core.synthesis.Synthesi
 the net as its fusion, and scores the 8-bit result like `segue bench` does: the numbers
 are the benchmark's, on a subset. The classical score (the engine without fusion, which
 is what the net computes at initialisation) is computed once. Validation data is never
-used for training. Cases are scored as pairs, without their context frames (the net is
-trained on straight-line candidates): the numbers are ``segue bench --no-context``'s.
+used for training. Cases with context frames are given them, as `segue bench` gives them
+(`core.context.fit_motion`, fitted once per case).
 """
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.bench import case_targets, find_cases, read_rgb
+from core.bench import case_context, case_targets, find_cases, read_rgb
+from core.context import fit_motion
 from core.engine import to_uint8
 from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
 from core.metrics import psnr
 from core.model.net import FusionNet, fuse
+from core.motion import Motion
 from core.synthesis import Fusion, Synthesizer
 
 
@@ -33,6 +35,7 @@ class _Case:
     image1: np.ndarray
     flows: FlowPair
     targets: list[tuple[float, np.ndarray]]
+    motion: Motion | None = None
 
 
 def _padded(net: FusionNet, feats: np.ndarray) -> torch.Tensor:
@@ -73,9 +76,13 @@ class Validator:
             for case in case_dirs:
                 img0, img1 = (read_rgb(case / name).astype(np.float32) / 255 for name in ("input0.png", "input1.png"))
                 size = analysis_size(img0.shape[1], img0.shape[0])
-                flows = flow_pair(resize_image(img0, size), resize_image(img1, size), finest_scale(img0.shape[1]))
+                small0, small1 = resize_image(img0, size), resize_image(img1, size)
+                finest = finest_scale(img0.shape[1])
+                flows = flow_pair(small0, small1, finest)
+                context = [(t, read_rgb(f).astype(np.float32) / 255) for t, f in case_context(case)]
+                moving = fit_motion(img0, img1, small0, small1, flows, context, finest)
                 targets = [(t, read_rgb(f)) for t, f in case_targets(case)]
-                self.cases.append(_Case(set_name, img0, img1, flows, targets))
+                self.cases.append(_Case(set_name, img0, img1, flows, targets, moving))
         self.classic = self._score(None)
 
     @property
@@ -86,7 +93,7 @@ class Validator:
     def _score(self, fusion: Fusion | None) -> dict[str, float]:
         scores: dict[str, list[float]] = {}
         for case in self.cases:
-            synth = Synthesizer(case.image0, case.image1, case.flows, fusion=fusion)
+            synth = Synthesizer(case.image0, case.image1, case.flows, fusion=fusion, motion=case.motion)
             for t, truth in case.targets:
                 scores.setdefault(case.set_name, []).append(psnr(to_uint8(synth.frame(t).image), truth))
         return {k: float(np.mean(v)) for k, v in scores.items()}

@@ -144,3 +144,18 @@ def test_a_folder_of_clips_trains_on_every_movie_in_it(tmp_path):
     listed = {"kind": "footage", "count": 4, "paths": movies}
     old_key = hashlib.sha256(json.dumps([{"kind": "footage", "paths": movies}, 64, 1], sort_keys=True).encode())
     assert source_key(listed, 64, 1) == "footage-" + old_key.hexdigest()[:12]
+
+
+def test_context_pairs_carry_the_engines_motion_and_their_features_follow_it(tmp_path):
+    base = {"kind": "synthetic", "count": 2, "photos": ["skimage"], "max_motion": 12.0, "times_per_pair": 2}
+    plain = [load_pair(f) for f in build_cache([base], tmp_path, 64, 5, log=lambda m: None)]
+    curved = [load_pair(f) for f in build_cache([{**base, "context": True}], tmp_path, 64, 5, log=lambda m: None)]
+    for p, c in zip(plain, curved):
+        # the same scenes (context is drawn last), now with the accelerations fitted to their context
+        np.testing.assert_array_equal(p["frame0"], c["frame0"])
+        np.testing.assert_array_equal(p["targets"], c["targets"])
+        assert "accel0" not in p and c["accel0"].shape == (64, 64, 2) and c["accel1"].shape == (64, 64, 2)
+    moving = [c for c in curved if np.abs(c["accel0"].astype(np.float32)).max() > 0.5]
+    assert moving, "the generator's curved paths give some acceleration"
+    straight = {k: v for k, v in moving[0].items() if not k.startswith("accel")}
+    assert not np.allclose(pair_features(moving[0], 0)[0], pair_features(straight, 0)[0])

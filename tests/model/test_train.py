@@ -98,8 +98,7 @@ def test_validation_scores_what_segue_bench_scores(tmp_path):
         cv2.imwrite(str(tmp_path / "wide" / "c" / name), cv2.resize(image, (1088, 612), interpolation=cv2.INTER_CUBIC))
     val = Validator(tmp_path)
     assert val.frames == 2
-    # validation scores pairs alone (as the net is trained): the bench's numbers without context
-    scored = {r["set"]: r["psnr"] for r in bench.run(tmp_path, model="classic", progress=False, context=False)}
+    scored = {r["set"]: r["psnr"] for r in bench.run(tmp_path, model="classic", progress=False)}
     assert val.classic == pytest.approx(scored, abs=1e-6)
 
 
