@@ -74,6 +74,8 @@ def main() -> None:
          lambda: warp_ref.forward_splat(img0, flow0, metric, "softmax")),
         ("warp_blend", lambda: warp.warp_blend(img0, img1, flow0, flow1, w0, w1, 0.5),
          lambda: warp_ref.warp_blend(img0, img1, flow0, flow1, w0, w1, 0.5)),
+        ("warp_blend_pair", lambda: warp.warp_blend_pair(img0, img1, flow0, flow1, flow1, flow0, 0.5),
+         lambda: warp_ref.warp_blend_pair(img0, img1, flow0, flow1, flow1, flow0, 0.5)),
     ]
     print(f"{w}x{h}x{c} float32, median of {args.runs} runs, "
           f"{_native.get_num_threads()} kernel thread(s)")

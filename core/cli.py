@@ -100,7 +100,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from core.engine import resolve_model
     from core.model.infer import model_label
 
-    label = model_label(resolve_model(args.model))  # what "auto" is today, for the record
+    label = model_label(resolve_model(args.model, transition=args.jump_cut))  # what "auto" is today, for the record
     path = "jump-cut path" if args.jump_cut else "interpolation"
     context = "without context frames" if args.no_context else "with the cases' context frames"
     print(f"model: {label} ({path}, {context})   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")

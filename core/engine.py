@@ -49,11 +49,13 @@ def check_times(times: Sequence[float]) -> list[float]:
     return out
 
 
-def resolve_model(model: str) -> str:
+def resolve_model(model: str, transition: bool = False) -> str:
     """The model that will actually run: ``"classic"`` or the path of a learned model.
 
     ``auto`` is the model shipped in ``core/model/weights/`` when there is one, else
-    classic. A path is a model folder or an ``.onnx`` file with ``manifest.json`` beside it
+    classic; for a ``transition`` (a jump cut) it is classic, because the learned fusion
+    adds nothing on the multi-frame gaps a transition bridges (docs/model_card.md: 28.95
+    against 28.96 dB on ../shared/data's 63 gap targets) at twice the cost. A path is a model folder or an ``.onnx`` file with ``manifest.json`` beside it
     (`segue export` writes both); its manifest is checked here (`InputError` naming it).
     """
     from core.model.infer import check_model, shipped_model_dir
@@ -61,7 +63,7 @@ def resolve_model(model: str) -> str:
     if model == "classic":
         return "classic"
     if model == "auto":
-        shipped = shipped_model_dir()
+        shipped = None if transition else shipped_model_dir()
         return "classic" if shipped is None else str(shipped)
     path = Path(model)
     if path.suffix.lower() != ".onnx" and not path.is_dir():
@@ -76,7 +78,8 @@ class Engine:
     """Frame interpolation and transition synthesis on the CPU.
 
     Args:
-        model: ``"auto"`` (the shipped learned model if there is one, else classic),
+        model: ``"auto"`` (the shipped learned model if there is one, else classic; classic
+            for transitions, see `resolve_model`),
             ``"classic"`` (optical flow and the native warp kernel, no learning) or the path
             of an exported model (folder, or ``.onnx`` with its ``manifest.json``).
         threads: onnxruntime threads of a learned model (default: all cores). A process
@@ -86,11 +89,20 @@ class Engine:
     def __init__(self, model: str = "auto", threads: int | None = None) -> None:
         self.requested_model = model
         self.model = resolve_model(model)
+        #: the model `transition_synthesizer` runs (`resolve_model`: classic for ``auto``)
+        self.transition_model = resolve_model(model, transition=True) if model == "auto" else self.model
+        self._threads = threads
         self._fusion = None
-        if self.model != "classic":
+        if self.model != "classic" and model != "auto":
+            self._learned()  # a model the user named is loaded now, so a broken file is refused at once
+
+    def _learned(self):
+        """The learned fusion, loaded on first use (``auto`` transitions never need it); None for classic."""
+        if self._fusion is None and self.model != "classic":
             from core.model.infer import LearnedFusion
 
-            self._fusion = LearnedFusion(self.model, threads=threads)
+            self._fusion = LearnedFusion(self.model, threads=self._threads)
+        return self._fusion
 
     def interpolate(self, im0: np.ndarray, im1: np.ndarray, times: Sequence[float],
                     context: Context | None = None) -> list[np.ndarray]:
@@ -137,7 +149,7 @@ class Engine:
             small0, small1 = cache.analysis(image0, size)[0], cache.analysis(image1, size)[0]
             flows = from_flows(*cache.flows([(image0, image1), (image1, image0)], size, finest))
         moving = fit_motion(image0, image1, small0, small1, flows, context, finest, cache)
-        synth = Synthesizer(image0, image1, flows, fusion=self._fusion, motion=moving)
+        synth = Synthesizer(image0, image1, flows, fusion=self._learned(), motion=moving)
         return [synth.frame(t) for t in times]
 
     def transition_synthesizer(self, image0: np.ndarray, image1: np.ndarray,
@@ -159,15 +171,16 @@ class Engine:
             model = model.copy()
             model[:, 2] *= image0.shape[1] / small0.shape[1]
         info = {
-            "model": self.model,
+            "model": self.transition_model,
             "global_alignment": None if model is None else np.round(model, 5).tolist(),
             "colour_match": {"gain": np.round(colour.gain, 4).tolist(), "offset": np.round(colour.offset, 4).tolist()},
             "correspondence_confidence": round(float(0.5 * (flows.conf0.mean() + flows.conf1.mean())), 4),
             "context_frames": {"before": sum(1 for t, _ in context or () if t < 0),
                                "after": sum(1 for t, _ in context or () if t > 1)},
         }
+        fusion = None if self.transition_model == "classic" else self._learned()
         return Synthesizer(image0, image1, flows, colour_ramp=colour, regional_fallback=True,
-                           fusion=self._fusion, motion=moving), info
+                           fusion=fusion, motion=moving), info
 
 
 def _check_rgb8(name: str, im: object) -> None:

@@ -24,6 +24,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +36,7 @@ from core.color import ColorManager
 from core.conform import MODES, conform, output_size
 from core.context import CONTEXT_PER_SIDE
 from core.engine import Engine
+from core.synthesis import Synthesized
 from core.errors import CancelledError, InputError
 from core.media import Clip, open_clip, write_frame
 from core.output import atomic_write_text, frame_name, prepare_folder
@@ -223,20 +225,20 @@ def _read_frames(prep: _Prepared, spec: TransitionSpec, colour: ColorManager, wi
     transition's times: one clip frame is ``1 / (N + 1)`` of the transition (N frames
     bridge N + 1 frame intervals), so A's frame before the out point is at ``-1 / (N + 1)``
     and B's frame after the in point at ``1 + 1 / (N + 1)``; only frames the clips have.
-    Frames are read in clip order: a movie decodes a run of them in one go, not one seek each.
+    A movie decodes each side's run of frames in one pass.
     """
     step = 1.0 / (spec.frames + 1)
-    context = []
-    for k in range(CONTEXT_PER_SIDE, 0, -1):
-        if prep.a_index - k >= 0:
-            context.append((-k * step, colour.to_working(prep.clip_a.read_frame(prep.a_index - k), prep.colorspace_a)))
-    a = colour.to_working(prep.clip_a.read_frame(prep.a_index), prep.colorspace_a)
-    b = conform(colour.to_working(prep.clip_b.read_frame(prep.b_index), prep.colorspace_b), width, height,
-                spec.conform)
-    for k in range(1, CONTEXT_PER_SIDE + 1):
-        if prep.b_index + k < prep.clip_b.frame_count:
-            image = colour.to_working(prep.clip_b.read_frame(prep.b_index + k), prep.colorspace_b)
-            context.append((1 + k * step, conform(image, width, height, spec.conform)))
+    first_a = max(0, prep.a_index - CONTEXT_PER_SIDE)
+    last_b = min(prep.clip_b.frame_count - 1, prep.b_index + CONTEXT_PER_SIDE)
+    with ThreadPoolExecutor(2) as pool:  # the two clips decode side by side
+        reading_b = pool.submit(prep.clip_b.read_frames, prep.b_index, last_b - prep.b_index + 1)
+        run_a = [colour.to_working(im, prep.colorspace_a)
+                 for im in prep.clip_a.read_frames(first_a, prep.a_index - first_a + 1)]
+        run_b = [conform(colour.to_working(im, prep.colorspace_b), width, height, spec.conform)
+                 for im in reading_b.result()]
+    a, b = run_a[-1], run_b[0]
+    context = [(-k * step, im) for k, im in zip(range(len(run_a) - 1, 0, -1), run_a)]
+    context += [(1 + k * step, im) for k, im in enumerate(run_b[1:], start=1)]
     return a, b, context
 
 
@@ -307,33 +309,59 @@ def render_transition(
     prep.timings["correspondence"] = time.perf_counter() - t0
 
     records: list[FrameRecord] = []
-    for k, name in enumerate(names, start=1):
-        t = k / (spec.frames + 1)
-        record = done.get(name)
-        if record is not None:
-            records.append(record)
-            if on_frame:
-                on_frame(FrameEvent(spec.frames, record, resumed=True))
-            continue
-        if should_cancel and should_cancel():
-            raise CancelledError(f"cancelled after {len(records)} of {spec.frames} frames")
-        f0 = time.perf_counter()
-        frame = synth.frame(t)
-        out = colour.from_working(frame.image, prep.colorspace_out)
-        write_frame(folder / name, out, spec.format, prep.bit_depth, before_replace=ledger.recorder(name))
-        record = FrameRecord(k, name, round(t, 6), round(frame.confidence, 4), round(time.perf_counter() - f0, 4))
-        records.append(record)
-        done[name] = record
-        save_state()
-        if on_frame:
-            on_frame(FrameEvent(spec.frames, record, resumed=False))
+    # Frame k is converted and encoded on a writer thread while frame k + 1 is synthesized
+    # (the encoders release the GIL); at most one frame waits, and it is on disk and
+    # recorded before the next one is handed over, so a cancel or a crash loses nothing.
+    with ThreadPoolExecutor(1, thread_name_prefix="segue-write") as writer:
+        pending: Future[FrameRecord] | None = None
 
-    prep.timings["synthesis"] = sum(r.seconds for r in records)
+        def finish_pending() -> None:
+            nonlocal pending
+            if pending is None:
+                return
+            record, pending = pending.result(), None
+            records.append(record)
+            done[record.file] = record
+            save_state()
+            if on_frame:
+                on_frame(FrameEvent(spec.frames, record, resumed=False))
+
+        def stop_if_cancelled() -> None:
+            if should_cancel and should_cancel():
+                finish_pending()
+                raise CancelledError(f"cancelled after {len(records)} of {spec.frames} frames")
+
+        def write(k: int, name: str, frame: Synthesized, started: float) -> FrameRecord:
+            out = colour.from_working(frame.image, prep.colorspace_out)
+            write_frame(folder / name, out, spec.format, prep.bit_depth, before_replace=ledger.recorder(name))
+            return FrameRecord(k, name, round(k / (spec.frames + 1), 6), round(frame.confidence, 4),
+                               round(time.perf_counter() - started, 4))
+
+        t0 = time.perf_counter()
+        try:
+            for k, name in enumerate(names, start=1):
+                record = done.get(name)
+                if record is not None:
+                    finish_pending()
+                    records.append(record)
+                    if on_frame:
+                        on_frame(FrameEvent(spec.frames, record, resumed=True))
+                    continue
+                stop_if_cancelled()
+                f0 = time.perf_counter()
+                frame = synth.frame(k / (spec.frames + 1))
+                stop_if_cancelled()  # a cancel that came during synthesis: this frame is dropped
+                finish_pending()
+                pending = writer.submit(write, k, name, frame, f0)
+        finally:
+            finish_pending()  # what was synthesized is kept, whatever stopped the loop
+        prep.timings["synthesis"] = time.perf_counter() - t0
+
     prep.timings["total"] = time.perf_counter() - started
     report = {
         "segue_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"requested": spec.model, "used": engine.model},
+        "model": {"requested": spec.model, "used": engine.transition_model},
         "sources": {"a": _source_info(prep.clip_a, prep.a_index, prep.colorspace_a),
                     "b": _source_info(prep.clip_b, prep.b_index, prep.colorspace_b)},
         "output": {"folder": str(folder), "format": spec.format, "bit_depth": prep.bit_depth,

@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised by a test via a fake 
         f"repository root. Cause: {exc}"
     ) from exc
 
-__all__ = ["EPS", "METRIC_CLAMP", "backward_warp", "forward_splat", "warp_blend"]
+__all__ = ["EPS", "METRIC_CLAMP", "backward_warp", "forward_splat", "warp_blend", "warp_blend_pair"]
 
 EPS: float = _native.EPS
 METRIC_CLAMP: float = _native.METRIC_CLAMP
@@ -107,3 +107,28 @@ def warp_blend(
         `core.warp_ref.warp_blend`.
     """
     return _native.warp_blend(img0, img1, flow_t0, flow_t1, w0, w1, t)
+
+
+def warp_blend_pair(
+    img0: F32,
+    img1: F32,
+    flow_a0: F32,
+    flow_a1: F32,
+    flow_b0: F32,
+    flow_b1: F32,
+    t: float,
+) -> F32:
+    """The mean of two unweighted warps and blends, one per estimate of the time-t flows.
+
+    Args:
+        img0, img1: ``(H, W, C)`` float32 frames at times 0 and 1.
+        flow_a0, flow_a1: ``(H, W, 2)`` float32 flows from the frame at time ``t`` into
+            ``img0`` / ``img1`` (one estimate); ``flow_b0``, ``flow_b1`` (another).
+        t: time in ``[0, 1]``; anything else raises ValueError.
+
+    Returns:
+        ``(H, W, C)`` float32 ``0.5 * ((1-t) a0 + t a1 + (1-t) b0 + t b1)`` with each term
+        the image backward-warped by its flow; one pass, no warped frame materialised.
+        See `core.warp_ref.warp_blend_pair`.
+    """
+    return _native.warp_blend_pair(img0, img1, flow_a0, flow_a1, flow_b0, flow_b1, t)

@@ -244,3 +244,37 @@ def warp_blend(
     alpha = np.where(ok, u0 / safe, 1.0 - t).astype(np.float32)
     beta = np.where(ok, u1 / safe, t).astype(np.float32)
     return (alpha[..., None] * a0 + beta[..., None] * a1).astype(np.float32, copy=False)
+
+
+def warp_blend_pair(
+    img0: F32,
+    img1: F32,
+    flow_a0: F32,
+    flow_a1: F32,
+    flow_b0: F32,
+    flow_b1: F32,
+    t: float,
+) -> F32:
+    """The mean of two unweighted two-sided warps and blends at time ``t`` in ``[0, 1]``.
+
+    Args:
+        img0, img1: ``(H, W, C)`` float32 frames at times 0 and 1.
+        flow_a0, flow_a1: ``(H, W, 2)`` float32, one estimate of the flows from the
+            frame at time ``t`` into ``img0`` / ``img1``; ``flow_b0``, ``flow_b1``: another.
+        t: blend time; outside ``[0, 1]`` (or NaN) raises ValueError.
+
+    Returns:
+        ``(H, W, C)`` float32, in float32 arithmetic with ``alpha = float32(1 - t)``,
+        ``beta = float32(t)`` and ``x_ij = backward_warp(img_j, flow_ij)``::
+
+            out = 0.5 * ((alpha * x_a0 + beta * x_a1) + (alpha * x_b0 + beta * x_b1))
+
+        Zero flows into ``img0`` at ``t=0`` return ``img0`` exactly (``img1`` likewise).
+    """
+    t = float(t)
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"t must be within [0, 1]; got {t!r}")
+    alpha, beta = np.float32(1.0 - t), np.float32(t)
+    a = alpha * backward_warp(img0, flow_a0) + beta * backward_warp(img1, flow_a1)
+    b = alpha * backward_warp(img0, flow_b0) + beta * backward_warp(img1, flow_b1)
+    return (np.float32(0.5) * (a + b)).astype(np.float32, copy=False)

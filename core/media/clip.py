@@ -61,6 +61,20 @@ class Clip(abc.ABC):
         """
         return self._read(self.resolve_index(index))
 
+    def read_frames(self, start: int, count: int) -> list[np.ndarray]:
+        """Frames ``start .. start + count - 1`` (``start`` may be negative), as `read_frame` gives them.
+
+        A movie decodes the run in one pass instead of one seek per frame.
+        """
+        first = self.resolve_index(start)
+        if count < 1:
+            raise InputError(f"{self.path}: asked for {count} frames from frame {start}")
+        self.resolve_index(first + count - 1)
+        return self._read_run(first, count)
+
+    def _read_run(self, first: int, count: int) -> list[np.ndarray]:
+        return [self._read(i) for i in range(first, first + count)]
+
     def resolve_index(self, index: int) -> int:
         """Turn a possibly negative index into 0..frame_count-1, or raise `InputError`."""
         try:

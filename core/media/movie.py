@@ -133,6 +133,13 @@ class MovieClip(Clip):
         self._last_index = index
         return self._to_float(raw)
 
+    def _read_run(self, first: int, count: int) -> list[np.ndarray]:
+        missing = [i for i in range(first, first + count) if i not in self._cache]
+        if missing and count <= self._cache_frames:
+            for offset, frame in enumerate(self._decode(missing[0], first + count - missing[0])):
+                self._remember(missing[0] + offset, frame)
+        return super()._read_run(first, count)
+
     def _remember(self, index: int, frame: np.ndarray) -> None:
         self._cache[index] = frame
         self._cache.move_to_end(index)

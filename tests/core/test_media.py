@@ -262,6 +262,40 @@ def test_movie_seeks_by_timestamp(
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("name", ["h264.mp4", "mpeg4.avi"])
+def test_movie_reads_a_run_of_frames_in_one_decode(
+    movies: dict[str, Path], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """`Clip.read_frames`: a transition's frames and their context, one ffmpeg run a side."""
+    clip = open_clip(movies[name])
+    calls: list[list[str]] = []
+    real = movie_mod.run_ffmpeg
+
+    def spy(args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(list(args))
+        return real(args, **kw)
+
+    monkeypatch.setattr(movie_mod, "run_ffmpeg", spy)
+    run = clip.read_frames(-3, 3)
+    assert [frame_number(f) for f in run] == [CODED_COUNT - 3, CODED_COUNT - 2, CODED_COUNT - 1]
+    assert len(calls) == 1 and calls[0][calls[0].index("-frames:v") + 1] == "3"
+    # cached now: the same run, or part of it, costs no decode
+    assert [frame_number(f) for f in clip.read_frames(CODED_COUNT - 2, 2)] == [CODED_COUNT - 2, CODED_COUNT - 1]
+    assert len(calls) == 1
+    with pytest.raises(InputError, match=rf"{name}: frame {CODED_COUNT} out of range"):
+        clip.read_frames(CODED_COUNT - 1, 2)
+    with pytest.raises(InputError, match="asked for 0 frames"):
+        clip.read_frames(0, 0)
+
+
+def test_sequence_reads_a_run_of_frames(tmp_path: Path) -> None:
+    for k in range(4):
+        write_frame(tmp_path / f"f_{k:04d}.png", np.full((4, 6, 3), k / 10, np.float32), "png")
+    clip = open_clip(str(tmp_path / "f_%04d.png"))
+    run = clip.read_frames(1, 3)
+    assert [round(float(f.mean()) * 10) for f in run] == [1, 2, 3]
+
+
 def test_movie_high_bit_depth_keeps_precision(movies: dict[str, Path]) -> None:
     clip = open_clip(movies["prores10.mov"])
     assert clip.bit_depth == 10 and not clip.is_float

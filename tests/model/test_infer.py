@@ -87,7 +87,7 @@ def test_the_shipped_model_loads_and_runs():
 
 def test_engine_threads_reach_onnxruntime():
     def threads(engine: Engine) -> int:
-        return engine._fusion.session.get_session_options().intra_op_num_threads
+        return engine._learned().session.get_session_options().intra_op_num_threads
 
     assert threads(Engine("auto", threads=1)) == 1
     assert threads(Engine("auto")) == (os.cpu_count() or 1)

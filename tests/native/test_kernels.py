@@ -291,6 +291,52 @@ def test_warp_blend_rejects_t_outside_unit_interval(rng: np.random.Generator, t:
         warp_ref.warp_blend(**args, t=t)
 
 
+# ------------------------------------------------------------------ warp_blend_pair
+
+
+def pair_args(rng: np.random.Generator, h: int, w: int, c: int) -> dict[str, np.ndarray]:
+    return {
+        "img0": rand_image(rng, h, w, c),
+        "img1": rand_image(rng, h, w, c),
+        **{name: rand_flow(rng, h, w) for name in ("flow_a0", "flow_a1", "flow_b0", "flow_b1")},
+    }
+
+
+@pytest.mark.parametrize("h,w", SIZES)
+@pytest.mark.parametrize("c", CHANNELS)
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.5, 1.0])
+def test_warp_blend_pair_matches_reference(rng: np.random.Generator, h: int, w: int, c: int, t: float) -> None:
+    args = pair_args(rng, h, w, c)
+    got = warp.warp_blend_pair(**args, t=t)
+    assert got.shape == (h, w, c) and got.dtype == np.float32
+    np.testing.assert_allclose(got, warp_ref.warp_blend_pair(**args, t=t), rtol=0, atol=BLEND_ATOL)
+
+
+def test_warp_blend_pair_is_the_mean_of_two_unweighted_blends(rng: np.random.Generator) -> None:
+    args = pair_args(rng, 33, 17, 3)
+    ones = np.ones((33, 17), np.float32)
+    a = warp.warp_blend(args["img0"], args["img1"], args["flow_a0"], args["flow_a1"], ones, ones, 0.3)
+    b = warp.warp_blend(args["img0"], args["img1"], args["flow_b0"], args["flow_b1"], ones, ones, 0.3)
+    np.testing.assert_allclose(warp.warp_blend_pair(**args, t=0.3), 0.5 * (a + b), rtol=0, atol=BLEND_ATOL)
+
+
+@pytest.mark.parametrize("h,w", SIZES)
+def test_warp_blend_pair_endpoints_return_inputs(rng: np.random.Generator, h: int, w: int) -> None:
+    args = pair_args(rng, h, w, 3)
+    zero = np.zeros((h, w, 2), np.float32)
+    for fn in (warp.warp_blend_pair, warp_ref.warp_blend_pair):
+        np.testing.assert_array_equal(fn(**{**args, "flow_a0": zero, "flow_b0": zero}, t=0.0), args["img0"])
+        np.testing.assert_array_equal(fn(**{**args, "flow_a1": zero, "flow_b1": zero}, t=1.0), args["img1"])
+
+
+@pytest.mark.parametrize("t", [-0.01, 1.0001, float("nan"), float("inf")])
+def test_warp_blend_pair_rejects_t_outside_unit_interval(rng: np.random.Generator, t: float) -> None:
+    args = pair_args(rng, 3, 4, 3)
+    for fn in (warp.warp_blend_pair, warp_ref.warp_blend_pair):
+        with pytest.raises(ValueError, match="t must be within"):
+            fn(**args, t=t)
+
+
 # ------------------------------------------------------------------ argument checks
 
 H, W = 6, 5
@@ -307,6 +353,7 @@ def valid_calls(rng: np.random.Generator) -> dict[str, tuple[Callable[..., Any],
              "mode": "softmax"},
         ),
         "warp_blend": (warp.warp_blend, {**blend_args(rng, H, W, 3), "t": 0.5}),
+        "warp_blend_pair": (warp.warp_blend_pair, {**pair_args(rng, H, W, 3), "t": 0.5}),
     }
 
 
@@ -350,6 +397,7 @@ ARRAY_ARGS = [
     ("warp_blend", "flow_t1"),
     ("warp_blend", "w0"),
     ("warp_blend", "w1"),
+    *(("warp_blend_pair", arg) for arg in ("img0", "img1", "flow_a0", "flow_a1", "flow_b0", "flow_b1")),
 ]
 # The first image defines H, W: shrinking it blames the argument checked against it.
 BLAMED_INSTEAD = {"image": "flow", "img0": "img1"}
@@ -371,7 +419,8 @@ def test_bad_arguments_raise_naming_the_argument(
 
 
 @pytest.mark.parametrize("kernel,arg", [("backward_warp", "flow"), ("forward_splat", "flow"),
-                                        ("warp_blend", "flow_t0"), ("warp_blend", "flow_t1")])
+                                        ("warp_blend", "flow_t0"), ("warp_blend", "flow_t1"),
+                                        ("warp_blend_pair", "flow_a0"), ("warp_blend_pair", "flow_b1")])
 def test_flow_needs_two_channels(rng: np.random.Generator, kernel: str, arg: str) -> None:
     fn, kwargs = valid_calls(rng)[kernel]
     kwargs[arg] = np.zeros((H, W, 3), np.float32)
@@ -425,6 +474,7 @@ def _big_calls() -> dict[str, Callable[[], object]]:
         "backward_warp": lambda: warp.backward_warp(image, flow),
         "forward_splat": lambda: warp.forward_splat(image, flow, ones, "softmax"),
         "warp_blend": lambda: warp.warp_blend(image, image, flow, flow, ones, ones, 0.5),
+        "warp_blend_pair": lambda: warp.warp_blend_pair(image, image, flow, flow, flow, flow, 0.5),
     }
 
 
@@ -434,7 +484,7 @@ def _run_between(started: threading.Event, call: Callable[[], object], finished:
     finished.set()
 
 
-@pytest.mark.parametrize("kernel", ["backward_warp", "forward_splat", "warp_blend"])
+@pytest.mark.parametrize("kernel", ["backward_warp", "forward_splat", "warp_blend", "warp_blend_pair"])
 def test_kernels_release_the_gil(kernel: str, threads: Callable[[int], None]) -> None:
     """The main thread must run Python while a kernel is still running.
 
