@@ -4,7 +4,7 @@
 
 Input: the demo's two takes (Big Buck Bunny, CC BY 3.0; ``core/assets/demo``) scaled to
 1920x1080 and re-encoded as H.264 (the ffmpeg Segue uses, ``-crf 16``). Each run is a
-fresh ``python -m core transition`` process writing 8-bit PNGs to a new folder, so process
+fresh ``python -m segue transition`` process writing 8-bit PNGs to a new folder, so process
 start, model load, decoding, the context frames' flows and the PNG writes are all counted.
 Prints the median wall time with ``--model auto`` (the default; what it runs for a
 transition is read from the report), with ``--model classic`` as the same-process-kind
@@ -46,7 +46,7 @@ def scale_take(src: Path, dst: Path) -> Path:
 def run_once(a: Path, b: Path, out: Path, model: str, frames: int) -> tuple[float, dict]:
     """Wall time of one transition process and its report."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "core", "transition", str(a), str(b), "--frames", str(frames),
+    done = subprocess.run([sys.executable, "-m", "segue", "transition", str(a), str(b), "--frames", str(frames),
                            "-o", str(out), "--model", model, "-q"], capture_output=True, text=True, cwd=ROOT,
                           check=False)
     wall = time.perf_counter() - start

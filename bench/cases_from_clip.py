@@ -9,14 +9,14 @@ For each gap n (frame intervals between the two inputs) it writes the set
 of DESIGN.md (``before_2``, ``before_1``, ``after_1``, ``after_2``: frames i - 2, i - 1,
 i + n + 1, i + n + 2) with ``case.json`` giving their times. Windows with a scene cut or
 without motion are skipped, by the same test the training footage uses
-(`core.model.footage.is_usable`). Frames are the clip's
+(`training.footage.is_usable`). Frames are the clip's
 own decoded 8-bit RGB, as `segue bench` reads PNGs. Each set is written into a hidden
 ``OUT/.<set>.part`` folder (which `segue bench` skips) and renamed when complete; an
 existing set is never overwritten.
 
 This is how Segue checks a model on real footage it never saw (the model card's
 held-out clip); point it at your own footage to see what the model does on it. A clip
-used this way must stay out of training: `core.model.footage` refuses the held-out clip
+used this way must stay out of training: `training.footage` refuses the held-out clip
 the model card names.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 from core.engine import to_uint8
 from core.errors import InputError
 from core.media import open_clip
-from core.model.footage import is_usable
+from training.footage import is_usable
 
 
 def _write_png(path: Path, frame: np.ndarray) -> None:

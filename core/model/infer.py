@@ -54,10 +54,10 @@ def model_label(model: str) -> str:
 
 def check_model(path: str | os.PathLike[str]) -> None:
     """Raise `InputError` naming the problem unless ``path`` is a usable model (cheap: manifest only)."""
-    _load_manifest(Path(path))
+    load_manifest(Path(path))
 
 
-def _load_manifest(path: Path) -> tuple[Path, dict]:
+def load_manifest(path: Path) -> tuple[Path, dict]:
     """(onnx file, manifest) for a model folder or an .onnx file with manifest.json beside it."""
     folder, onnx_file = (path, None) if path.is_dir() else (path.parent, path)
     mpath = folder / MANIFEST
@@ -104,7 +104,7 @@ class LearnedFusion:
     def __init__(self, model_dir_or_onnx_path: str | os.PathLike[str], threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        onnx_path, self.manifest = _load_manifest(Path(model_dir_or_onnx_path))
+        onnx_path, self.manifest = load_manifest(Path(model_dir_or_onnx_path))
         self.path = onnx_path
         self.stride = int(self.manifest["stride"])
         options = ort.SessionOptions()

@@ -15,7 +15,7 @@ BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
 
 def segue(*args, cwd=None) -> subprocess.CompletedProcess:
     exe = shutil.which("segue", path=os.path.dirname(sys.executable)) or shutil.which("segue")
-    cmd = [exe] if exe else [sys.executable, "-m", "core"]
+    cmd = [exe] if exe else [sys.executable, "-m", "segue"]
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL)
 
 
@@ -87,7 +87,7 @@ def test_bench_scores_the_jump_cut_path(tmp_path):
 
 def test_a_closed_output_pipe_is_not_an_internal_error():
     # `segue bench ... | head -1`: the reader leaves early
-    proc = subprocess.Popen([sys.executable, "-m", "core", "bench", "--data", str(FIXTURES), "--model", "classic"],
+    proc = subprocess.Popen([sys.executable, "-m", "segue", "bench", "--data", str(FIXTURES), "--model", "classic"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()
     stderr = proc.stderr.read().decode()

@@ -47,7 +47,7 @@ def default_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def segue(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The ``segue`` command in a real process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "segue", *map(str, args)], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, timeout=600, check=False)
 
 

@@ -28,7 +28,7 @@ def tiny_config(folder: Path, **overrides: str) -> Path:
 
 
 def _train_tiny(folder: Path) -> dict:
-    from core.cli import main
+    from segue.cli import main
 
     folder.mkdir(parents=True)
     config = tiny_config(folder)
@@ -38,7 +38,7 @@ def _train_tiny(folder: Path) -> dict:
 
 
 def _export_tiny(checkpoint: Path, out: Path) -> Path:
-    from core.cli import main
+    from segue.cli import main
 
     assert main(["export", "--checkpoint", str(checkpoint), "-o", str(out)]) == 0
     return out

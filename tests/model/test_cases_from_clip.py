@@ -13,7 +13,7 @@ from conftest import FIXTURES, encode_movie, read_rgb
 from core.bench import run
 from core.errors import InputError
 from core.media import open_clip
-from core.model.footage import footage_pairs
+from training.footage import footage_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from cases_from_clip import main, write_cases

@@ -8,16 +8,16 @@ import pytest
 import torch
 from model_fixtures import tiny_config
 
-from core.cli import main
+from segue.cli import main
 from core.model.features import CANDIDATE_SLICES
-from core.model.net import (
+from training.net import (
     COST_STRIDE,
     FINE_COST_STRIDE,
     CostVolume,
     FusionNet,
     load_widened,
 )
-from core.model.train import load_checkpoint
+from training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 

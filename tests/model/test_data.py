@@ -11,7 +11,7 @@ from conftest import FIXTURES, encode_movie
 from core.flow import FlowPair
 from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
-from core.model.data import (
+from training.data import (
     _FLOW_X,
     _FLOW_Y,
     _REVERSE,
@@ -22,7 +22,7 @@ from core.model.data import (
     pair_features,
     source_key,
 )
-from core.model.footage import expand_clips, footage_pairs, is_usable
+from training.footage import expand_clips, footage_pairs, is_usable
 
 
 def _features(img0, img1, flows, t):

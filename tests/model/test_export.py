@@ -4,15 +4,17 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
-from core.cli import main
+from core.errors import InputError
+from segue.cli import main
 from core.color import WORKING_SPACE
-from core.model.export import INT8_FILE, MODEL_FILE
+from training.export import INT8_FILE, MODEL_FILE
 from core.model.infer import LearnedFusion
-from core.model.net import net_from_state
-from core.model.train import load_checkpoint
+from training.net import net_from_state
+from training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 
@@ -75,8 +77,8 @@ def test_export_of_a_missing_checkpoint_is_a_usage_error(tmp_path, capsys):
 def test_a_net_with_both_cost_volumes_exports_to_the_same_outputs(tmp_path):
     import onnxruntime as ort
 
-    from core.model.export import export_onnx
-    from core.model.net import FusionNet
+    from training.export import export_onnx
+    from training.net import FusionNet
 
     torch.manual_seed(0)
     net = FusionNet((8, 16, 24, 32), cost_radius=1, fine_cost_radius=1).eval()
@@ -91,3 +93,33 @@ def test_a_net_with_both_cost_volumes_exports_to_the_same_outputs(tmp_path):
     for g, w in zip(got, want, strict=True):
         assert float(w.abs().max()) > 1e-2
         np.testing.assert_allclose(g[0], w[0].permute(1, 2, 0).numpy(), atol=ORT_TORCH_ATOL)
+
+
+def test_a_fine_tune_starts_from_the_shipped_model_without_its_checkpoint():
+    # model.init may name an exported model: its ONNX file holds every parameter of the net
+    import onnxruntime as ort
+
+    from core.model.infer import shipped_model_dir
+    from training.net import FusionNet, load_widened
+    from training.train import load_exported
+
+    folder = shipped_model_dir()
+    state = load_exported(folder)
+    net = FusionNet(tuple(state["widths"]), cost_radius=state["cost_radius"],
+                    fine_cost_radius=state["fine_cost_radius"]).eval()
+    assert load_widened(net, state["model"]) == [] and state["step"] == 2500
+    session = ort.InferenceSession(str(folder / "segue_fusion.onnx"), providers=["CPUExecutionProvider"])
+    feats = _features(40, 56)
+    got = session.run(None, {"features": feats[None]})
+    with torch.no_grad():
+        want = net(torch.from_numpy(feats.transpose(2, 0, 1).copy())[None])
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g[0], w[0].permute(1, 2, 0).numpy(), atol=ORT_TORCH_ATOL)
+
+
+def test_an_init_that_is_not_a_model_is_refused(tmp_path):
+    from training.train import load_exported
+
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(InputError, match="not a Segue fusion model manifest"):
+        load_exported(tmp_path)

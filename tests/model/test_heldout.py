@@ -1,4 +1,4 @@
-"""`core.model.heldout`: a checkpoint scored against classic on unseen pairs of its training distribution."""
+"""`training.heldout`: a checkpoint scored against classic on unseen pairs of its training distribution."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 
 from core.errors import InputError
-from core.model.heldout import evaluate, main
+from training.heldout import evaluate, main
 from model_fixtures import tiny_config
 
 pytest_plugins = ("model_fixtures",)

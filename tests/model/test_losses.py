@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from core.model import losses
+from training import losses
 
 
 def _frames():

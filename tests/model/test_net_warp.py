@@ -7,7 +7,7 @@ import torch
 from core.flow import FlowPair
 from core.intermediate import TimeFlows
 from core.model import features
-from core.model.net import backward_warp, fuse
+from training.net import backward_warp, fuse
 from core.warp import backward_warp as native_backward_warp
 
 #: grid_sample and the native kernel compute the same bilinear weights in float32 in another order

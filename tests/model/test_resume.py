@@ -10,8 +10,8 @@ import torch
 from conftest import FIXTURES, encode_movie, with_default_sigint
 from model_fixtures import tiny_config
 
-from core.cli import main
-from core.model.train import load_checkpoint
+from segue.cli import main
+from training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 
@@ -19,7 +19,7 @@ pytest_plugins = ("model_fixtures",)
 def _ctrl_c_at(config, marker: str) -> list[str]:
     """Run `segue train` in a child, press Ctrl-C at the first line starting with ``marker``;
     the child must exit 130. Returns its output lines."""
-    proc = subprocess.Popen(with_default_sigint([sys.executable, "-m", "core", "train", "--config", str(config)]),
+    proc = subprocess.Popen(with_default_sigint([sys.executable, "-m", "segue", "train", "--config", str(config)]),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     try:

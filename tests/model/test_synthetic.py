@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.model.photos import PhotoLibrary, resolve_sources
-from core.model.synthetic import Layer, Scene, generate_pair, make_scene, render
+from training.photos import PhotoLibrary, resolve_sources
+from training.synthetic import Layer, Scene, generate_pair, make_scene, render
 
 
 @pytest.fixture(scope="module")

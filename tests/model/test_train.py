@@ -10,12 +10,12 @@ import pytest
 import torch
 from model_fixtures import tiny_config
 
-from core.cli import main
-from core.model.config import load_config
-from core.model.data import Batches, build_cache
-from core.model.losses import total
-from core.model.net import FusionNet, fuse, net_from_state
-from core.model.train import load_checkpoint
+from segue.cli import main
+from training.config import load_config
+from training.data import Batches, build_cache
+from training.losses import total
+from training.net import FusionNet, fuse, net_from_state
+from training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 
@@ -74,7 +74,7 @@ def test_validation_runs_on_a_benchmark_folder(tiny_run, tmp_path):
 
     data = tmp_path / "data" / "bbb"
     shutil.copytree(TRIPLETS / "bbb_tri_0049", data / "bbb_tri_0049")
-    from core.model.validate import Validator
+    from training.validate import Validator
 
     val = Validator(tmp_path / "data")
     assert val.frames == 1
@@ -89,7 +89,7 @@ def test_validation_scores_what_segue_bench_scores(tmp_path):
     from conftest import TRIPLETS
 
     from core import bench
-    from core.model.validate import Validator
+    from training.validate import Validator
 
     shutil.copytree(TRIPLETS / "bbb_tri_0049", tmp_path / "small" / "c")
     (tmp_path / "wide" / "c").mkdir(parents=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from core.model.config import load_config
+from training.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -62,7 +62,7 @@ def test_a_daemon_without_token_file_makes_and_requires_this_users_own_token(con
         # the user's own command line finds the token by itself
         env = {k: v for k, v in os.environ.items() if k != "SEGUE_RENDERD_TOKEN_FILE"}
         out = tmp_path / "cut"
-        result = subprocess.run([sys.executable, "-m", "core", "transition", str(BBB[0]), str(BBB[1]), "--frames",
+        result = subprocess.run([sys.executable, "-m", "segue", "transition", str(BBB[0]), str(BBB[1]), "--frames",
                                  "1", "-o", str(out), "--model", "classic", "--server", daemon.address, "-q"],
                                 capture_output=True, text=True, env=env, timeout=SAFETY, check=False)
         assert result.returncode == 0, result.stderr

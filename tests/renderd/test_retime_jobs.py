@@ -147,7 +147,7 @@ def test_the_shared_client_submits_retimes(renderd, clip, allowed_root):
 
 def segue_cli(*args, env=None) -> subprocess.CompletedProcess:
     exe = shutil.which("segue", path=os.path.dirname(sys.executable))
-    cmd = [exe] if exe else [sys.executable, "-m", "core"]
+    cmd = [exe] if exe else [sys.executable, "-m", "segue"]
     return subprocess.run([*cmd, *map(str, args)], check=False, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, timeout=300)
 

@@ -178,7 +178,7 @@ def test_a_foreign_file_in_the_output_folder_is_refused_at_submit(renderd, allow
 
 def segue_cli(*args, env=None) -> subprocess.CompletedProcess:
     exe = shutil.which("segue", path=os.path.dirname(sys.executable))
-    cmd = [exe] if exe else [sys.executable, "-m", "core"]
+    cmd = [exe] if exe else [sys.executable, "-m", "segue"]
     return subprocess.run([*cmd, *map(str, args)], check=False, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, timeout=300)
 

@@ -95,7 +95,7 @@ def exact_rate(times: tuple[Fraction, ...]) -> set[Fraction]:
 def segue(*args, wait: bool = True, **kwargs):
     """Run the installed ``segue`` console script (a real process, as users run it)."""
     exe = shutil.which("segue", path=os.path.dirname(sys.executable)) or shutil.which("segue")
-    cmd = [exe] if exe else [sys.executable, "-m", "core"]
+    cmd = [exe] if exe else [sys.executable, "-m", "segue"]
     full = [*cmd, *map(str, args)]
     if not wait:
         return subprocess.Popen(with_default_sigint(full), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -56,7 +56,7 @@ def test_rate_options_are_exclusive(clip, tmp_path):
 
 
 def test_cli_defaults_match_the_modules():
-    from core.cli import build_parser
+    from segue.cli import build_parser
     from core.retime import duplicates, scenes
 
     args = build_parser().parse_args(["retime", "x.mp4", "-o", "y.mp4", "--fps", "50"])

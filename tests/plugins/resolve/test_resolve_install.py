@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from resolve_harness import ENTRY, REPO
 
-from core.cli import main
-from plugins.resolve.install import (
+from segue.cli import main
+from segue.install_resolve import (
     InstallError,
     default_lib_dir,
     default_scripts_dir,

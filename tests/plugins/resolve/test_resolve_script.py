@@ -186,7 +186,7 @@ def test_without_fusion_ui_it_takes_the_defaults_and_reports_on_the_console(reso
 def test_the_installed_entry_runs_with_its_vendored_client(resolve_media, resolve_daemon, resolve_token_file,
                                                             tmp_path, monkeypatch):
     """`segue install resolve`, then the copy in Scripts/Edit runs without __file__ or environment."""
-    from core.cli import main
+    from segue.cli import main
 
     for name in ("SEGUE_RENDERD_ADDRESS", "SEGUE_RENDERD_TOKEN_FILE", "SEGUE_RENDERD_TLS_CA",
                  "SEGUE_RESOLVE_OUTPUT_ROOT"):

@@ -34,7 +34,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-PLUGIN_DIR = Path(__file__).resolve().parent
+#: the plugin's files: ``plugins/resolve`` beside this package, in the repository and in an
+#: installed wheel alike (pyproject.toml's ``wheel.packages`` puts it there)
+PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "resolve"
 ENTRY_NAME = "Segue Synthesize Transition.py"
 ENTRY_MARKER = "# segue-resolve-entry"
 LIB_MARKER = ".segue-resolve-install.json"

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from core.model.photos import PhotoLibrary
+from training.photos import PhotoLibrary
 
 #: bumped whenever the scenes a seed produces change (generator code or photo sets), so
-#: cached pairs made by an older generator are not reused (`core.model.data.source_key`)
+#: cached pairs made by an older generator are not reused (`training.data.source_key`)
 GENERATOR_VERSION = 3
 
 

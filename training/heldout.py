@@ -1,6 +1,6 @@
 """Does a checkpoint beat classic on *unseen pairs of its own training distribution*?
 
-    python -m core.model.heldout CHECKPOINT --config configs/flow.toml [--count 60] [--seed 99]
+    python -m training.heldout CHECKPOINT --config configs/flow.toml [--count 60] [--seed 99]
 
 The config's sources are cached again under another seed (new synthetic scenes, other
 footage windows), and the model and the classical fusion (the untrained model's output)
@@ -21,11 +21,11 @@ import torch
 from core.engine import to_uint8
 from core.errors import InputError
 from core.metrics import psnr
-from core.model.config import load_config
-from core.model.data import build_cache, load_pair, pair_features
+from training.config import load_config
+from training.data import build_cache, load_pair, pair_features
 from core.model.features import T_CHANNEL
-from core.model.net import fuse, log_prior, net_from_state
-from core.model.train import load_checkpoint
+from training.net import fuse, log_prior, net_from_state
+from training.train import load_checkpoint
 
 
 def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, log=print) -> dict[str, dict[str, float]]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from core.engine import to_uint8
 from core.errors import InputError
-from core.model.photos import VALIDATION_ONLY
+from training.photos import VALIDATION_ONLY
 
 #: mean absolute difference (8-bit levels, on a small grey copy) of a window's end frames
 #: below which the window is static and skipped

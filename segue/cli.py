@@ -155,7 +155,7 @@ def cmd_retime(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     try:
-        from core.model.train import train
+        from training.train import train
     except ImportError as exc:
         raise InputError(f"training needs the train extra (pip install -e '.[train]'): {exc}") from None
 
@@ -166,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     try:
-        from core.model.export import export
+        from training.export import export
     except ImportError as exc:
         raise InputError(f"export needs the train extra (pip install -e '.[train]'): {exc}") from None
 
@@ -177,8 +177,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    # the installer lives with the plugin it installs; core itself never imports Resolve code
-    from plugins.resolve.install import InstallError, describe, install
+    from segue.install_resolve import InstallError, describe, install
 
     settings = {"address": args.server, "token_file": args.token_file, "tls_ca": args.tls_ca,
                 "output_root": args.output_root}

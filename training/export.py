@@ -56,7 +56,7 @@ def _first_conv_padded(net, multiple: int = 8):
 
     import torch
 
-    from core.model.net import load_widened
+    from training.net import load_widened
 
     net = copy.deepcopy(net)
     conv = net.enc0[0]
@@ -73,7 +73,7 @@ def export_onnx(net, path: Path) -> None:
     """Write a `FusionNet` as ONNX with dynamic height and width (NHWC in and out)."""
     import torch
 
-    from core.model.net import NHWCWrapper
+    from training.net import NHWCWrapper
 
     wrapper = NHWCWrapper(_first_conv_padded(net)).eval()
     example = torch.rand(1, 4 * net.stride, 6 * net.stride, features.FEATURE_CHANNELS)
@@ -91,8 +91,8 @@ def calibration_features(count: int = 8, size: int = 128, seed: int = 12345) -> 
     """A few synthetic feature tensors (1, size, size, 29) for int8 calibration."""
     from core.flow import flow_pair
     from core.intermediate import linear, reversed_, splat_metrics
-    from core.model.photos import PhotoLibrary
-    from core.model.synthetic import generate_pair
+    from training.photos import PhotoLibrary
+    from training.synthetic import generate_pair
 
     photos = PhotoLibrary(["skimage"])
     out = []
@@ -141,8 +141,8 @@ def quantize_int8(src: Path, dst: Path, samples: list[np.ndarray]) -> None:
 def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dict:
     """Export a checkpoint to ``out_dir`` (ONNX, optional int8 ONNX, manifest.json); returns the manifest."""
     from core.color import WORKING_SPACE
-    from core.model.net import count_parameters, net_from_state
-    from core.model.train import load_checkpoint
+    from training.net import count_parameters, net_from_state
+    from training.train import load_checkpoint
 
     state = load_checkpoint(checkpoint)
     net = net_from_state(state)

@@ -6,7 +6,7 @@ event files), ``metrics.jsonl`` (one JSON object per log line or validation) and
 ``config.json`` (the merged config). ``--resume`` continues from the newest checkpoint
 (or a given one) bit-exactly: the checkpoint holds the model, optimiser, scheduler, step
 and the RNG states of python, numpy and torch, and every batch is a pure function of
-(seed, step) (`core.model.data.Batches`), so the data order is restored by the step alone.
+(seed, step) (`training.data.Batches`), so the data order is restored by the step alone.
 Bit-exactness assumes the same thread count and machine, as with any float arithmetic.
 """
 from __future__ import annotations
@@ -23,10 +23,11 @@ import numpy as np
 import torch
 
 from core.errors import InputError
-from core.model import losses
-from core.model.config import load_config
-from core.model.data import Batches, build_cache
-from core.model.net import FusionNet, count_parameters, fuse, load_widened
+from core.model.infer import load_manifest
+from training import losses
+from training.config import load_config
+from training.data import Batches, build_cache
+from training.net import FusionNet, count_parameters, fuse, load_widened
 
 CHECKPOINT_FORMAT = 2  # 2: the net with flow corrections (29 feature planes)
 
@@ -123,13 +124,45 @@ def _check_architecture(state: dict, net: FusionNet, where: str, may_add_cost_vo
             raise InputError(f"{where}: the checkpoint's {key} {radius} differs from the config's {wanted}")
 
 
+def load_exported(path: Path) -> dict:
+    """An exported model (folder or .onnx with its manifest, e.g. the shipped
+    ``core/model/weights``) as the checkpoint fields `_init_weights` needs.
+
+    The ONNX file keeps every parameter of the net under its own name (``net.<name>``), so
+    a fine-tune can start from a model that was shipped without its training checkpoint.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    onnx_path, manifest = load_manifest(path)
+    try:
+        graph = onnx.load(str(onnx_path)).graph
+    except Exception as exc:  # noqa: BLE001 - onnx raises its own types for bad files
+        raise InputError(f"{onnx_path}: not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+    weights = {init.name.removeprefix("net."): torch.from_numpy(numpy_helper.to_array(init).copy())
+               for init in graph.initializer if init.name.startswith("net.")}
+    model = manifest["model"]
+    state = {"model": weights, "widths": model["widths"], "cost_radius": model.get("cost_radius", 0),
+             "fine_cost_radius": model.get("fine_cost_radius", 0),
+             "step": (manifest.get("training") or {}).get("steps", "?")}
+    # The export pads the first convolution's inputs with zero channels (`training.export`):
+    # drop them again, so the weights fit the net the manifest describes.
+    cin = FusionNet(tuple(state["widths"]), int(state["cost_radius"]), int(state["fine_cost_radius"])).enc0[0].in_channels
+    first = weights.get("enc0.0.weight")
+    if first is not None and first.shape[1] > cin and not first[:, cin:].any():
+        weights["enc0.0.weight"] = first[:, :cin].contiguous()
+    return state
+
+
 def _init_weights(net: FusionNet, path: Path, log) -> None:
     """Start a new run from another run's weights (fine-tuning); optimiser and step start afresh.
 
-    A run may add a cost volume to a net trained without it: its new input weights start
-    at zero, so the first step computes what the old net did.
+    ``path`` is a checkpoint or an exported model (`load_exported`). A run may add a cost
+    volume to a net trained without it: its new input weights start at zero, so the first
+    step computes what the old net did.
     """
-    state = load_checkpoint(path)
+    exported = path.is_dir() or path.suffix.lower() == ".onnx"
+    state = load_exported(path) if exported else load_checkpoint(path)
     _check_architecture(state, net, f"model.init {path}", may_add_cost_volume=True)
     widened = load_widened(net, state["model"])
     log(f"weights initialised from {path} (its step {state['step']})"
@@ -140,7 +173,7 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
     """Run (or continue) the training run a config describes; returns a summary.
 
     Args:
-        config_path: TOML file (`core.model.config`).
+        config_path: TOML file (`training.config`).
         resume: None/False for a new run (refused if the run folder has checkpoints), True
             for the newest checkpoint of the run, or a checkpoint path.
         log: where progress lines go.
@@ -200,7 +233,7 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
     validator = None
     val_data = cfg["validation"]["data"]
     if val_data and Path(val_data).is_dir():
-        from core.model.validate import Validator
+        from training.validate import Validator
 
         validator = Validator(Path(val_data), int(cfg["validation"]["cases_per_set"]))
         log(f"validation: {validator.frames} frames of {val_data}; classic "

@@ -1,0 +1,6 @@
+"""`python -m segue` is `segue`."""
+import sys
+
+from segue.cli import main
+
+sys.exit(main())

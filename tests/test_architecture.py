@@ -1,0 +1,88 @@
+"""The layers point one way: plugins and the front end -> renderd -> core -> the native kernel.
+
+Read statically from every module's imports (top level and inside functions alike), so
+a lazy import cannot hide an arrow; and once at run time: a local render loads neither
+grpc nor torch. docs/architecture.md draws the map these tests hold.
+"""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "core" / "assets" / "demo"
+
+#: package -> top-level modules it must never import
+FORBIDDEN = {
+    "core": {"renderd", "plugins", "segue", "training", "grpc", "grpc_health", "grpc_status", "torch"},
+    "training": {"renderd", "plugins", "segue", "grpc"},
+    "renderd": {"plugins", "segue", "training", "torch"},
+    "plugins": {"core", "training", "segue", "torch"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute name ``path`` imports, anywhere in the file (``from a import b`` as ``a.b``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def sources(package: str) -> list[Path]:
+    return sorted(p for p in (REPO / package).rglob("*.py") if "_proto" not in p.parts)
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_arrow_points_back(package: str) -> None:
+    wrong = []
+    for path in sources(package):
+        for name in imported_modules(path):
+            if name.split(".")[0] in FORBIDDEN[package]:
+                wrong.append(f"{path.relative_to(REPO)} imports {name}")
+    assert sources(package) and not wrong, "\n".join(wrong)
+
+
+def test_plugins_reach_the_daemon_only_through_its_client() -> None:
+    wrong = [f"{path.relative_to(REPO)} imports {name}" for path in sources("plugins")
+             for name in imported_modules(path)
+             if name.split(".")[0] == "renderd" and not name.startswith(("renderd.client", "renderd._proto"))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_imported_modules_sees_lazy_imports(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("import os\n\ndef f():\n    from renderd.client import x\n    import torch.nn\n")
+    assert imported_modules(probe) == {"os", "renderd.client.x", "torch.nn"}
+
+
+def test_a_local_render_loads_neither_grpc_nor_torch(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from segue.cli import main\n"
+        f"code = main(['transition', {str(DEMO / 'take_a.mp4')!r}, {str(DEMO / 'take_b.mp4')!r}, '--frames', '1',"
+        f" '-o', {str(tmp_path / 'out')!r}, '-q'])\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'grpc', 'torch', 'renderd', 'training'})\n"
+        "print(code, loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["0", "[]"], done.stdout
+    assert (tmp_path / "out" / "frame_0001.png").is_file()
+
+
+def test_the_public_api_is_segue() -> None:
+    import segue
+    from core.engine import Engine
+
+    assert segue.Engine is Engine and segue.__version__
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        segue.Nope  # noqa: B018 - the attribute access is the test
