@@ -48,7 +48,7 @@ def _smoothed(flow, ctx):
 
 
 def _validated(flow, ctx):
-    near, far = ctx[0], ctx[1]
+    far = ctx[1]
     accel = _ungated(flow, ctx)
     line = far.flow + far.spacing * flow
     curve = line - accel * (far.spacing * (far.spacing + 1) / 2)
@@ -76,7 +76,8 @@ def main() -> None:
     for cases in find_cases(Path(args.data)).values():
         for case in cases:
             context = case_context(case)
-            before = sorted(((t, read_rgb(p).astype(np.float32) / 255) for t, p in context if t < 0), key=lambda c: -c[0])
+            before = sorted(((t, read_rgb(p).astype(np.float32) / 255) for t, p in context if t < 0),
+                            key=lambda c: -c[0])
             after = sorted((t, read_rgb(p).astype(np.float32) / 255) for t, p in context if t > 1)
             if len(before) < 2 or len(after) < 2:
                 continue

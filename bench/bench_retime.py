@@ -96,7 +96,8 @@ def main() -> None:
         if args.long_frames:
             long_clip = make_clip(tmp / "long1080.mp4", args.long_frames)
             r = run_once(long_clip, tmp / "long_out.mp4", models[-1])
-            print(f"model {models[-1]}, {args.long_frames} frames ({args.long_frames / 25:.0f} s, {2 * args.long_frames} "
+            print(f"model {models[-1]}, {args.long_frames} frames ({args.long_frames / 25:.0f} s, "
+                  f"{2 * args.long_frames} "
                   f"output frames): peak memory segue {r['rss_mib']:.0f} MiB, largest ffmpeg {r['child_rss_mib']:.0f} "
                   f"MiB; output {r['report']['timings']['output_fps']:.2f} fps")
 

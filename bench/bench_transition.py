@@ -73,9 +73,11 @@ def main() -> None:
             runs = [run_once(a, b, tmp / f"out{k}_{r}", model, args.frames) for r in range(args.runs)]
             medians[model] = statistics.median(wall for wall, _ in runs)
             report = runs[-1][1]
-            split = ", ".join(f"{name} {report['timings'][name]:.2f} s" for name in ("read", "correspondence", "synthesis"))
+            split = ", ".join(f"{name} {report['timings'][name]:.2f} s"
+                              for name in ("read", "correspondence", "synthesis"))
             label = "learned model (forced)" if model == str(shipped) else f"--model {model}"
-            print(f"{label:<24} {medians[model]:6.2f} s  (runs as {model_label(report['model']['used'])}; one run: {split})")
+            used = model_label(report["model"]["used"])
+            print(f"{label:<24} {medians[model]:6.2f} s  (runs as {used}; one run: {split})")
         print(f"auto / classic {medians['auto'] / medians['classic']:.2f}; budget {BUDGET_S:.1f} s for auto")
 
 

@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("clip", help="a movie, image sequence or folder of frames")
     p.add_argument("out", help="benchmark folder to write (sets are added beside existing ones)")
-    p.add_argument("--gap", type=int, action="append", help="frame intervals between the inputs (repeatable; default 2 and 4)")
+    p.add_argument("--gap", type=int, action="append",
+                   help="frame intervals between the inputs (repeatable; default 2 and 4)")
     p.add_argument("--every", type=int, default=6, help="frames between the starts of two cases (default 6)")
     p.add_argument("--set", dest="set_name", help="set name prefix (default: the clip's file name)")
     args = p.parse_args(argv)

@@ -112,7 +112,8 @@ def find_cases(data: Path) -> dict[str, list[Path]]:
         if cases:
             sets[set_dir.name] = cases
     if not sets:
-        raise InputError(f"{data}: no benchmark cases found (expected <set>/<case>/input0.png, input1.png, target_<t>.png)")
+        raise InputError(f"{data}: no benchmark cases found "
+                         "(expected <set>/<case>/input0.png, input1.png, target_<t>.png)")
     return sets
 
 

@@ -118,6 +118,19 @@ class ColorManager:
             )
         return space.getName()
 
+    def output_space(self, requested: str | None, source_space: str, source_is_float: bool, float_file: bool) -> str:
+        """The colourspace output frames are written in (canonical name), for transitions and retimes alike.
+
+        The one asked for if any; else scene-linear Rec.709 for a float file format (EXR),
+        the source's own colourspace for an integer source, and sRGB for a float source
+        written to an integer format.
+        """
+        if requested:
+            return self.resolve(requested)
+        if float_file:
+            return self.resolve(self.default_for(32, True))
+        return source_space if not source_is_float else self.resolve(self.default_for(8, False))
+
     def default_for(self, bit_depth: int, is_float: bool) -> str:
         """Canonical name, in the user's config, of the default colourspace for a source.
 

@@ -36,11 +36,11 @@ from core.color import ColorManager
 from core.conform import MODES, conform, output_size
 from core.context import CONTEXT_PER_SIDE
 from core.engine import Engine
-from core.synthesis import Synthesized
 from core.errors import CancelledError, InputError
 from core.media import Clip, open_clip, write_frame
 from core.output import atomic_write_text, frame_name, prepare_folder
 from core.ownership import Ledger
+from core.synthesis import Synthesized
 
 STATE_FILE = ".segue-state.json"
 REPORT_FILE = "transition.json"
@@ -149,12 +149,7 @@ def _prepare(spec: TransitionSpec, colour: ColorManager) -> _Prepared:
     check_same_rate(clip_a, clip_b)
     cs_a = colour.resolve(spec.colorspace_a or clip_a.colorspace)
     cs_b = colour.resolve(spec.colorspace_b or clip_b.colorspace)
-    if spec.colorspace_out:
-        cs_out = colour.resolve(spec.colorspace_out)
-    elif spec.format == "exr":
-        cs_out = colour.resolve(colour.default_for(32, True))
-    else:
-        cs_out = cs_a if not clip_a.is_float else colour.resolve(colour.default_for(8, False))
+    cs_out = colour.output_space(spec.colorspace_out, cs_a, clip_a.is_float, float_file=spec.format == "exr")
     return _Prepared(clip_a, clip_b, clip_a.resolve_index(spec.a_out), clip_b.resolve_index(spec.b_in),
                      cs_a, cs_b, cs_out, _output_depth(spec.format, clip_a, clip_b))
 

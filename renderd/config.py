@@ -146,6 +146,14 @@ def check_retention(config: ServeConfig) -> None:
 
 def check(config: ServeConfig) -> None:
     """Enforce types, ranges and the safety rules (module docstring); `ConfigError` names the setting."""
+    _check_values(config)
+    host, _ = split_address(config.listen)
+    _check_files(config)
+    _check_access(config, host)
+
+
+def _check_values(config: ServeConfig) -> None:
+    """The numbers in range and the log level known."""
     ints = {"workers": (1, 64), "queue_limit": (1, 100_000), "max_watchers": (1, 1000),
             "max_message_bytes": (4096, 64 << 20), "max_pixels": (1, MAX_PIXELS_CEILING)}
     for name, (low, high) in ints.items():
@@ -157,7 +165,10 @@ def check(config: ServeConfig) -> None:
     check_retention(config)
     if config.log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log_level must be debug, info, warning or error, got {config.log_level!r}")
-    host, _ = split_address(config.listen)
+
+
+def _check_files(config: ServeConfig) -> None:
+    """TLS files in pairs, and every named file and allowed root present."""
     if (config.tls_cert is None) != (config.tls_key is None):
         raise ConfigError("tls_cert and tls_key go together: give both or neither")
     for name in ("token_file", "tls_cert", "tls_key"):
@@ -167,6 +178,10 @@ def check(config: ServeConfig) -> None:
     for root in config.allow_root:
         if not os.path.isdir(root):
             raise ConfigError(f"allow_root: {root} is not a folder")
+
+
+def _check_access(config: ServeConfig, host: str) -> None:
+    """Switches are true or false; no token on loopback only, a token and allowed roots on any other address."""
     for name in ("no_token", "run_as_root"):
         if not isinstance(getattr(config, name), bool):
             raise ConfigError(f"{name} must be true or false, got {getattr(config, name)!r}")

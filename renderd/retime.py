@@ -81,6 +81,18 @@ def check_retime(spec: RetimeSpec, policy: PathPolicy) -> int:
 
 def check_fields(spec: RetimeSpec) -> None:
     """Step 1: the request's own shape, no file access."""
+    _check_strings(spec)
+    _check_io_paths(spec)
+    _check_rates(spec)
+    _check_options(spec)
+    try:
+        spec.validate()  # the engine's own rules, should ours ever fall behind them
+    except InputError as exc:
+        raise InvalidArgument(str(exc), "spec") from None
+
+
+def _check_strings(spec: RetimeSpec) -> None:
+    """Every text field within its length limit and free of NUL characters."""
     for f in fields(spec):
         value = getattr(spec, f.name)
         if isinstance(value, str):
@@ -89,6 +101,10 @@ def check_fields(spec: RetimeSpec) -> None:
                 raise InvalidArgument(f"is {len(value)} characters long; at most {limit}", _f(f.name))
             if "\x00" in value:
                 raise InvalidArgument("contains a NUL character", _f(f.name))
+
+
+def _check_io_paths(spec: RetimeSpec) -> None:
+    """``input`` and ``output`` given as absolute paths with names within the limits."""
     for name in ("input", "output"):
         value = getattr(spec, name)
         if not value.strip():
@@ -97,6 +113,10 @@ def check_fields(spec: RetimeSpec) -> None:
             raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
                                   _f(name))
         check_name_lengths(_f(name), value)
+
+
+def _check_rates(spec: RetimeSpec) -> None:
+    """Exactly one of ``fps``/``factor``/``slowmo``, and it and ``input_fps`` exact rationals."""
     given = [name for name in RATE_FIELDS if getattr(spec, name) is not None]
     if len(given) != 1:
         raise InvalidArgument("give exactly one of fps, factor and slowmo" +
@@ -106,6 +126,10 @@ def check_fields(spec: RetimeSpec) -> None:
             timing.parse_ratio(getattr(spec, rate), "", minimum=0))
     if spec.input_fps is not None:
         _parsed("input_fps", lambda: timing.parse_rate(spec.input_fps, ""))
+
+
+def _check_options(spec: RetimeSpec) -> None:
+    """Codec, model, thresholds, audio mode, ``resume`` against ``overwrite``, and the OCIO config's form."""
     if spec.codec is not None and spec.codec not in CODECS:
         raise InvalidArgument(f"must be one of {', '.join(CODECS)}, got {spec.codec!r}", _f("codec"))
     if spec.model not in MODEL_NAMES and not (os.path.isabs(spec.model) and spec.model.lower().endswith(".onnx")):
@@ -122,10 +146,6 @@ def check_fields(spec: RetimeSpec) -> None:
     if spec.ocio_config and not spec.ocio_config.startswith("ocio://") and not os.path.isabs(spec.ocio_config):
         raise InvalidArgument(f"{spec.ocio_config!r} is neither an ocio:// URI nor an absolute path",
                               _f("ocio_config"))
-    try:
-        spec.validate()  # the engine's own rules, should ours ever fall behind them
-    except InputError as exc:
-        raise InvalidArgument(str(exc), "spec") from None
 
 
 def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:

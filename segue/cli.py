@@ -192,6 +192,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ocio_help = "OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)"
     model_help = "auto (best shipped model), classic (optical flow, no learning) or PATH.onnx"
 
     d = sub.add_parser("demo", help="transition on the embedded demo clips")
@@ -207,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--times", type=float, nargs="+", required=True, help="times in (0, 1), e.g. 0.25 0.5 0.75")
     i.add_argument("-o", "--output", required=True, help="output folder: writes out_<t>.png")
     i.add_argument("--model", default="auto", help=model_help)
-    i.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
+    i.add_argument("--ocio-config", help=ocio_help)
     i.set_defaults(func=cmd_interpolate)
 
     t = sub.add_parser("transition", help="bridge the cut from clip A to clip B with N synthesized frames")
@@ -215,14 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("clip_b", help="same kinds as CLIP_A")
     t.add_argument("--frames", type=int, required=True, help="number of frames to synthesize (>= 1)")
     t.add_argument("-o", "--output", required=True, help="output folder: frame_0001.<ext> ... and transition.json")
-    t.add_argument("--a-out", type=int, help="frame of A to leave from (0-based, negative from the end; default -1, the last)")
+    t.add_argument("--a-out", type=int,
+                   help="frame of A to leave from (0-based, negative from the end; default -1, the last)")
     t.add_argument("--b-in", type=int, help="frame of B to arrive at (0-based; default 0, the first)")
     t.add_argument("--model", default="auto", help=model_help)
     t.add_argument("--format", choices=("png", "exr", "tiff"), default="png", help="output format (default png)")
-    t.add_argument("--colorspace-a", help="colourspace of A (default: sRGB for integer files, linear Rec.709 for float)")
+    t.add_argument("--colorspace-a",
+                   help="colourspace of A (default: sRGB for integer files, linear Rec.709 for float)")
     t.add_argument("--colorspace-b", help="colourspace of B (same default)")
     t.add_argument("--colorspace-out", help="colourspace of the output frames (default: A's; linear Rec.709 for EXR)")
-    t.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
+    t.add_argument("--ocio-config", help=ocio_help)
     t.add_argument("--conform", choices=("fit", "fill", "stretch"), default="fit",
                    help="how B is brought to A's size if they differ (default fit: letterbox, no crop)")
     t.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
@@ -261,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--colorspace-in", help="colourspace of the input (default: sRGB for integer files and movies, "
                    "linear Rec.709 for float)")
     r.add_argument("--colorspace-out", help="colourspace of the output (default: the input's; linear Rec.709 for EXR)")
-    r.add_argument("--ocio-config", help="OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)")
+    r.add_argument("--ocio-config", help=ocio_help)
     r.add_argument("--resume", action="store_true", help="continue an interrupted image-sequence render")
     r.add_argument("--overwrite", action="store_true", help="replace an earlier output of Segue's")
     r.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
@@ -288,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--server", metavar="HOST:PORT", help="daemon address the script uses (default 127.0.0.1:50051)")
     ins.add_argument("--token-file", help="bearer token file of the daemon (path as Resolve's machine sees it)")
     ins.add_argument("--tls-ca", help="PEM file of the CA to trust; turns TLS on")
-    ins.add_argument("--output-root", help="where the daemon writes transitions (default: a Segue folder beside clip A)")
+    ins.add_argument("--output-root",
+                     help="where the daemon writes transitions (default: a Segue folder beside clip A)")
     ins.add_argument("--force", action="store_true", help="replace files in the way that Segue did not write")
     ins.set_defaults(func=cmd_install)
     return p

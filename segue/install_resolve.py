@@ -151,7 +151,6 @@ def _client_sources() -> tuple[Path, Path]:
     """renderd/client.py and its generated stubs folder, wherever this environment has them."""
     try:
         import renderd._proto as proto
-
         from renderd import client
     except ImportError as exc:
         raise InstallError(f"the renderd client is not importable here ({exc}); install segue first") from None

@@ -63,7 +63,8 @@ def _first_conv_padded(net, multiple: int = 8):
     extra = -conv.in_channels % multiple
     if extra:
         net.diff_weight = torch.cat([net.diff_weight, net.diff_weight.new_zeros(extra, *net.diff_weight.shape[1:])])
-        padded = torch.nn.Conv2d(conv.in_channels + extra, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+        padded = torch.nn.Conv2d(conv.in_channels + extra, conv.out_channels, conv.kernel_size, conv.stride,
+                                 conv.padding)
         load_widened(padded, conv.state_dict())  # the extra input channels get zero weights
         net.enc0[0] = padded
     return net

@@ -69,7 +69,10 @@ def expand_clips(paths: list[str]) -> list[str]:
     return clips
 
 
-def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+Quad = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[Quad]:
     """Endless ``(frame0, frame1, times, targets)`` uint8 crops from windows of the given clips.
 
     Clips are visited in turn; in each, windows of random length start at random frames.

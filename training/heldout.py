@@ -21,9 +21,9 @@ import torch
 from core.engine import to_uint8
 from core.errors import InputError
 from core.metrics import psnr
+from core.model.features import T_CHANNEL
 from training.config import load_config
 from training.data import build_cache, load_pair, pair_features
-from core.model.features import T_CHANNEL
 from training.net import fuse, log_prior, net_from_state
 from training.train import load_checkpoint
 

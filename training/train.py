@@ -18,6 +18,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,6 +29,9 @@ from training import losses
 from training.config import load_config
 from training.data import Batches, build_cache
 from training.net import FusionNet, count_parameters, fuse, load_widened
+
+if TYPE_CHECKING:
+    from training.validate import Validator
 
 CHECKPOINT_FORMAT = 2  # 2: the net with flow corrections (29 feature planes)
 
@@ -147,7 +151,8 @@ def load_exported(path: Path) -> dict:
              "step": (manifest.get("training") or {}).get("steps", "?")}
     # The export pads the first convolution's inputs with zero channels (`training.export`):
     # drop them again, so the weights fit the net the manifest describes.
-    cin = FusionNet(tuple(state["widths"]), int(state["cost_radius"]), int(state["fine_cost_radius"])).enc0[0].in_channels
+    described = FusionNet(tuple(state["widths"]), int(state["cost_radius"]), int(state["fine_cost_radius"]))
+    cin = described.enc0[0].in_channels
     first = weights.get("enc0.0.weight")
     if first is not None and first.shape[1] > cin and not first[:, cin:].any():
         weights["enc0.0.weight"] = first[:, :cin].contiguous()
@@ -169,6 +174,161 @@ def _init_weights(net: FusionNet, path: Path, log) -> None:
         + (f"; new zero input weights in {', '.join(widened)}" if widened else ""))
 
 
+def _resume_path(out_dir: Path, resume: str | bool | None) -> Path | None:
+    """The checkpoint ``resume`` names (None: a new run, refused over an earlier run's checkpoints)."""
+    existing = checkpoints(out_dir)
+    if resume is True:
+        if not existing:
+            raise InputError(f"--resume: no checkpoint in {out_dir / 'checkpoints'}")
+        return existing[-1]
+    if resume:
+        return Path(resume)
+    if existing:
+        raise InputError(f"{out_dir} already holds checkpoints: pass --resume to continue that run, "
+                         "or set run.out_dir to a new folder")
+    return None
+
+
+def _restore(path: Path, net: FusionNet, opt, sched, files: list[Path], log) -> int:
+    """Load a checkpoint of this run into the net, optimiser, scheduler and RNGs; returns its step."""
+    state = load_checkpoint(path)
+    _check_architecture(state, net, str(path))
+    names = [f"{p.parent.name}/{p.name}" for p in files]
+    if state["data_files"] != names:
+        raise InputError(f"{path}: the run's data sources changed since this checkpoint; "
+                         "resume with the config it was started with")
+    net.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    _set_rng_state(state["rng"])
+    step = int(state["step"])
+    log(f"resumed from {path} at step {step}")
+    return step
+
+
+def _validator(cfg: dict, log) -> Validator | None:
+    """The config's validation set as a `training.validate.Validator`, or None (logged either way)."""
+    val_data = cfg["validation"]["data"]
+    if val_data and Path(val_data).is_dir():
+        from training.validate import Validator
+
+        validator = Validator(Path(val_data), int(cfg["validation"]["cases_per_set"]))
+        log(f"validation: {validator.frames} frames of {val_data}; classic "
+            + ", ".join(f"{k} {v:.2f}" for k, v in validator.classic.items()))
+        return validator
+    log(f"validation: skipped ({val_data + ' not found' if val_data else 'no validation.data in the config'})")
+    return None
+
+
+class _Run:
+    """A run in progress: the net and its optimiser at ``step``, and its TensorBoard, metrics and checkpoints."""
+
+    def __init__(self, cfg: dict, out_dir: Path, files: list[Path], net: FusionNet, opt, sched, step: int,
+                 validator: Validator | None, log) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.cfg, self.tr, self.out_dir, self.files = cfg, cfg["train"], out_dir, files
+        self.net, self.opt, self.sched, self.step = net, opt, sched, step
+        self.validator, self.log = validator, log
+        self.writer = SummaryWriter(str(out_dir / "tb"), purge_step=step)
+        self.metrics_file = (out_dir / "metrics.jsonl").open("a")
+
+    def record(self, kind: str, values: dict) -> None:
+        """One line of ``metrics.jsonl``."""
+        self.metrics_file.write(json.dumps({"kind": kind, "step": self.step, "time": time.time(), **values}) + "\n")
+        self.metrics_file.flush()
+
+    def checkpoint(self) -> Path:
+        """Save the current step, keeping only the newest ``train.keep_checkpoints``."""
+        path = self.out_dir / "checkpoints" / f"step_{self.step:07d}.pt"
+        save_checkpoint(path, self.net, self.opt, self.sched, self.step, self.cfg, self.files)
+        for old in checkpoints(self.out_dir)[:-int(self.tr["keep_checkpoints"])]:
+            old.unlink()
+        return path
+
+    def validate(self) -> dict | None:
+        """Score the net on the validation set (None without one), and log and record the scores."""
+        if self.validator is None:
+            return None
+        res = self.validator.evaluate(self.net)
+        for name, r in res.items():
+            for key in ("psnr", "delta"):
+                self.writer.add_scalar(f"val_{key}/{name}", r[key], self.step)
+        self.record("validation", res)
+        self.log(f"step {self.step} validation: "
+                 + ", ".join(f"{k} {r['psnr']:.2f} ({r['delta']:+.2f})" for k, r in res.items()))
+        return res
+
+    def optimise(self, x_np: np.ndarray, y_np: np.ndarray) -> tuple[float, dict]:
+        """One optimiser step on a batch; returns its loss and the loss's parts."""
+        tr, net = self.tr, self.net
+        x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+        logits, residual, deltas = net(x)
+        loss, parts = losses.total(fuse(x, logits, residual, deltas), y, tr["loss"])
+        if tr["delta_l1"]:
+            # Corrections must pay for themselves: a sub-pixel shift of sharp, static
+            # detail is a blur (measured on ../shared/data's near-static sets).
+            penalty = deltas.abs().mean()
+            parts["delta_l1"] = float(penalty.detach())
+            loss = loss + tr["delta_l1"] * penalty
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if tr["grad_clip"]:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), tr["grad_clip"])
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        return float(loss.detach()), parts
+
+    def report(self, window: list[float], seconds: float, parts: dict) -> None:
+        """Log the mean loss of the steps since the last report (``window``, taking ``seconds``)."""
+        step = self.step
+        per_step = seconds / len(window)
+        mean = float(np.mean(window))
+        lr = self.sched.get_last_lr()[0]
+        self.writer.add_scalar("train/loss", mean, step)
+        self.writer.add_scalar("train/lr", lr, step)
+        self.writer.add_scalar("train/seconds_per_step", per_step, step)
+        for k, v in parts.items():
+            self.writer.add_scalar(f"train/{k}", v, step)
+        self.record("train", {"loss": mean, "lr": lr, "seconds_per_step": per_step, **parts})
+        self.log(f"step {step}/{self.tr['steps']} loss {mean:.5f} lr {lr:.2e} {per_step:.2f} s/step")
+
+    def loop(self, batches: Batches) -> tuple[bool, dict | None]:
+        """Train to ``train.steps`` or a stop request; returns (interrupted, the last validation in the loop)."""
+        tr, every_val = self.tr, self.cfg["validation"]["every"]
+        last_val = None
+        interrupted = False
+        self.net.train()
+        with _Stop() as stop, ThreadPoolExecutor(1) as prefetch:
+            pending = prefetch.submit(batches.get, self.step) if self.step < tr["steps"] else None
+            window, window_start = [], time.perf_counter()
+            while self.step < tr["steps"]:
+                x_np, y_np = pending.result()
+                pending = prefetch.submit(batches.get, self.step + 1) if self.step + 1 < tr["steps"] else None
+                loss, parts = self.optimise(x_np, y_np)
+                step = self.step
+                window.append(loss)
+                if step % tr["log_every"] == 0 or step == tr["steps"]:
+                    self.report(window, time.perf_counter() - window_start, parts)
+                    window, window_start = [], time.perf_counter()
+                if step % tr["checkpoint_every"] == 0 and step < tr["steps"]:
+                    self.log(f"checkpoint {self.checkpoint()}")
+                if every_val and step % every_val == 0 and step < tr["steps"]:
+                    last_val = self.validate()
+                if stop.requested:
+                    interrupted = True
+                    if pending is not None:
+                        pending.cancel()
+                    break
+        return interrupted, last_val
+
+    def close(self) -> None:
+        """Close the TensorBoard writer and ``metrics.jsonl``."""
+        self.writer.close()
+        self.metrics_file.close()
+
+
 def train(config_path: str | Path, resume: str | bool | None = None, log=print) -> dict:
     """Run (or continue) the training run a config describes; returns a summary.
 
@@ -181,18 +341,7 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
     cfg = load_config(config_path)
     run, tr, data_cfg = cfg["run"], cfg["train"], cfg["data"]
     out_dir = Path(run["out_dir"])
-    existing = checkpoints(out_dir)
-    if resume is True:
-        if not existing:
-            raise InputError(f"--resume: no checkpoint in {out_dir / 'checkpoints'}")
-        resume_path = existing[-1]
-    elif resume:
-        resume_path = Path(resume)
-    else:
-        if existing:
-            raise InputError(f"{out_dir} already holds checkpoints: pass --resume to continue that run, "
-                             "or set run.out_dir to a new folder")
-        resume_path = None
+    resume_path = _resume_path(out_dir, resume)
     losses.total(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8), tr["loss"])  # reject unknown terms early
 
     torch.set_num_threads(int(run["threads"]))
@@ -212,115 +361,21 @@ def train(config_path: str | Path, resume: str | bool | None = None, log=print) 
     if resume_path is None and cfg["model"]["init"]:
         _init_weights(net, Path(cfg["model"]["init"]), log)
     if resume_path is not None:
-        state = load_checkpoint(resume_path)
-        _check_architecture(state, net, str(resume_path))
-        names = [f"{p.parent.name}/{p.name}" for p in files]
-        if state["data_files"] != names:
-            raise InputError(f"{resume_path}: the run's data sources changed since this checkpoint; "
-                             "resume with the config it was started with")
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
-        step = int(state["step"])
-        log(f"resumed from {resume_path} at step {step}")
+        step = _restore(resume_path, net, opt, sched, files, log)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.json").write_text(json.dumps(cfg, indent=2))
     log(f"run {run['name']}: {len(files)} pairs, {count_parameters(net)} parameters, "
         f"{tr['steps']} steps of batch {tr['batch']} at {data_cfg['crop']} px, {run['threads']} thread(s); "
         f"output in {out_dir}")
 
-    validator = None
-    val_data = cfg["validation"]["data"]
-    if val_data and Path(val_data).is_dir():
-        from training.validate import Validator
-
-        validator = Validator(Path(val_data), int(cfg["validation"]["cases_per_set"]))
-        log(f"validation: {validator.frames} frames of {val_data}; classic "
-            + ", ".join(f"{k} {v:.2f}" for k, v in validator.classic.items()))
-    else:
-        log(f"validation: skipped ({val_data + ' not found' if val_data else 'no validation.data in the config'})")
-
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(str(out_dir / "tb"), purge_step=step)
-    metrics_file = (out_dir / "metrics.jsonl").open("a")
-
-    def record(kind: str, values: dict) -> None:
-        metrics_file.write(json.dumps({"kind": kind, "step": step, "time": time.time(), **values}) + "\n")
-        metrics_file.flush()
-
-    def checkpoint() -> Path:
-        path = out_dir / "checkpoints" / f"step_{step:07d}.pt"
-        save_checkpoint(path, net, opt, sched, step, cfg, files)
-        for old in checkpoints(out_dir)[:-int(tr["keep_checkpoints"])]:
-            old.unlink()
-        return path
-
-    def validate() -> dict | None:
-        if validator is None:
-            return None
-        res = validator.evaluate(net)
-        for name, r in res.items():
-            for key in ("psnr", "delta"):
-                writer.add_scalar(f"val_{key}/{name}", r[key], step)
-        record("validation", res)
-        log(f"step {step} validation: " + ", ".join(f"{k} {r['psnr']:.2f} ({r['delta']:+.2f})" for k, r in res.items()))
-        return res
-
-    last_val = None
-    interrupted = False
-    net.train()
-    with _Stop() as stop, ThreadPoolExecutor(1) as prefetch:
-        pending = prefetch.submit(batches.get, step) if step < tr["steps"] else None
-        window, window_start = [], time.perf_counter()
-        while step < tr["steps"]:
-            x_np, y_np = pending.result()
-            pending = prefetch.submit(batches.get, step + 1) if step + 1 < tr["steps"] else None
-            x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-            logits, residual, deltas = net(x)
-            loss, parts = losses.total(fuse(x, logits, residual, deltas), y, tr["loss"])
-            if tr["delta_l1"]:
-                # Corrections must pay for themselves: a sub-pixel shift of sharp, static
-                # detail is a blur (measured on ../shared/data's near-static sets).
-                penalty = deltas.abs().mean()
-                parts["delta_l1"] = float(penalty.detach())
-                loss = loss + tr["delta_l1"] * penalty
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if tr["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), tr["grad_clip"])
-            opt.step()
-            sched.step()
-            step += 1
-            window.append(float(loss.detach()))
-            if step % tr["log_every"] == 0 or step == tr["steps"]:
-                per_step = (time.perf_counter() - window_start) / len(window)
-                mean = float(np.mean(window))
-                lr = sched.get_last_lr()[0]
-                writer.add_scalar("train/loss", mean, step)
-                writer.add_scalar("train/lr", lr, step)
-                writer.add_scalar("train/seconds_per_step", per_step, step)
-                for k, v in parts.items():
-                    writer.add_scalar(f"train/{k}", v, step)
-                record("train", {"loss": mean, "lr": lr, "seconds_per_step": per_step, **parts})
-                log(f"step {step}/{tr['steps']} loss {mean:.5f} lr {lr:.2e} {per_step:.2f} s/step")
-                window, window_start = [], time.perf_counter()
-            if step % tr["checkpoint_every"] == 0 and step < tr["steps"]:
-                log(f"checkpoint {checkpoint()}")
-            if cfg["validation"]["every"] and step % cfg["validation"]["every"] == 0 and step < tr["steps"]:
-                last_val = validate()
-            if stop.requested:
-                interrupted = True
-                if pending is not None:
-                    pending.cancel()
-                break
-    path = checkpoint()
-    log(f"{'interrupted: ' if interrupted else ''}checkpoint {path} (step {step}); "
+    validator = _validator(cfg, log)
+    state = _Run(cfg, out_dir, files, net, opt, sched, step, validator, log)
+    interrupted, last_val = state.loop(batches)
+    path = state.checkpoint()
+    log(f"{'interrupted: ' if interrupted else ''}checkpoint {path} (step {state.step}); "
         + ("continue with --resume" if interrupted else "done"))
     if not interrupted:
-        last_val = validate()
-    writer.close()
-    metrics_file.close()
-    return {"step": step, "checkpoint": str(path), "interrupted": interrupted, "validation": last_val,
+        last_val = state.validate()
+    state.close()
+    return {"step": state.step, "checkpoint": str(path), "interrupted": interrupted, "validation": last_val,
             "parameters": count_parameters(net)}

@@ -23,9 +23,9 @@ from core.context import fit_motion
 from core.engine import to_uint8
 from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
 from core.metrics import psnr
-from training.net import FusionNet, fuse
 from core.motion import Motion
 from core.synthesis import Fusion, Synthesizer
+from training.net import FusionNet, fuse
 
 
 @dataclass

@@ -93,7 +93,8 @@ OUTPUTS = (("logits", 4), ("residual", 3), ("flow_delta", 8))
 
 
 class LearnedFusion:
-    """The fusion model: features ``(H, W, 29)`` -> logits ``(H, W, 4)``, residual ``(H, W, 3)``, flow deltas ``(H, W, 8)``.
+    """The fusion model: features ``(H, W, 29)`` -> logits ``(H, W, 4)``, residual ``(H, W, 3)``,
+    flow deltas ``(H, W, 8)``.
 
     Args:
         model_dir_or_onnx_path: a model folder (``manifest.json`` + the .onnx it names) or

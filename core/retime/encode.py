@@ -2,8 +2,9 @@
 
 Frames arrive as float32 R'G'B' and are piped to ffmpeg as 16-bit ``rgb48le`` for deep
 outputs, so a 10-bit source stays 10-bit, and as ``rgb24`` for 8-bit ones (swscale
-would dither a 16-to-8-bit reduction, and a copied frame must stay the source's); ffmpeg converts to the codec's Y'CbCr with the output's
-matrix and range and tags the stream (`core.retime.colour`).
+would dither a 16-to-8-bit reduction, and a copied frame must stay the source's); ffmpeg
+converts to the codec's Y'CbCr with the output's matrix and range and tags the stream
+(`core.retime.colour`).
 
 Codecs (chosen by extension, or ``--codec``):
 
@@ -194,7 +195,8 @@ class MovieEncoder:
             ("rgb24", 255.0, np.uint8) if video.bit_depth <= 8 else ("rgb48le", 65535.0, np.dtype("<u2")))
         self._proc: subprocess.Popen | None = None
         self._log = None
-        self.tmp = self.path.parent / f".{self.path.stem}.segue-part-{os.getpid()}-{secrets.token_hex(3)}{self.path.suffix}"
+        part = f".{self.path.stem}.segue-part-{os.getpid()}-{secrets.token_hex(3)}{self.path.suffix}"
+        self.tmp = self.path.parent / part
 
     def command(self) -> list[str]:
         """The ffmpeg command line."""

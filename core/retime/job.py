@@ -34,6 +34,8 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from core import __version__
 from core.color import ColorManager
 from core.errors import InputError
@@ -148,14 +150,13 @@ def run_retime(spec: RetimeSpec, engine=None,
         engine = Engine(model=spec.model)
     colour = ColorManager(spec.ocio_config)
     cs_in = colour.resolve(spec.colorspace_in or colour.default_for(source.bit_depth, source.is_float))
-    if spec.colorspace_out:
-        cs_out = colour.resolve(spec.colorspace_out)
-    elif target.codec == "exr":
-        cs_out = colour.resolve(colour.default_for(32, True))
-    else:
-        cs_out = cs_in if not source.is_float else colour.resolve(colour.default_for(8, False))
-    to_working = lambda image: colour.to_working(image, cs_in)
-    from_working = lambda image: colour.from_working(image, cs_out)
+    cs_out = colour.output_space(spec.colorspace_out, cs_in, source.is_float, float_file=target.codec == "exr")
+
+    def to_working(image: np.ndarray) -> np.ndarray:
+        return colour.to_working(image, cs_in)
+
+    def from_working(image: np.ndarray) -> np.ndarray:
+        return colour.from_working(image, cs_out)
 
     check_not_input(target, source_files(source))
     check_writable(target)

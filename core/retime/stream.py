@@ -184,6 +184,74 @@ def used_frames(plan: Plan, source_count: int, exists: Callable[[int], bool]) ->
     return used
 
 
+class _Window:
+    """The decoded source frames still in use, read ahead from the reader's queue on demand."""
+
+    def __init__(self, source: Source, reader: _Reader, writer: _Writer, stop: threading.Event) -> None:
+        self.source, self.reader, self.writer, self.stop = source, reader, writer, stop
+        self.frames: dict[int, np.ndarray] = {}
+        self.reader_done = False
+
+    def fetch(self, index: int) -> np.ndarray:
+        """Source frame ``index`` in working space, reading the queue up to it."""
+        while index not in self.frames:
+            if self.reader_done:
+                raise RuntimeError(f"{self.source.path}: frame {index} was never decoded")
+            item = _get(self.reader.queue, self.stop, self.writer)
+            if item is None:
+                self.reader_done = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                i, frame = item
+                if frame is not None:
+                    self.frames[i] = frame
+        return self.frames[index]
+
+    def forget_before(self, index: int) -> None:
+        """Drop the frames before ``index``: the plan never goes back to them."""
+        for i in [i for i in self.frames if i < index]:
+            del self.frames[i]
+
+
+class _Inbetweens:
+    """The in-betweens of one source pair, gathered so that one engine call makes them all."""
+
+    def __init__(self, plan: Plan, engine, window: _Window, writer: _Writer, stats: RenderStats) -> None:
+        self.plan, self.engine, self.window, self.writer, self.stats = plan, engine, window, writer, stats
+        self.group: list[OutFrame] = []
+        self.cache = FlowCache()  # the window's frames are never changed once decoded: neighbouring pairs share flows
+
+    def ends_before(self, out: OutFrame) -> bool:
+        """True if in-betweens are gathered and ``out`` is not one more of their pair."""
+        group = self.group
+        return bool(group) and (out.kind != SYNTH or (group[0].source, group[0].target) != (out.source, out.target))
+
+    def add(self, out: OutFrame) -> None:
+        """Gather in-between ``out`` (call `flush` first if `ends_before` says so)."""
+        self.group.append(out)
+
+    def flush(self) -> None:
+        """Synthesize the gathered in-betweens, within `PAIR_BUDGET_BYTES` per call, and queue them in order."""
+        group, stats = self.group, self.stats
+        if not group:
+            return
+        fetch = self.window.fetch
+        a, b = fetch(group[0].source), fetch(group[0].target)
+        context = [(t, fetch(frame)) for frame, t in self.plan.context(group[0].source, group[0].target)]
+        per_call = max(1, PAIR_BUDGET_BYTES // max(1, a.nbytes))
+        for start in range(0, len(group), per_call):
+            chunk = group[start:start + per_call]
+            t0 = time.perf_counter()
+            made = self.engine.interpolate_working(a, b, [o.t for o in chunk], context, self.cache)
+            stats.engine_seconds += time.perf_counter() - t0
+            for out, result in zip(chunk, made):
+                stats.synthesized += 1
+                stats.confidences.append(float(result.confidence))
+                self.writer.put(out, result.image)
+        group.clear()
+
+
 def render(plan: Plan, source: Source, engine, sink: Sink, *,
            to_working: Callable[[np.ndarray], np.ndarray],
            from_working: Callable[[np.ndarray], np.ndarray],
@@ -200,69 +268,29 @@ def render(plan: Plan, source: Source, engine, sink: Sink, *,
     used = used_frames(plan, source.frame_count, sink.exists)
     reader = _Reader(source, to_working, used, stop)
     writer = _Writer(sink, from_working, plan.frame_count, on_progress, stop)
-    window: dict[int, np.ndarray] = {}
-    reader_done = False
-
-    def fetch(index: int) -> np.ndarray:
-        nonlocal reader_done
-        while index not in window:
-            if reader_done:
-                raise RuntimeError(f"{source.path}: frame {index} was never decoded")
-            item = _get(reader.queue, stop, writer)
-            if item is None:
-                reader_done = True
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                i, frame = item
-                if frame is not None:
-                    window[i] = frame
-        return window[index]
-
-    def forget_before(index: int) -> None:
-        for i in [i for i in window if i < index]:
-            del window[i]
-
-    group: list[OutFrame] = []
-    cache = FlowCache()  # the window's frames are never changed once decoded: neighbouring pairs share flows
-
-    def flush() -> None:
-        if not group:
-            return
-        a, b = fetch(group[0].source), fetch(group[0].target)
-        context = [(t, fetch(frame)) for frame, t in plan.context(group[0].source, group[0].target)]
-        per_call = max(1, PAIR_BUDGET_BYTES // max(1, a.nbytes))
-        for start in range(0, len(group), per_call):
-            chunk = group[start:start + per_call]
-            t0 = time.perf_counter()
-            made = engine.interpolate_working(a, b, [o.t for o in chunk], context, cache)
-            stats.engine_seconds += time.perf_counter() - t0
-            for out, result in zip(chunk, made):
-                stats.synthesized += 1
-                stats.confidences.append(float(result.confidence))
-                writer.put(out, result.image)
-        group.clear()
+    window = _Window(source, reader, writer, stop)
+    inbetweens = _Inbetweens(plan, engine, window, writer, stats)
 
     reader.start()
     writer.start()
     try:
         for out in plan.frames():
-            if group and (out.kind != SYNTH or (group[0].source, group[0].target) != (out.source, out.target)):
-                flush()  # before the window moves on: the group needs its pair
+            if inbetweens.ends_before(out):
+                inbetweens.flush()  # before the window moves on: the group needs its pair
             if sink.exists(out.index):
                 stats.resumed += 1
                 writer.put(out, None)
                 continue
-            forget_before(plan.kept_from(out.source))  # a later pair's context may reach back
+            window.forget_before(plan.kept_from(out.source))  # a later pair's context may reach back
             if out.kind == SYNTH:
-                group.append(out)
+                inbetweens.add(out)
                 continue
-            writer.put(out, fetch(out.source))
+            writer.put(out, window.fetch(out.source))
             if out.kind == COPY:
                 stats.copied += 1
             else:
                 stats.held += 1
-        flush()
+        inbetweens.flush()
         _finish_writer(writer, stop)
         sink.finish()
     except BaseException as exc:

@@ -87,7 +87,8 @@ def resolve_target(output: str, codec: str | None = None) -> Target:
     if token:
         fmt = _IMAGE_EXT.get(ext)
         if fmt is None:
-            raise InputError(f"{output}: image sequences are written as .png, .tif or .exr (got {ext or 'no extension'})")
+            raise InputError(f"{output}: image sequences are written as .png, .tif or .exr "
+                             f"(got {ext or 'no extension'})")
         if codec is not None and codec != fmt:
             raise InputError(f"--codec {codec} does not match the pattern's {ext} extension")
         if len(_TOKEN.findall(path.name)) != 1:

@@ -232,11 +232,9 @@ def test_movie_seek_that_garbles_falls_back_to_decoding_from_the_start() -> None
     assert float(np.abs(frame[..., 1] - frame[..., 0]).mean()) < 0.1
 
 
-def test_movie_seeks_by_timestamp(
-    movies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A late frame is fetched by seeking (-ss before -i), not by decoding from frame 0."""
-    clip = open_clip(movies["h264.mp4"])
+@pytest.fixture
+def ffmpeg_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The argument lists of every ffmpeg run the movie reader makes from now on."""
     calls: list[list[str]] = []
     real = movie_mod.run_ffmpeg
 
@@ -245,6 +243,14 @@ def test_movie_seeks_by_timestamp(
         return real(args, **kw)
 
     monkeypatch.setattr(movie_mod, "run_ffmpeg", spy)
+    return calls
+
+
+def test_movie_seeks_by_timestamp(movies: dict[str, Path], ffmpeg_calls: list[list[str]]) -> None:
+    """A late frame is fetched by seeking (-ss before -i), not by decoding from frame 0."""
+    clip = open_clip(movies["h264.mp4"])
+    calls = ffmpeg_calls
+    calls.clear()  # the probe's run
     assert frame_number(clip.read_frame(33)) == 33
     assert len(calls) == 1
     args = calls[0]
@@ -264,18 +270,12 @@ def test_movie_seeks_by_timestamp(
 
 @pytest.mark.parametrize("name", ["h264.mp4", "mpeg4.avi"])
 def test_movie_reads_a_run_of_frames_in_one_decode(
-    movies: dict[str, Path], monkeypatch: pytest.MonkeyPatch, name: str
+    movies: dict[str, Path], ffmpeg_calls: list[list[str]], name: str
 ) -> None:
     """`Clip.read_frames`: a transition's frames and their context, one ffmpeg run a side."""
     clip = open_clip(movies[name])
-    calls: list[list[str]] = []
-    real = movie_mod.run_ffmpeg
-
-    def spy(args, **kw):  # type: ignore[no-untyped-def]
-        calls.append(list(args))
-        return real(args, **kw)
-
-    monkeypatch.setattr(movie_mod, "run_ffmpeg", spy)
+    calls = ffmpeg_calls
+    calls.clear()  # the probe's run
     run = clip.read_frames(-3, 3)
     assert [frame_number(f) for f in run] == [CODED_COUNT - 3, CODED_COUNT - 2, CODED_COUNT - 1]
     assert len(calls) == 1 and calls[0][calls[0].index("-frames:v") + 1] == "3"

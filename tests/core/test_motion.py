@@ -8,7 +8,7 @@ from conftest import TRIPLETS, read_rgb
 
 from core import Engine, InputError
 from core.bench import case_context, case_targets
-from core.flow import flow_pair, from_flows
+from core.flow import from_flows
 from core.metrics import psnr
 from core.motion import FLOW_NOISE, ContextFlow, fit
 

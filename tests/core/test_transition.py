@@ -205,7 +205,7 @@ def test_auto_bridges_a_jump_cut_with_classic(tmp_path):
     # The learned model adds nothing on a transition's gaps (core.engine.resolve_model):
     # auto must render exactly what classic renders, and say so in the report.
     auto = render_transition(_spec(tmp_path / "auto", frames=2, model="auto"))
-    classic = render_transition(_spec(tmp_path / "classic", frames=2))
+    render_transition(_spec(tmp_path / "classic", frames=2))
     assert auto["model"] == {"requested": "auto", "used": "classic"}
     for name in ("frame_0001.png", "frame_0002.png"):
         assert np.array_equal(read_rgb(tmp_path / "auto" / name), read_rgb(tmp_path / "classic" / name))

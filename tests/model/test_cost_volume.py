@@ -8,8 +8,8 @@ import pytest
 import torch
 from model_fixtures import tiny_config
 
-from segue.cli import main
 from core.model.features import CANDIDATE_SLICES
+from segue.cli import main
 from training.net import (
     COST_STRIDE,
     FINE_COST_STRIDE,

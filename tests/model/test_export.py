@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.errors import InputError
-from segue.cli import main
 from core.color import WORKING_SPACE
-from training.export import INT8_FILE, MODEL_FILE
+from core.errors import InputError
 from core.model.infer import LearnedFusion
+from segue.cli import main
+from training.export import INT8_FILE, MODEL_FILE
 from training.net import net_from_state
 from training.train import load_checkpoint
 

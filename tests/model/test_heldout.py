@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from model_fixtures import tiny_config
 
 from core.errors import InputError
 from training.heldout import evaluate, main
-from model_fixtures import tiny_config
 
 pytest_plugins = ("model_fixtures",)
 

@@ -7,9 +7,9 @@ from conftest import TRIPLETS, read_rgb
 from core.flow import flow_pair
 from core.intermediate import linear, reversed_, splat_metrics
 from core.model import features
+from core.synthesis import Synthesizer
 from training.net import FusionNet
 from training.validate import predict
-from core.synthesis import Synthesizer
 
 #: float32 rounding of a softmax over log-priors and four weighted sums, in [0, 1] units
 INIT_ATOL = 1e-5

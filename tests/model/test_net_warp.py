@@ -7,8 +7,8 @@ import torch
 from core.flow import FlowPair
 from core.intermediate import TimeFlows
 from core.model import features
-from training.net import backward_warp, fuse
 from core.warp import backward_warp as native_backward_warp
+from training.net import backward_warp, fuse
 
 #: grid_sample and the native kernel compute the same bilinear weights in float32 in another order
 WARP_ATOL = 2e-5

@@ -104,7 +104,8 @@ def test_validation_scores_what_segue_bench_scores(tmp_path):
 
 def test_model_init_starts_a_new_run_from_another_runs_weights(tiny_run, tmp_path, capsys):
     source = load_checkpoint(tiny_run["final"])
-    config = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": f'widths = [8, 16, 24, 32]\ninit = "{tiny_run["final"]}"',
+    init = f'widths = [8, 16, 24, 32]\ninit = "{tiny_run["final"]}"'
+    config = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": init,
                                       "steps = 300": "steps = 10", "lr = 1e-3": "lr = 1e-6",
                                       "lr_min = 3e-4": "lr_min = 1e-7"})
     assert main(["train", "--config", str(config)]) == 0
@@ -117,10 +118,12 @@ def test_model_init_starts_a_new_run_from_another_runs_weights(tiny_run, tmp_pat
 
 
 def test_model_init_must_match_the_widths(tiny_run, tmp_path, capsys):
-    config = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": f'widths = [8, 16, 24, 16]\ninit = "{tiny_run["final"]}"'})
+    narrower = f'widths = [8, 16, 24, 16]\ninit = "{tiny_run["final"]}"'
+    config = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": narrower})
     assert main(["train", "--config", str(config)]) == 2
     assert "model.init" in capsys.readouterr().err
-    missing = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": f'widths = [8, 16, 24, 32]\ninit = "{tmp_path / "no.pt"}"'})
+    no_file = f'widths = [8, 16, 24, 32]\ninit = "{tmp_path / "no.pt"}"'
+    missing = tiny_config(tmp_path, **{"widths = [8, 16, 24, 32]": no_file})
     assert main(["train", "--config", str(missing)]) == 2
     assert "no.pt" in capsys.readouterr().err
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import grpc
 from conftest import RUN_AS_ROOT
+
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
-
 from renderd.client import read_token
 
 REPO = Path(__file__).resolve().parents[2]

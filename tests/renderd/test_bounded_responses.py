@@ -17,11 +17,11 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
 from renderd_harness import SAFETY, RenderdProcess
 
 from core.transition import TransitionSpec
+from renderd._proto import render_pb2 as pb
+from renderd._proto import render_pb2_grpc
 from renderd.client import RenderClient
 from renderd.servicer import MAX_PAGE_BYTES
 from renderd.store import SUCCEEDED, FrameRow, JobRow, JobStore

@@ -8,9 +8,9 @@ import threading
 import uuid
 
 import pytest
-from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, SAFETY, TOKEN, RenderdProcess, transition
 
+from renderd._proto import render_pb2 as pb
 from renderd.client import RenderClient, RenderError, Retry
 
 pytest_plugins = ("renderd_fixtures",)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 
-from renderd._proto import render_pb2 as pb
 from renderd_harness import (
     SAFETY,
     TAKE_A,
@@ -14,6 +13,7 @@ from renderd_harness import (
 )
 
 from core.transition import TransitionSpec, render_transition
+from renderd._proto import render_pb2 as pb
 from renderd.client import RenderClient, Retry
 from renderd.store import QUEUED, RUNNING, JobStore
 

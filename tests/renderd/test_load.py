@@ -4,9 +4,9 @@ from __future__ import annotations
 import threading
 import uuid
 
-from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, SAFETY, TOKEN, transition
 
+from renderd._proto import render_pb2 as pb
 from renderd.client import RenderClient
 
 pytest_plugins = ("renderd_fixtures",)

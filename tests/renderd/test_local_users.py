@@ -17,9 +17,9 @@ from pathlib import Path
 import grpc
 import pytest
 from conftest import RUN_AS_ROOT
-from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, SAFETY, RenderdProcess, transition
 
+from renderd._proto import render_pb2 as pb
 from renderd.client import LOCAL_TOKEN_NAME, read_token
 
 NOBODY = 65534

@@ -27,10 +27,10 @@ from hostile_media import (
     png_movie,
     small_movie,
 )
-from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, RenderdProcess, transition
 
 from core.limits import DEFAULT_MAX_PIXELS
+from renderd._proto import render_pb2 as pb
 from renderd.config import ConfigError, load_config
 
 pytest_plugins = ("renderd_fixtures",)

@@ -9,9 +9,9 @@ import sys
 import time
 import uuid
 
-from renderd._proto import render_pb2 as pb
 from renderd_harness import SAFETY, RenderdProcess
 
+from renderd._proto import render_pb2 as pb
 from renderd.store import (
     CANCELLED,
     FAILED,

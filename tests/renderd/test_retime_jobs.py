@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, FINAL, SAFETY, RenderdProcess, frame_files, transition
 
 from core.errors import CancelledError
 from core.media.ffmpeg import find_ffmpeg
 from core.retime import RetimeSpec, run_retime
 from renderd import retime
+from renderd._proto import render_pb2 as pb
 from renderd.client import RenderClient
 from renderd.store import RETIME, RUNNING, TRANSITION, JobStore
 
@@ -76,7 +76,10 @@ def submit(d: RenderdProcess, spec: pb.RetimeSpec | None, key: str | None = None
 def same_result(a: dict, b: dict) -> bool:
     """Two retime reports describe the same render (paths, dates and timings aside)."""
     keys = ("model", "target", "frames", "scene_cuts", "duplicates")
-    strip = lambda r: {k: r[k] for k in keys} | {"output": {k: v for k, v in r["output"].items() if k != "path"}}
+
+    def strip(r: dict) -> dict:
+        return {k: r[k] for k in keys} | {"output": {k: v for k, v in r["output"].items() if k != "path"}}
+
     return strip(a) == strip(b)
 
 
@@ -374,9 +377,11 @@ CORPUS = [
      C.PERMISSION_DENIED, "spec.output"),
     ("output escaping with ..", lambda d, m: submit(d, bad(m, output=f"{m['root']}/n/../../../{m['outside'].name}")),
      C.PERMISSION_DENIED, "spec.output"),
-    ("output through a symlinked folder", lambda d, m: submit(d, bad(m, output=str(m["root"] / "escape-dir" / "x.mkv"))),
+    ("output through a symlinked folder",
+     lambda d, m: submit(d, bad(m, output=str(m["root"] / "escape-dir" / "x.mkv"))),
      C.PERMISSION_DENIED, "spec.output"),
-    ("pattern in a symlinked folder", lambda d, m: submit(d, bad(m, output=str(m["root"] / "escape-dir" / "f.%04d.png"))),
+    ("pattern in a symlinked folder",
+     lambda d, m: submit(d, bad(m, output=str(m["root"] / "escape-dir" / "f.%04d.png"))),
      C.PERMISSION_DENIED, "spec.output"),
     ("retime key reused for another retime", retime_key_reused, C.ALREADY_EXISTS, "idempotency_key", "different"),
     ("transition key reused for a retime", transition_key_reused, C.ALREADY_EXISTS, "idempotency_key"),

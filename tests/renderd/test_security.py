@@ -7,11 +7,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
 from conftest import RUN_AS_ROOT
 from renderd_harness import SAFETY, TOKEN, RenderdProcess
 
+from renderd._proto import render_pb2 as pb
+from renderd._proto import render_pb2_grpc
 from renderd.client import RenderClient, RenderError, Retry
 
 

@@ -11,10 +11,10 @@ import uuid
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from renderd._proto import render_pb2 as pb
 from renderd_harness import BBB, TAKE_A, TAKE_B, RenderdProcess, frame_files, transition
 
 from core.transition import TransitionSpec, render_transition
+from renderd._proto import render_pb2 as pb
 from renderd.jobs import JobService
 from renderd.paths import PathPolicy
 from renderd.store import JobStore
@@ -29,7 +29,8 @@ def local_render(out, **kw) -> dict:
 
 def test_capabilities_list_models_formats_and_limits(renderd, allowed_root):
     caps = renderd.call("GetCapabilities", pb.GetCapabilitiesRequest())
-    assert set(caps.models) >= {"auto", "classic"} and caps.default_model == "segue_fusion fine-more step 2500 (shipped)"
+    assert set(caps.models) >= {"auto", "classic"}
+    assert caps.default_model == "segue_fusion fine-more step 2500 (shipped)"
     assert list(caps.formats) == ["png", "exr", "tiff"]
     assert list(caps.conform_modes) == ["fit", "fill", "stretch"]
     assert caps.max_frames == 10000 and caps.workers == 2 and caps.version

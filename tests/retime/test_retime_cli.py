@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,8 +57,8 @@ def test_rate_options_are_exclusive(clip, tmp_path):
 
 
 def test_cli_defaults_match_the_modules():
-    from segue.cli import build_parser
     from core.retime import duplicates, scenes
+    from segue.cli import build_parser
 
     args = build_parser().parse_args(["retime", "x.mp4", "-o", "y.mp4", "--fps", "50"])
     assert args.scene_threshold == scenes.SCENE_THRESHOLD and args.dup_threshold == duplicates.DUP_THRESHOLD
@@ -183,7 +184,10 @@ def test_ctrl_c_then_resume_completes_an_image_sequence_identically(long_clip, t
 def test_kill_leaves_no_movie_under_the_final_name(long_clip, tmp_path):
     out = tmp_path / "slow.mp4"
     proc = segue("retime", long_clip, "-o", out, "--slowmo", "4", wait=False)
-    parts = lambda: [p for p in tmp_path.iterdir() if ".segue-part-" in p.name]
+
+    def parts() -> list[Path]:
+        return [p for p in tmp_path.iterdir() if ".segue-part-" in p.name]
+
     wait_for(lambda: any(p.stat().st_size > 0 for p in parts()), proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)

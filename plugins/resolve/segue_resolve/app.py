@@ -110,7 +110,8 @@ class Flow:
             print(f"Segue: cancelled; finished frames stay in {out_dir} (running the same request resumes them)")
             return CANCELLED
         if daemon.is_cancelled(final):
-            raise Refusal("Render cancelled", f"The job was cancelled on the daemon; finished frames stay in {out_dir}.")
+            raise Refusal("Render cancelled",
+                          f"The job was cancelled on the daemon; finished frames stay in {out_dir}.")
         if not daemon.is_succeeded(final):
             raise Refusal("Render failed", daemon.failure_message(final))
         frames = daemon.frame_paths(job.job_id)

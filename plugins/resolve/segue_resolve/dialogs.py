@@ -117,7 +117,8 @@ class UIDialogs:
 
         window = self._window("SegueOptionsWin", "Segue: Synthesize Transition", 260, [
             ui.Label({"ID": "Summary", "Text": choices.summary, "WordWrap": True, "Weight": 1}),
-            row("Frames", ui.SpinBox({"ID": "Frames", "Minimum": 1, "Maximum": max(1, choices.limits[choices.placement]),
+            row("Frames", ui.SpinBox({"ID": "Frames", "Minimum": 1,
+                                      "Maximum": max(1, choices.limits[choices.placement]),
                                       "Value": choices.frames})),
             row("Placement", ui.ComboBox({"ID": "Placement"})),
             row("Model", ui.ComboBox({"ID": "Model"})),

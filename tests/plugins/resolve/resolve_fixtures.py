@@ -38,7 +38,8 @@ def resolve_token_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def resolve_daemon(tmp_path_factory, resolve_media, resolve_token_file):
     """A real segue-renderd on a free 127.0.0.1 port, token required, limited to the test folders."""
-    process = RenderdProcess(tmp_path_factory.mktemp("store"), "--workers", "2", "--token-file", str(resolve_token_file),
+    process = RenderdProcess(tmp_path_factory.mktemp("store"), "--workers", "2",
+                             "--token-file", str(resolve_token_file),
                              "--allow-root", str(tmp_path_factory.getbasetemp()), token=TOKEN)
     yield process
     assert process.stop() == 0

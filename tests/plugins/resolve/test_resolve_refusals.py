@@ -4,8 +4,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-from renderd._proto import render_pb2 as pb
 from resolve_harness import FPS, TAKE_FRAMES, Editor, Scene, run_entry
+
+from renderd._proto import render_pb2 as pb
 
 pytest_plugins = ("resolve_fixtures",)
 
