@@ -41,10 +41,10 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from core.color import ColorManager
-from core.engine import MODEL_NAMES, resolve_model
+from core.engine import resolve_model
 from core.errors import CancelledError, InputError
 from core.media.movie import MOVIE_EXTENSIONS
 from core.retime import RetimeSpec, timing
@@ -62,7 +62,14 @@ from core.retime.target import (
 )
 from renderd.errors import InvalidArgument, NotFound
 from renderd.paths import PathPolicy
-from renderd.validation import MAX_NAME, MAX_PATH, check_name_lengths, clip_files
+from renderd.validation import (
+    check_absolute_paths,
+    check_model_name,
+    check_ocio_form,
+    check_text,
+    clip_files,
+    spec_field,
+)
 
 #: what ``codec`` may name (capabilities list them)
 CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
@@ -81,8 +88,8 @@ def check_retime(spec: RetimeSpec, policy: PathPolicy) -> int:
 
 def check_fields(spec: RetimeSpec) -> None:
     """Step 1: the request's own shape, no file access."""
-    _check_strings(spec)
-    _check_io_paths(spec)
+    check_text(spec, PATH_FIELDS)
+    check_absolute_paths(spec, ("input", "output"))
     _check_rates(spec)
     _check_options(spec)
     try:
@@ -91,36 +98,13 @@ def check_fields(spec: RetimeSpec) -> None:
         raise InvalidArgument(str(exc), "spec") from None
 
 
-def _check_strings(spec: RetimeSpec) -> None:
-    """Every text field within its length limit and free of NUL characters."""
-    for f in fields(spec):
-        value = getattr(spec, f.name)
-        if isinstance(value, str):
-            limit = MAX_PATH if f.name in PATH_FIELDS else MAX_NAME
-            if len(value) > limit:
-                raise InvalidArgument(f"is {len(value)} characters long; at most {limit}", _f(f.name))
-            if "\x00" in value:
-                raise InvalidArgument("contains a NUL character", _f(f.name))
-
-
-def _check_io_paths(spec: RetimeSpec) -> None:
-    """``input`` and ``output`` given as absolute paths with names within the limits."""
-    for name in ("input", "output"):
-        value = getattr(spec, name)
-        if not value.strip():
-            raise InvalidArgument("is empty", _f(name))
-        if not os.path.isabs(value):
-            raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
-                                  _f(name))
-        check_name_lengths(_f(name), value)
-
-
 def _check_rates(spec: RetimeSpec) -> None:
     """Exactly one of ``fps``/``factor``/``slowmo``, and it and ``input_fps`` exact rationals."""
     given = [name for name in RATE_FIELDS if getattr(spec, name) is not None]
     if len(given) != 1:
         raise InvalidArgument("give exactly one of fps, factor and slowmo" +
-                              (f" (got {' and '.join(given)})" if given else ""), _f(given[1] if given else "fps"))
+                              (f" (got {' and '.join(given)})" if given else ""),
+                              spec_field(given[1] if given else "fps"))
     rate = given[0]
     _parsed(rate, lambda: timing.parse_rate(spec.fps, "") if rate == "fps" else
             timing.parse_ratio(getattr(spec, rate), "", minimum=0))
@@ -131,61 +115,58 @@ def _check_rates(spec: RetimeSpec) -> None:
 def _check_options(spec: RetimeSpec) -> None:
     """Codec, model, thresholds, audio mode, ``resume`` against ``overwrite``, and the OCIO config's form."""
     if spec.codec is not None and spec.codec not in CODECS:
-        raise InvalidArgument(f"must be one of {', '.join(CODECS)}, got {spec.codec!r}", _f("codec"))
-    if spec.model not in MODEL_NAMES and not (os.path.isabs(spec.model) and spec.model.lower().endswith(".onnx")):
-        raise InvalidArgument(f"unknown model {spec.model!r}: use {', '.join(MODEL_NAMES)} "
-                              "or an absolute path to a .onnx file", _f("model"))
+        raise InvalidArgument(f"must be one of {', '.join(CODECS)}, got {spec.codec!r}", spec_field("codec"))
+    check_model_name(spec.model)
     if not 0 < spec.scene_threshold <= 1:  # NaN fails too
-        raise InvalidArgument(f"must be in (0, 1], got {spec.scene_threshold}", _f("scene_threshold"))
+        raise InvalidArgument(f"must be in (0, 1], got {spec.scene_threshold}", spec_field("scene_threshold"))
     if not 0 <= spec.dup_threshold < 0.5:
-        raise InvalidArgument(f"must be in [0, 0.5), got {spec.dup_threshold}", _f("dup_threshold"))
+        raise InvalidArgument(f"must be in [0, 0.5), got {spec.dup_threshold}", spec_field("dup_threshold"))
     if spec.audio not in AUDIO_MODES:
-        raise InvalidArgument(f"must be one of {', '.join(AUDIO_MODES)}, got {spec.audio!r}", _f("audio"))
+        raise InvalidArgument(f"must be one of {', '.join(AUDIO_MODES)}, got {spec.audio!r}", spec_field("audio"))
     if spec.resume and spec.overwrite:
-        raise InvalidArgument("resume and overwrite contradict each other: choose one", _f("overwrite"))
-    if spec.ocio_config and not spec.ocio_config.startswith("ocio://") and not os.path.isabs(spec.ocio_config):
-        raise InvalidArgument(f"{spec.ocio_config!r} is neither an ocio:// URI nor an absolute path",
-                              _f("ocio_config"))
+        raise InvalidArgument("resume and overwrite contradict each other: choose one", spec_field("overwrite"))
+    check_ocio_form(spec.ocio_config)
 
 
 def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:
     """Step 2: every path allowed, then present; returns the output as the retime reads it."""
     inputs = clip_files("input", spec.input, policy)
     for path in inputs:
-        policy.check(_f("input"), path)
-    policy.check(_f("output"), spec.output)  # before the output is looked at on disk
+        policy.check(spec_field("input"), path)
+    policy.check(spec_field("output"), spec.output)  # before the output is looked at on disk
     try:
         target = resolve_target(spec.output)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("output")) from None
+        raise InvalidArgument(str(exc), spec_field("output")) from None
     if spec.codec is not None:
         try:
             target = resolve_target(spec.output, spec.codec)
         except InputError as exc:
-            raise InvalidArgument(str(exc), _f("codec")) from None
+            raise InvalidArgument(str(exc), spec_field("codec")) from None
     folder = target.folder if target.kind == "sequence" else target.path.parent
-    policy.check(_f("output"), str(folder))
+    policy.check(spec_field("output"), str(folder))
     if folder.exists() and not folder.is_dir():
-        raise InvalidArgument(f"{folder} is a file, not a folder", _f("output"))
+        raise InvalidArgument(f"{folder} is a file, not a folder", spec_field("output"))
     try:
         check_not_input(target, inputs)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("output")) from None
+        raise InvalidArgument(str(exc), spec_field("output")) from None
     if target.kind == "movie" and spec.resume:
-        raise InvalidArgument("resume continues image-sequence renders; a movie is rendered in one go", _f("resume"))
+        raise InvalidArgument("resume continues image-sequence renders; a movie is rendered in one go",
+                              spec_field("resume"))
     if target.kind == "movie" and os.path.lexists(target.path) and not spec.overwrite:
         raise InvalidArgument(f"{target.path} already exists: set overwrite to replace an earlier output of "
-                              "Segue's", _f("output"))
+                              "Segue's", spec_field("output"))
     try:
         check_replaceable(target, overwrite=True)  # asked for: is it Segue's to replace?
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("output")) from None
+        raise InvalidArgument(str(exc), spec_field("output")) from None
     for name in ("ocio_config", "model"):
         path = getattr(spec, name)
         if path and os.path.isabs(path):
-            policy.check(_f(name), path)
+            policy.check(spec_field(name), path)
             if not os.path.isfile(path):
-                raise NotFound(f"{path}: no such file", _f(name))
+                raise NotFound(f"{path}: no such file", spec_field(name))
     return target
 
 
@@ -194,21 +175,21 @@ def check_media(spec: RetimeSpec) -> int:
     try:
         resolve_model(spec.model)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("model")) from None
+        raise InvalidArgument(str(exc), spec_field("model")) from None
     try:
         colour = ColorManager(spec.ocio_config)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("ocio_config")) from None
+        raise InvalidArgument(str(exc), spec_field("ocio_config")) from None
     input_fps = None
     if spec.input_fps is not None:
         if os.path.isfile(spec.input) and os.path.splitext(spec.input)[1].lower() in MOVIE_EXTENSIONS:
             raise InvalidArgument("applies to image sequences; the input is a movie with its own rate",
-                                  _f("input_fps"))
+                                  spec_field("input_fps"))
         input_fps = timing.parse_rate(spec.input_fps, "input_fps")
     try:
         source = open_source(spec.input, input_fps)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("input")) from None
+        raise InvalidArgument(str(exc), spec_field("input")) from None
     rate = next(name for name in RATE_FIELDS if getattr(spec, name) is not None)
     rates = _parsed(rate, lambda: target_rates(spec, source.fps))
     for name, default in (("colorspace_in", colour.default_for(source.bit_depth, source.is_float)),
@@ -218,7 +199,7 @@ def check_media(spec: RetimeSpec) -> int:
             try:
                 colour.resolve(wanted)
             except InputError as exc:
-                raise InvalidArgument(str(exc), _f(name)) from None
+                raise InvalidArgument(str(exc), spec_field(name)) from None
     return timing.output_frame_count(source.duration, rates.out_fps, rates.speed)
 
 
@@ -236,8 +217,8 @@ def output_key(spec: RetimeSpec) -> str:
 
 def recheck_paths(spec: RetimeSpec, policy: PathPolicy) -> None:
     """When a worker starts the job: still allowed (a symlink may have moved since submit)."""
-    policy.check(_f("input"), spec.input)
-    policy.check(_f("output"), spec.output)
+    policy.check(spec_field("input"), spec.input)
+    policy.check(spec_field("output"), spec.output)
 
 
 def output_stamp(spec: RetimeSpec) -> str:
@@ -327,8 +308,4 @@ def _parsed(name: str, parse: Callable):
     try:
         return parse()
     except InputError as exc:
-        raise InvalidArgument(str(exc).strip(), _f(name)) from None
-
-
-def _f(name: str) -> str:
-    return f"spec.{name}"
+        raise InvalidArgument(str(exc).strip(), spec_field(name)) from None

@@ -64,34 +64,59 @@ def check_spec(spec: TransitionSpec, policy: PathPolicy) -> None:
 
 def check_fields(spec: TransitionSpec) -> None:
     """Step 1: the request's own shape, no file access."""
+    check_text(spec, PATH_FIELDS)
+    check_absolute_paths(spec, ("clip_a", "clip_b", "out_dir"))
+    if not 1 <= spec.frames <= MAX_FRAMES:
+        raise InvalidArgument(f"must be between 1 and {MAX_FRAMES}, got {spec.frames}", spec_field("frames"))
+    if spec.format not in FORMATS:
+        raise InvalidArgument(f"must be one of {', '.join(FORMATS)}, got {spec.format!r}", spec_field("format"))
+    if spec.conform not in MODES:
+        raise InvalidArgument(f"must be one of {', '.join(MODES)}, got {spec.conform!r}", spec_field("conform"))
+    check_model_name(spec.model)
+    check_ocio_form(spec.ocio_config)
+
+
+def spec_field(name: str) -> str:
+    """A spec field's name as clients know it (the proto's ``spec.<name>``)."""
+    return f"spec.{name}"
+
+
+def check_text(spec: object, path_fields: tuple[str, ...]) -> None:
+    """Every text field of a spec (dataclass) within its length limit and free of NUL characters."""
     for f in fields(spec):
         value = getattr(spec, f.name)
         if isinstance(value, str):
-            limit = MAX_PATH if f.name in PATH_FIELDS else MAX_NAME
+            limit = MAX_PATH if f.name in path_fields else MAX_NAME
             if len(value) > limit:
-                raise InvalidArgument(f"is {len(value)} characters long; at most {limit}", _f(f.name))
+                raise InvalidArgument(f"is {len(value)} characters long; at most {limit}", spec_field(f.name))
             if "\x00" in value:
-                raise InvalidArgument("contains a NUL character", _f(f.name))
-    for name in ("clip_a", "clip_b", "out_dir"):
+                raise InvalidArgument("contains a NUL character", spec_field(f.name))
+
+
+def check_absolute_paths(spec: object, names: tuple[str, ...]) -> None:
+    """The named path fields given, absolute (paths are the daemon's) and with names a file system can hold."""
+    for name in names:
         value = getattr(spec, name)
         if not value.strip():
-            raise InvalidArgument("is empty", _f(name))
+            raise InvalidArgument("is empty", spec_field(name))
         if not os.path.isabs(value):
             raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
-                                  _f(name))
-        check_name_lengths(_f(name), value)
-    if not 1 <= spec.frames <= MAX_FRAMES:
-        raise InvalidArgument(f"must be between 1 and {MAX_FRAMES}, got {spec.frames}", _f("frames"))
-    if spec.format not in FORMATS:
-        raise InvalidArgument(f"must be one of {', '.join(FORMATS)}, got {spec.format!r}", _f("format"))
-    if spec.conform not in MODES:
-        raise InvalidArgument(f"must be one of {', '.join(MODES)}, got {spec.conform!r}", _f("conform"))
-    if spec.model not in MODEL_NAMES and not (os.path.isabs(spec.model) and spec.model.lower().endswith(".onnx")):
-        raise InvalidArgument(f"unknown model {spec.model!r}: use {', '.join(MODEL_NAMES)} "
-                              "or an absolute path to a .onnx file", _f("model"))
-    if spec.ocio_config and not spec.ocio_config.startswith("ocio://") and not os.path.isabs(spec.ocio_config):
-        raise InvalidArgument(f"{spec.ocio_config!r} is neither an ocio:// URI nor an absolute path",
-                              _f("ocio_config"))
+                                  spec_field(name))
+        check_name_lengths(spec_field(name), value)
+
+
+def check_model_name(model: str) -> None:
+    """``spec.model`` a model name or an absolute path to a .onnx file (whether it loads is step 3)."""
+    if model not in MODEL_NAMES and not (os.path.isabs(model) and model.lower().endswith(".onnx")):
+        raise InvalidArgument(f"unknown model {model!r}: use {', '.join(MODEL_NAMES)} "
+                              "or an absolute path to a .onnx file", spec_field("model"))
+
+
+def check_ocio_form(ocio_config: str | None) -> None:
+    """``spec.ocio_config`` absent, an ocio:// URI or an absolute path."""
+    if ocio_config and not ocio_config.startswith("ocio://") and not os.path.isabs(ocio_config):
+        raise InvalidArgument(f"{ocio_config!r} is neither an ocio:// URI nor an absolute path",
+                              spec_field("ocio_config"))
 
 
 def check_name_lengths(field: str, path: str) -> None:
@@ -109,20 +134,20 @@ def check_paths(spec: TransitionSpec, policy: PathPolicy) -> None:
     """Step 2: every path allowed, then present (see the module docstring for the order)."""
     for name in ("clip_a", "clip_b"):
         for path in clip_files(name, getattr(spec, name), policy):
-            policy.check(_f(name), path)
-    policy.check(_f("out_dir"), spec.out_dir)
+            policy.check(spec_field(name), path)
+    policy.check(spec_field("out_dir"), spec.out_dir)
     if os.path.exists(spec.out_dir) and not os.path.isdir(spec.out_dir):
-        raise InvalidArgument(f"{spec.out_dir} is a file, not a folder", _f("out_dir"))
+        raise InvalidArgument(f"{spec.out_dir} is a file, not a folder", spec_field("out_dir"))
     try:
         check_output_folder(spec)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("out_dir")) from None
+        raise InvalidArgument(str(exc), spec_field("out_dir")) from None
     for name in ("ocio_config", "model"):
         path = getattr(spec, name)
         if path and os.path.isabs(path):
-            policy.check(_f(name), path)
+            policy.check(spec_field(name), path)
             if not os.path.isfile(path):
-                raise NotFound(f"{path}: no such file", _f(name))
+                raise NotFound(f"{path}: no such file", spec_field(name))
 
 
 def clip_files(field: str, path: str, policy: PathPolicy) -> list[str]:
@@ -131,7 +156,7 @@ def clip_files(field: str, path: str, policy: PathPolicy) -> list[str]:
     Checks the source path against ``policy`` first; raises `NotFound` if it does not
     exist, `InvalidArgument` if a folder or pattern names no usable frames.
     """
-    policy.check(_f(field), path)
+    policy.check(spec_field(field), path)
     try:
         if os.path.isdir(path):
             return find_folder_files(path)
@@ -140,11 +165,11 @@ def clip_files(field: str, path: str, policy: PathPolicy) -> list[str]:
         if is_pattern(path):
             folder = os.path.dirname(path)
             if not os.path.isdir(folder):
-                raise NotFound(f"{path}: folder {folder} does not exist", _f(field))
+                raise NotFound(f"{path}: folder {folder} does not exist", spec_field(field))
             return find_pattern_files(path)[0]
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f(field)) from None
-    raise NotFound(f"{path}: no such file or folder", _f(field))
+        raise InvalidArgument(str(exc), spec_field(field)) from None
+    raise NotFound(f"{path}: no such file or folder", spec_field(field))
 
 
 def check_media(spec: TransitionSpec) -> None:
@@ -152,26 +177,26 @@ def check_media(spec: TransitionSpec) -> None:
     try:
         resolve_model(spec.model)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("model")) from None
+        raise InvalidArgument(str(exc), spec_field("model")) from None
     try:
         colour = ColorManager(spec.ocio_config)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("ocio_config")) from None
+        raise InvalidArgument(str(exc), spec_field("ocio_config")) from None
     clips = {}
     for name, index_name in (("clip_a", "a_out"), ("clip_b", "b_in")):
         try:
             clips[name] = clip = open_clip(getattr(spec, name))
         except InputError as exc:
-            raise InvalidArgument(str(exc), _f(name)) from None
+            raise InvalidArgument(str(exc), spec_field(name)) from None
         try:
             clip.resolve_index(getattr(spec, index_name))
         except InputError as exc:
-            raise InvalidArgument(str(exc), _f(index_name)) from None
+            raise InvalidArgument(str(exc), spec_field(index_name)) from None
     a, b = clips["clip_a"], clips["clip_b"]
     try:
         check_same_rate(a, b)
     except InputError as exc:
-        raise InvalidArgument(str(exc), _f("clip_b")) from None
+        raise InvalidArgument(str(exc), spec_field("clip_b")) from None
     for name, default in (("colorspace_a", a.colorspace), ("colorspace_b", b.colorspace),
                           ("colorspace_out", None)):
         wanted = getattr(spec, name) or default
@@ -179,12 +204,8 @@ def check_media(spec: TransitionSpec) -> None:
             try:
                 colour.resolve(wanted)
             except InputError as exc:
-                raise InvalidArgument(str(exc), _f(name)) from None
+                raise InvalidArgument(str(exc), spec_field(name)) from None
     try:
         spec.validate()  # the engine's own rules, should ours ever fall behind them
     except InputError as exc:
         raise InvalidArgument(str(exc), "spec") from None
-
-
-def _f(name: str) -> str:
-    return f"spec.{name}"

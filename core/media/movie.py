@@ -286,7 +286,7 @@ def stream_rate(log: str) -> Fraction | None:
 def probe_movie(path: str) -> MovieInfo:
     """Probe the first video stream of ``path`` (see module docstring). `InputError` if unusable."""
     listing, log = probe_run(path)
-    count, times = _parse_packets(listing)
+    count, times, _ = parse_packets(listing)
     if count == 0:
         raise InputError(f"{path}: video has no frames")
     pix_fmt, width, height = first_frame(path, log)
@@ -300,10 +300,16 @@ def probe_movie(path: str) -> MovieInfo:
     )
 
 
-def _parse_packets(listing: str) -> tuple[int, tuple[Fraction, ...] | None]:
-    """Frame count and sorted presentation times from a ``framecrc`` packet listing."""
+def parse_packets(listing: str) -> tuple[int, tuple[Fraction, ...] | None, tuple[Fraction, ...] | None]:
+    """Frame count, sorted presentation times and their durations from a ``framecrc`` packet listing.
+
+    Packets the decoder will drop (edit lists) do not count. Times and durations are None
+    when the packets carry no usable timestamps (missing or repeated): frames are then
+    found by decode count instead of seeks. The one parser of `probe_run`'s listing, for
+    clips (`probe_movie`) and retimes (`core.retime.probe`).
+    """
     time_base = Fraction(1)
-    pts: list[int] = []
+    packets: list[tuple[int, int]] = []
     for line in listing.splitlines():
         if line.startswith("#tb 0:"):
             num, den = line.split(":", 1)[1].strip().split("/")
@@ -315,12 +321,14 @@ def _parse_packets(listing: str) -> tuple[int, tuple[Fraction, ...] | None]:
         flags = next((int(f[2:], 16) for f in fields[6:] if f.startswith("F=")), 0)
         if flags & _AV_PKT_FLAG_DISCARD:  # the decoder will drop it (edit lists)
             continue
-        pts.append(int(fields[2]))
-    if not pts:
-        return 0, None
+        packets.append((int(fields[2]), int(fields[3])))
+    if not packets:
+        return 0, None, None
+    pts = [p for p, _ in packets]
     if _NOPTS in pts or len(set(pts)) != len(pts):
-        return len(pts), None  # no usable timestamps: seek by decode count instead
-    return len(pts), tuple(p * time_base for p in sorted(pts))
+        return len(pts), None, None  # no usable timestamps
+    packets.sort()
+    return len(pts), tuple(p * time_base for p, _ in packets), tuple(d * time_base for _, d in packets)
 
 
 def pix_fmt_depth(pix_fmt: str) -> tuple[int, bool]:

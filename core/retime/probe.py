@@ -20,10 +20,7 @@ from fractions import Fraction
 
 from core.errors import InputError
 from core.media.ffmpeg import input_args, run_ffmpeg
-from core.media.movie import first_frame, pix_fmt_depth, probe_run, stream_rate
-
-_AV_PKT_FLAG_DISCARD = 0x4
-_NOPTS = -(2**63)
+from core.media.movie import first_frame, parse_packets, pix_fmt_depth, probe_run, stream_rate
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def probe_media(path: str) -> MediaInfo:
     listing, log = probe_run(path)
     header = log.split("Stream mapping:")[0]
     video = re.search(r"Stream #0:\d+\S*: Video: (\w+)", header)
-    count, times, durations = _parse_packets(listing)
+    count, times, durations = parse_packets(listing)
     if count == 0 or video is None:
         raise InputError(f"{path}: video has no frames")
     pix_fmt, width, height = first_frame(path, log)
@@ -112,31 +109,6 @@ def _parse_audio(header: str) -> tuple[AudioStream, ...]:
     for k, m in enumerate(re.finditer(r"Stream #0:\d+\S*: Audio: (\w+)[^,\n]*, (\d+) Hz, ([^,\n]+)", header)):
         found.append(AudioStream(k, m.group(1), int(m.group(2)), m.group(3).strip()))
     return tuple(found)
-
-
-def _parse_packets(listing: str) -> tuple[int, tuple[Fraction, ...] | None, tuple[Fraction, ...] | None]:
-    """Frame count, sorted presentation times and durations from a ``framecrc`` listing."""
-    time_base = Fraction(1)
-    packets: list[tuple[int, int]] = []
-    for line in listing.splitlines():
-        if line.startswith("#tb 0:"):
-            num, den = line.split(":", 1)[1].strip().split("/")
-            time_base = Fraction(int(num), int(den))
-            continue
-        if line.startswith("#") or not line.strip():
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        flags = next((int(f, 0) for f in (x[2:] for x in fields[6:] if x.startswith("F=")) if f), 0)
-        if flags & _AV_PKT_FLAG_DISCARD:  # the decoder will drop it (edit lists)
-            continue
-        packets.append((int(fields[2]), int(fields[3])))
-    if not packets:
-        return 0, None, None
-    pts = [p for p, _ in packets]
-    if _NOPTS in pts or len(set(pts)) != len(pts):
-        return len(pts), None, None  # no usable timestamps
-    packets.sort()
-    return (len(pts), tuple(p * time_base for p, _ in packets), tuple(d * time_base for _, d in packets))
 
 
 def decoded_audio_seconds(path: str, stream: int = 0) -> tuple[int, Fraction]:
