@@ -43,8 +43,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from core.color import ColorManager
-from core.engine import resolve_model
 from core.errors import CancelledError, InputError
 from core.media.movie import MOVIE_EXTENSIONS
 from core.retime import RetimeSpec, timing
@@ -60,14 +58,16 @@ from core.retime.target import (
     check_replaceable,
     resolve_target,
 )
-from renderd.errors import InvalidArgument, NotFound
+from renderd.errors import InvalidArgument
 from renderd.paths import PathPolicy
 from renderd.validation import (
     check_absolute_paths,
     check_model_name,
     check_ocio_form,
+    check_support_files,
     check_text,
     clip_files,
+    open_model_and_colour,
     spec_field,
 )
 
@@ -161,25 +161,13 @@ def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:
         check_replaceable(target, overwrite=True)  # asked for: is it Segue's to replace?
     except InputError as exc:
         raise InvalidArgument(str(exc), spec_field("output")) from None
-    for name in ("ocio_config", "model"):
-        path = getattr(spec, name)
-        if path and os.path.isabs(path):
-            policy.check(spec_field(name), path)
-            if not os.path.isfile(path):
-                raise NotFound(f"{path}: no such file", spec_field(name))
+    check_support_files(spec, policy)
     return target
 
 
 def check_media(spec: RetimeSpec) -> int:
     """Step 3: open what the job will open; return the output's frame count."""
-    try:
-        resolve_model(spec.model)
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("model")) from None
-    try:
-        colour = ColorManager(spec.ocio_config)
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("ocio_config")) from None
+    colour = open_model_and_colour(spec)
     input_fps = None
     if spec.input_fps is not None:
         if os.path.isfile(spec.input) and os.path.splitext(spec.input)[1].lower() in MOVIE_EXTENSIONS:

@@ -142,12 +142,29 @@ def check_paths(spec: TransitionSpec, policy: PathPolicy) -> None:
         check_output_folder(spec)
     except InputError as exc:
         raise InvalidArgument(str(exc), spec_field("out_dir")) from None
+    check_support_files(spec, policy)
+
+
+def check_support_files(spec: object, policy: PathPolicy) -> None:
+    """A spec's OCIO config and model, where given as paths: allowed, then present."""
     for name in ("ocio_config", "model"):
         path = getattr(spec, name)
         if path and os.path.isabs(path):
             policy.check(spec_field(name), path)
             if not os.path.isfile(path):
                 raise NotFound(f"{path}: no such file", spec_field(name))
+
+
+def open_model_and_colour(spec: object) -> ColorManager:
+    """Step 3's start for any spec: its model resolves (manifest read) and its OCIO config loads."""
+    try:
+        resolve_model(spec.model)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), spec_field("model")) from None
+    try:
+        return ColorManager(spec.ocio_config)
+    except InputError as exc:
+        raise InvalidArgument(str(exc), spec_field("ocio_config")) from None
 
 
 def clip_files(field: str, path: str, policy: PathPolicy) -> list[str]:
@@ -174,14 +191,7 @@ def clip_files(field: str, path: str, policy: PathPolicy) -> list[str]:
 
 def check_media(spec: TransitionSpec) -> None:
     """Step 3: open what the job will open, with the engine's own readers."""
-    try:
-        resolve_model(spec.model)
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("model")) from None
-    try:
-        colour = ColorManager(spec.ocio_config)
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("ocio_config")) from None
+    colour = open_model_and_colour(spec)
     clips = {}
     for name, index_name in (("clip_a", "a_out"), ("clip_b", "b_in")):
         try:
