@@ -96,7 +96,7 @@ def cmd_transition(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from core import bench
+    from core import quality
     from core.engine import resolve_model
     from core.model.infer import model_label
 
@@ -104,13 +104,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     path = "jump-cut path" if args.jump_cut else "interpolation"
     context = "without context frames" if args.no_context else "with the cases' context frames"
     print(f"model: {label} ({path}, {context})   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
-    print(bench.HEADER)
-    results = bench.run(Path(args.data), model=args.model, jump_cut=args.jump_cut, context=not args.no_context)
-    print(bench.format_row(bench.overall(results)))
-    for row in bench.overall_by_kind(results):
-        print(bench.format_row(row))
+    print(quality.HEADER)
+    results = quality.run(Path(args.data), model=args.model, jump_cut=args.jump_cut, context=not args.no_context)
+    print(quality.format_row(quality.overall(results)))
+    for row in quality.overall_by_kind(results):
+        print(quality.format_row(row))
     if args.json:
-        bench.write_json(Path(args.json), label, results, jump_cut=args.jump_cut, context=not args.no_context)
+        quality.write_json(Path(args.json), label, results, jump_cut=args.jump_cut, context=not args.no_context)
         print(f"results: {args.json}")
     return EXIT_OK
 

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.bench import case_context, case_targets, find_cases, read_rgb
 from core.context import fit_motion
 from core.engine import to_uint8
 from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
 from core.metrics import psnr
 from core.motion import Motion
+from core.quality import case_context, case_targets, find_cases, read_rgb
 from core.synthesis import Fusion, Synthesizer
 from training.net import FusionNet, fuse
 

@@ -4,7 +4,7 @@ Frames arrive as float32 R'G'B' and are piped to ffmpeg as 16-bit ``rgb48le`` fo
 outputs, so a 10-bit source stays 10-bit, and as ``rgb24`` for 8-bit ones (swscale
 would dither a 16-to-8-bit reduction, and a copied frame must stay the source's); ffmpeg
 converts to the codec's Y'CbCr with the output's matrix and range and tags the stream
-(`core.retime.colour`).
+(`core.retime.ycbcr`).
 
 Codecs (chosen by extension, or ``--codec``):
 
@@ -56,9 +56,9 @@ import numpy as np
 from core.errors import InputError
 from core.media.ffmpeg import error_reason, find_ffmpeg, input_args
 from core.ownership import file_stamp
-from core.retime.colour import VideoColour, encode_filters
 from core.retime.probe import AudioStream
 from core.retime.timing import format_rate
+from core.retime.ycbcr import VideoColour, encode_filters
 
 #: extension -> (ffmpeg muxer, default codec, codecs it accepts)
 CONTAINERS = {

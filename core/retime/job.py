@@ -13,7 +13,7 @@ Colour: frames go from the source's colourspace to the working space and from th
 the output colourspace with `core.color` (defaults as for transitions: a movie's R'G'B'
 and 8/16-bit images are sRGB-encoded Rec.709, which is the working space itself, so a
 movie-to-movie retime changes no value; EXR is scene-linear). The Y'CbCr side (range,
-matrix, tags) is `core.retime.colour`'s.
+matrix, tags) is `core.retime.ycbcr`'s.
 
 Resume (image sequences): frames are written atomically, and a state file in the folder
 records the job's identity (source stamp, options, version). ``--resume`` keeps every
@@ -43,8 +43,7 @@ from core.media.writers import write_frame
 from core.output import atomic_write_text
 from core.ownership import Ledger
 from core.retime import analysis as analysis_mod
-from core.retime import colour as video_colour
-from core.retime import duplicates, scenes, stream, timing
+from core.retime import duplicates, scenes, stream, timing, ycbcr
 from core.retime.encode import MovieEncoder, choose_format, plan_audio
 from core.retime.source import Source, open_source
 from core.retime.target import (
@@ -197,7 +196,7 @@ def _make_sink(spec: RetimeSpec, target: Target, source: Source, rates: Rates):
     chroma = media.chroma if media is not None else "rgb"
     src_colour = source.colour
     video = choose_format(target.codec, chroma, source.bit_depth, source.is_float, src_colour,
-                          output_colour=lambda rgb, limited: video_colour.output_colour(
+                          output_colour=lambda rgb, limited: ycbcr.output_colour(
                               src_colour, rgb_output=rgb, limited_only=limited))
     if video.pix_fmt.startswith(("yuv420", "yuv422")) and (source.width % 2 or source.height % 2):
         raise InputError(f"{source.path} is {source.width}x{source.height}: {target.codec} {video.pix_fmt} needs "

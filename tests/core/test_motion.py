@@ -7,10 +7,10 @@ import pytest
 from conftest import TRIPLETS, read_rgb
 
 from core import Engine, InputError
-from core.bench import case_context, case_targets
 from core.flow import from_flows
 from core.metrics import psnr
 from core.motion import FLOW_NOISE, ContextFlow, fit
+from core.quality import case_context, case_targets
 
 CASES = ("bbb_gap4_0044", "bbb_tri_0049")
 

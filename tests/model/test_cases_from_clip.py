@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, encode_movie, read_rgb
 
-from core.bench import run
 from core.errors import InputError
 from core.media import open_clip
+from core.quality import run
 from training.footage import footage_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

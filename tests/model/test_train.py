@@ -88,7 +88,7 @@ def test_validation_scores_what_segue_bench_scores(tmp_path):
     # one case at its own size and one wider than 1024 px, which the engine analyses at half size
     from conftest import TRIPLETS
 
-    from core import bench
+    from core import quality
     from training.validate import Validator
 
     shutil.copytree(TRIPLETS / "bbb_tri_0049", tmp_path / "small" / "c")
@@ -98,7 +98,7 @@ def test_validation_scores_what_segue_bench_scores(tmp_path):
         cv2.imwrite(str(tmp_path / "wide" / "c" / name), cv2.resize(image, (1088, 612), interpolation=cv2.INTER_CUBIC))
     val = Validator(tmp_path)
     assert val.frames == 2
-    scored = {r["set"]: r["psnr"] for r in bench.run(tmp_path, model="classic", progress=False)}
+    scored = {r["set"]: r["psnr"] for r in quality.run(tmp_path, model="classic", progress=False)}
     assert val.classic == pytest.approx(scored, abs=1e-6)
 
 
