@@ -12,7 +12,15 @@ class SegueError(Exception):
 
 
 class InputError(SegueError):
-    """Bad input or usage. The message names the file, frame, clip or field."""
+    """Bad input or usage. The message names the file, frame, clip or field.
+
+    ``field``: the spec field at fault, where a check knows it (e.g. ``"output"``), so a
+    service can report it as its own field name; None otherwise.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class CancelledError(SegueError):

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 
 from core.engine import Engine
 from core.errors import CancelledError, InputError
-from core.retime import RetimeSpec, run_retime
+from core.retime import RetimeSpec, output_key, run_retime
 from core.transition import FrameEvent, TransitionSpec, render_transition
 from renderd import logs, retime
 from renderd.errors import (
@@ -233,7 +233,7 @@ class JobService:
                                         "use a new key for a new render", "idempotency_key")
                 return existing, True
             if kind == RETIME:
-                out_field, out_key = "output", retime.output_key(spec)
+                out_field, out_key = "output", output_key(spec)
             else:
                 out_field, out_key = "out_dir", os.path.realpath(spec.out_dir)
             busy = self.store.unfinished_for_output(out_key)
@@ -442,7 +442,6 @@ class JobService:
     def _render_retime(self, job: JobRow, engines: dict[str, Engine], should_cancel, tally: _Tally) -> dict:
         spec = RetimeSpec(**job.spec)
         retime.recheck_paths(spec, self.policy)
-        target = retime.output_target(spec)
         stamp = retime.output_stamp(spec)
         if job.output_stamp is None:  # the first attempt: remember the output as it was before it
             with self._lock:
@@ -450,7 +449,7 @@ class JobService:
             run = spec
         else:
             run = retime.attempt_spec(spec, job.output_stamp, stamp, progressed=job.frames_done > 0)
-            if target.kind == "movie" and job.frames_done:  # a movie starts again from its first frame
+            if not retime.writes_sequence(spec) and job.frames_done:  # a movie starts again from its first frame
                 with self._lock:
                     self._change(job.id, frames_done=0, eta_seconds=None)
 
@@ -458,7 +457,7 @@ class JobService:
             with self._lock:
                 self._change(job.id, frames_done=done, frames_total=total, eta_seconds=eta, preview_path=preview)
 
-        progress = retime.JobProgress(target, report, should_cancel)
+        progress = retime.JobProgress(spec, report, should_cancel)
         try:
             return run_retime(run, engine=_engine(engines, spec.model, self.model_threads), on_progress=progress,
                               on_stage=progress.stage)

@@ -4,7 +4,7 @@
 `RenderClient`, relays progress as the engine's own `FrameEvent` (so the CLI draws the
 same progress bar as for a local render) and returns the job's ``transition.json``;
 `retime_on_server` does the same for a `core.retime.RetimeSpec`, relaying progress as
-`core.retime.stream.Progress` and returning the retime's report. Both raise the
+`core.retime.Progress` and returning the retime's report. Both raise the
 engine's error types so the CLI keeps its exit codes:
 
 * a refused request (bad field, missing or unreadable media, path not allowed, busy
@@ -28,8 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core.errors import CancelledError, InputError
-from core.retime import RetimeSpec
-from core.retime.stream import Progress
+from core.retime import Progress, RetimeSpec
 from core.transition import FrameEvent, FrameRecord, TransitionSpec
 from renderd._proto import render_pb2 as pb
 from renderd.client import RenderClient, RenderError, local_token, read_token

@@ -44,19 +44,17 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from core.errors import CancelledError, InputError
-from core.media.movie import MOVIE_EXTENSIONS
-from core.retime import RetimeSpec, timing
-from core.retime.encode import MOVIE_CODECS
-from core.retime.job import AUDIO_MODES, target_rates
-from core.retime.source import open_source
-from core.retime.stream import Progress
-from core.retime.target import (
-    IMAGE_CODECS,
-    STATE_FILE,
-    Target,
-    check_not_input,
-    check_replaceable,
-    resolve_target,
+from core.retime import (
+    AUDIO_MODES,
+    CODECS,
+    Progress,
+    RetimeSpec,
+    check_output,
+    output_frames,
+    output_marker,
+    preview_path,
+    timing,
+    writes_sequence,
 )
 from renderd.errors import InvalidArgument
 from renderd.paths import PathPolicy
@@ -71,8 +69,6 @@ from renderd.validation import (
     spec_field,
 )
 
-#: what ``codec`` may name (capabilities list them)
-CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
 RATE_FIELDS = ("fps", "factor", "slowmo")
 PATH_FIELDS = ("input", "output", "ocio_config", "model")
 #: frames kept by a resume are recorded at most this often (a resume finds thousands at once)
@@ -128,79 +124,26 @@ def _check_options(spec: RetimeSpec) -> None:
     check_ocio_form(spec.ocio_config)
 
 
-def check_paths(spec: RetimeSpec, policy: PathPolicy) -> Target:
-    """Step 2: every path allowed, then present; returns the output as the retime reads it."""
+def check_paths(spec: RetimeSpec, policy: PathPolicy) -> None:
+    """Step 2: every path allowed, then present; the output as the retime reads it (`core.retime.check_output`)."""
     inputs = clip_files("input", spec.input, policy)
     for path in inputs:
         policy.check(spec_field("input"), path)
     policy.check(spec_field("output"), spec.output)  # before the output is looked at on disk
     try:
-        target = resolve_target(spec.output)
+        check_output(spec, inputs, allow=lambda folder: policy.check(spec_field("output"), folder))
     except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("output")) from None
-    if spec.codec is not None:
-        try:
-            target = resolve_target(spec.output, spec.codec)
-        except InputError as exc:
-            raise InvalidArgument(str(exc), spec_field("codec")) from None
-    folder = target.folder if target.kind == "sequence" else target.path.parent
-    policy.check(spec_field("output"), str(folder))
-    if folder.exists() and not folder.is_dir():
-        raise InvalidArgument(f"{folder} is a file, not a folder", spec_field("output"))
-    try:
-        check_not_input(target, inputs)
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("output")) from None
-    if target.kind == "movie" and spec.resume:
-        raise InvalidArgument("resume continues image-sequence renders; a movie is rendered in one go",
-                              spec_field("resume"))
-    if target.kind == "movie" and os.path.lexists(target.path) and not spec.overwrite:
-        raise InvalidArgument(f"{target.path} already exists: set overwrite to replace an earlier output of "
-                              "Segue's", spec_field("output"))
-    try:
-        check_replaceable(target, overwrite=True)  # asked for: is it Segue's to replace?
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("output")) from None
+        raise InvalidArgument(str(exc), spec_field(exc.field or "output")) from None
     check_support_files(spec, policy)
-    return target
 
 
 def check_media(spec: RetimeSpec) -> int:
     """Step 3: open what the job will open; return the output's frame count."""
     colour = open_model_and_colour(spec)
-    input_fps = None
-    if spec.input_fps is not None:
-        if os.path.isfile(spec.input) and os.path.splitext(spec.input)[1].lower() in MOVIE_EXTENSIONS:
-            raise InvalidArgument("applies to image sequences; the input is a movie with its own rate",
-                                  spec_field("input_fps"))
-        input_fps = timing.parse_rate(spec.input_fps, "input_fps")
     try:
-        source = open_source(spec.input, input_fps)
+        return output_frames(spec, colour)
     except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field("input")) from None
-    rate = next(name for name in RATE_FIELDS if getattr(spec, name) is not None)
-    rates = _parsed(rate, lambda: target_rates(spec, source.fps))
-    for name, default in (("colorspace_in", colour.default_for(source.bit_depth, source.is_float)),
-                          ("colorspace_out", None)):
-        wanted = getattr(spec, name) or default
-        if wanted:
-            try:
-                colour.resolve(wanted)
-            except InputError as exc:
-                raise InvalidArgument(str(exc), spec_field(name)) from None
-    return timing.output_frame_count(source.duration, rates.out_fps, rates.speed)
-
-
-def output_target(spec: RetimeSpec) -> Target:
-    """The output as the retime reads it (the spec passed `check_retime`)."""
-    return resolve_target(spec.output, spec.codec)
-
-
-def output_key(spec: RetimeSpec) -> str:
-    """Real path of what the job writes: a sequence's folder (the retime keeps one state
-    file per folder, and transitions write into folders too), or the movie file."""
-    target = output_target(spec)
-    return os.path.realpath(target.folder if target.kind == "sequence" else target.path)
+        raise InvalidArgument(str(exc), spec_field(exc.field or "input")) from None
 
 
 def recheck_paths(spec: RetimeSpec, policy: PathPolicy) -> None:
@@ -216,10 +159,8 @@ def output_stamp(spec: RetimeSpec) -> str:
     each write is a new file), which the retime writes once its plan is made, before the
     first frame.
     """
-    target = output_target(spec)
-    marker = target.path if target.kind == "movie" else target.folder / STATE_FILE
     try:
-        st = os.stat(marker)
+        st = os.stat(output_marker(spec))
     except OSError:
         return ""
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
@@ -230,7 +171,7 @@ def attempt_spec(spec: RetimeSpec, first_stamp: str, stamp: str, progressed: boo
     `output_stamp` before the first attempt, ``stamp`` today's; ``progressed``: an earlier
     attempt reported frames."""
     written = stamp != first_stamp
-    if output_target(spec).kind == "sequence":
+    if writes_sequence(spec):
         if written or progressed:
             return replace(spec, resume=True, overwrite=False)
     elif written:
@@ -255,9 +196,9 @@ class JobProgress:
     Calls come from the retime's writer thread (progress) and the worker (analysis).
     """
 
-    def __init__(self, target: Target, report: Callable[[int, int, float | None, str], None],
+    def __init__(self, spec: RetimeSpec, report: Callable[[int, int, float | None, str], None],
                  should_cancel: Callable[[], bool]) -> None:
-        self.target = target
+        self.spec = spec
         self.report = report
         self.should_cancel = should_cancel
         self.rendered = 0  # frames this attempt rendered (not kept from an earlier one)
@@ -282,7 +223,7 @@ class JobProgress:
             return
         # This attempt's mean time per rendered frame times the frames left.
         eta = event.elapsed / event.rendered * (event.total - event.done) if event.rendered else None
-        preview = str(self.target.frame_path(event.frame.index + 1)) if self.target.kind == "sequence" else ""
+        preview = preview_path(self.spec, event.frame.index)
         self.report(event.done, event.total, eta, preview)
         self._reported_at = time.monotonic()
 

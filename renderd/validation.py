@@ -28,8 +28,7 @@ from core.color import ColorManager
 from core.conform import MODES
 from core.engine import MODEL_NAMES, resolve_model
 from core.errors import InputError
-from core.media import open_clip
-from core.media.sequence import find_folder_files, find_pattern_files, is_pattern
+from core.media import find_folder_files, find_pattern_files, is_pattern, open_clip
 from core.transition import FORMATS, TransitionSpec, check_output_folder, check_same_rate
 from renderd.errors import InvalidArgument, NotFound
 from renderd.paths import PathPolicy

@@ -51,6 +51,20 @@ def test_no_arrow_points_back(package: str) -> None:
     assert sources(package) and not wrong, "\n".join(wrong)
 
 
+#: what the daemon may use of the engine: its packages' public surfaces, never a pipeline's internals
+PUBLIC_CORE = {"core", "core.errors", "core.engine", "core.transition", "core.retime", "core.media", "core.color",
+               "core.conform", "core.limits", "core.allocator", "core.model.infer"}
+
+
+def test_the_daemon_uses_only_the_engines_public_modules() -> None:
+    wrong = []
+    for path in sources("renderd"):
+        for name in imported_modules(path):
+            if name.split(".")[0] == "core" and name.rsplit(".", 1)[0] not in PUBLIC_CORE and name not in PUBLIC_CORE:
+                wrong.append(f"{path.relative_to(REPO)} imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_plugins_reach_the_daemon_only_through_its_client() -> None:
     wrong = [f"{path.relative_to(REPO)} imports {name}" for path in sources("plugins")
              for name in imported_modules(path)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from core.media.clip import Clip
 from core.media.readers import open_clip
+from core.media.sequence import find_folder_files, find_pattern_files, is_pattern
 from core.media.writers import write_frame
 
-__all__ = ["Clip", "open_clip", "write_frame"]
+__all__ = ["Clip", "find_folder_files", "find_pattern_files", "is_pattern", "open_clip", "write_frame"]

@@ -6,12 +6,26 @@
 Modules, one concept each: `timing` (exact rational time mapping, the plan), `scenes`
 (scene-cut score and decision), `duplicates` (held-frame detection), `analysis` (the
 cheap first pass over the clip), `source` (streaming movie / sequence reader), `probe`
-(what a movie holds, from ffmpeg alone), `colour` (Y'CbCr range, matrix and tags),
+(what a movie holds, from ffmpeg alone), `ycbcr` (Y'CbCr range, matrix and tags),
 `encode` (ffmpeg encoder, codecs, audio), `target` (what OUTPUT means), `stream` (the
-render pipeline with bounded queues), `job` (`run_retime`). See docs/retime.md.
+render pipeline with bounded queues), `job` (`run_retime`), `preflight` (what a service
+checks and follows before and between runs). The names below are the package's public
+surface; the daemon uses nothing else. See docs/retime.md.
 """
 from __future__ import annotations
 
 from core.retime.job import RetimeSpec, run_retime
+from core.retime.preflight import (
+    AUDIO_MODES,
+    CODECS,
+    check_output,
+    output_frames,
+    output_key,
+    output_marker,
+    preview_path,
+    writes_sequence,
+)
+from core.retime.stream import Progress
 
-__all__ = ["RetimeSpec", "run_retime"]
+__all__ = ["AUDIO_MODES", "CODECS", "Progress", "RetimeSpec", "check_output", "output_frames", "output_key",
+           "output_marker", "preview_path", "run_retime", "writes_sequence"]

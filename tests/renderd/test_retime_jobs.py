@@ -251,7 +251,7 @@ def test_kill9_mid_retime_then_restart_completes_identically(tmp_path):
 
 def test_a_cancel_during_the_analysis_pass_stops_before_any_output(clip, tmp_path):
     stages: list[int] = []
-    progress = retime.JobProgress(retime.output_target(RetimeSpec(str(clip), str(tmp_path / "x.mkv"))),
+    progress = retime.JobProgress(RetimeSpec(str(clip), str(tmp_path / "x.mkv"), factor="2"),
                                   report=lambda *a: pytest.fail("no frame may be reported"),
                                   should_cancel=lambda: bool(stages))
     with pytest.raises(CancelledError):
