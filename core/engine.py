@@ -55,7 +55,7 @@ def resolve_model(model: str, transition: bool = False) -> str:
     ``auto`` is the model shipped in ``core/model/weights/`` when there is one, else
     classic; for a ``transition`` (a jump cut) it is classic, because the learned fusion
     adds nothing on the multi-frame gaps a transition bridges (docs/model_card.md: 28.95
-    against 28.96 dB on ../shared/data's 63 gap targets) at twice the cost. A path is a
+    against 28.96 dB on ../shared/data's 63 gap targets) at 2-3x the cost. A path is a
     model folder or an ``.onnx`` file with ``manifest.json`` beside it (`segue export`
     writes both); its manifest is checked here (`InputError` naming it).
     """

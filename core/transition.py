@@ -47,6 +47,8 @@ REPORT_FILE = "transition.json"
 #: the frame files of any transition (what a shorter rerun removes of an earlier render)
 _FRAME_FILE = re.compile(r"frame_\d{4,}\.(png|exr|tif)")
 FORMATS = ("png", "exr", "tiff")
+#: most frames one transition may ask for
+MAX_FRAMES = 10000
 #: two frame rates closer than this are the same rate written differently (29.97 vs 30000/1001)
 FPS_TOLERANCE = 0.01
 
@@ -71,17 +73,16 @@ class TransitionSpec:
 
     def validate(self) -> None:
         """Check the fields that need no file access; raise `InputError` naming the field."""
-        if isinstance(self.frames, bool) or not isinstance(self.frames, int) or self.frames < 1:
-            raise InputError(f"frames must be a whole number >= 1, got {self.frames!r}")
-        if self.frames > 10000:
-            raise InputError(f"frames must be at most 10000, got {self.frames}")
-        if self.format not in FORMATS:
-            raise InputError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
-        if self.conform not in MODES:
-            raise InputError(f"conform must be one of {', '.join(MODES)}, got {self.conform!r}")
         for name in ("clip_a", "clip_b", "out_dir"):
             if not str(getattr(self, name) or "").strip():
-                raise InputError(f"{name} is empty")
+                raise InputError(f"{name} is empty", field=name)
+        if isinstance(self.frames, bool) or not isinstance(self.frames, int) or not 1 <= self.frames <= MAX_FRAMES:
+            raise InputError(f"frames must be a whole number between 1 and {MAX_FRAMES}, got {self.frames!r}",
+                             field="frames")
+        if self.format not in FORMATS:
+            raise InputError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}", field="format")
+        if self.conform not in MODES:
+            raise InputError(f"conform must be one of {', '.join(MODES)}, got {self.conform!r}", field="conform")
 
 
 @dataclass

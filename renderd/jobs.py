@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass
 from core.engine import Engine
 from core.errors import CancelledError, InputError
 from core.retime import RetimeSpec, output_key, run_retime
-from core.transition import FrameEvent, TransitionSpec, render_transition
+from core.transition import MAX_FRAMES, FrameEvent, TransitionSpec, render_transition
 from renderd import logs, retime
 from renderd.errors import (
     AlreadyExists,
@@ -74,7 +74,7 @@ from renderd.store import (
     JobStore,
 )
 from renderd.upkeep import StoreUpkeep
-from renderd.validation import MAX_FRAMES, check_idempotency_key, check_spec
+from renderd.validation import check_idempotency_key, check_spec
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50

@@ -31,7 +31,7 @@ from core import __version__, limits
 from core.conform import MODES
 from core.engine import MODEL_NAMES, resolve_model
 from core.model.infer import model_label
-from core.transition import FORMATS
+from core.transition import FORMATS, MAX_FRAMES
 from renderd import logs
 from renderd._proto import render_pb2 as pb
 from renderd._proto import render_pb2_grpc
@@ -44,7 +44,6 @@ from renderd.paths import PathPolicy
 from renderd.retime import CODECS as RETIME_CODECS
 from renderd.servicer import RenderServicer
 from renderd.store import JobStore
-from renderd.validation import MAX_FRAMES
 from renderd.wire import DecodeGuardInterceptor
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Render"].full_name  # "segue.render.v1.Render"

@@ -25,16 +25,13 @@ import os
 from dataclasses import fields
 
 from core.color import ColorManager
-from core.conform import MODES
 from core.engine import MODEL_NAMES, resolve_model
 from core.errors import InputError
 from core.media import find_folder_files, find_pattern_files, is_pattern, open_clip
-from core.transition import FORMATS, TransitionSpec, check_output_folder, check_same_rate
+from core.transition import TransitionSpec, check_output_folder, check_same_rate
 from renderd.errors import InvalidArgument, NotFound
 from renderd.paths import PathPolicy
 
-#: the engine's own limit (core.transition.TransitionSpec.validate)
-MAX_FRAMES = 10000
 MAX_PATH = 4096
 MAX_NAME = 256
 #: longest name of one file or folder (NAME_MAX of Linux file systems), in bytes
@@ -65,12 +62,10 @@ def check_fields(spec: TransitionSpec) -> None:
     """Step 1: the request's own shape, no file access."""
     check_text(spec, PATH_FIELDS)
     check_absolute_paths(spec, ("clip_a", "clip_b", "out_dir"))
-    if not 1 <= spec.frames <= MAX_FRAMES:
-        raise InvalidArgument(f"must be between 1 and {MAX_FRAMES}, got {spec.frames}", spec_field("frames"))
-    if spec.format not in FORMATS:
-        raise InvalidArgument(f"must be one of {', '.join(FORMATS)}, got {spec.format!r}", spec_field("format"))
-    if spec.conform not in MODES:
-        raise InvalidArgument(f"must be one of {', '.join(MODES)}, got {spec.conform!r}", spec_field("conform"))
+    try:
+        spec.validate()  # the spec's own rules: frames, format, conform
+    except InputError as exc:
+        raise InvalidArgument(str(exc), spec_field(exc.field) if exc.field else "spec") from None
     check_model_name(spec.model)
     check_ocio_form(spec.ocio_config)
 
@@ -214,7 +209,3 @@ def check_media(spec: TransitionSpec) -> None:
                 colour.resolve(wanted)
             except InputError as exc:
                 raise InvalidArgument(str(exc), spec_field(name)) from None
-    try:
-        spec.validate()  # the engine's own rules, should ours ever fall behind them
-    except InputError as exc:
-        raise InvalidArgument(str(exc), "spec") from None
