@@ -8,7 +8,10 @@
 Modules: `clip` (the `Clip` contract), `readers` (`open_clip`), `movie` (ffmpeg,
 frame-accurate), `sequence` (patterns, folders, stills), `images` (one image file),
 `exr`, `headers` (image sizes from headers alone), `writers` (`write_frame`), `ffmpeg`
-(locating and running ffmpeg, and the one way a user's file is opened with it).
+(locating and running ffmpeg, and the one way a user's file is opened with it); for
+whole-clip work: `probe` (streams, timestamps, colour tags and audio of a movie),
+`source` (a clip streamed in order), `ycbcr` (Y'CbCr range, matrix and tags), `encode`
+(the ffmpeg encoder and muxer, codecs, audio).
 """
 
 from __future__ import annotations

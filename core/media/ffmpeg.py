@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
+from fractions import Fraction
 
 from core import limits
 from core.errors import InputError
@@ -188,3 +189,8 @@ def error_reason(stderr: str) -> str:
         if not line.lower().startswith(generic):
             return line
     return lines[-1] if lines else "unknown error"
+
+
+def format_rate(rate: Fraction) -> str:
+    """``60000/1001`` or ``25`` (ffmpeg's syntax for ``-r``)."""
+    return str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"

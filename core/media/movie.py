@@ -234,7 +234,7 @@ class MovieClip(Clip):
 def probe_run(path: str) -> tuple[str, str]:
     """The one probe run of ffmpeg over ``path``: (framecrc packet listing, info log).
 
-    Also read by `core.retime.probe`, which parses more of the same output. Checks the file
+    Also read by `core.media.probe`, which parses more of the same output. Checks the file
     and decodes one frame through ``showinfo``; `InputError` naming the file if unusable,
     including one that is not a self-contained movie or whose frames are over the pixel
     limit (see `core.media.ffmpeg.input_args`).
@@ -306,7 +306,7 @@ def parse_packets(listing: str) -> tuple[int, tuple[Fraction, ...] | None, tuple
     Packets the decoder will drop (edit lists) do not count. Times and durations are None
     when the packets carry no usable timestamps (missing or repeated): frames are then
     found by decode count instead of seeks. The one parser of `probe_run`'s listing, for
-    clips (`probe_movie`) and retimes (`core.retime.probe`).
+    clips (`probe_movie`) and retimes (`core.media.probe`).
     """
     time_base = Fraction(1)
     packets: list[tuple[int, int]] = []

@@ -5,11 +5,10 @@
 
 Modules, one concept each: `timing` (exact rational time mapping, the plan), `scenes`
 (scene-cut score and decision), `duplicates` (held-frame detection), `analysis` (the
-cheap first pass over the clip), `source` (streaming movie / sequence reader), `probe`
-(what a movie holds, from ffmpeg alone), `ycbcr` (Y'CbCr range, matrix and tags),
-`encode` (ffmpeg encoder, codecs, audio), `target` (what OUTPUT means), `stream` (the
-render pipeline with bounded queues), `job` (`run_retime`), `preflight` (what a service
-checks and follows before and between runs). The names below are the package's public
+cheap first pass over the clip), `target` (what OUTPUT means), `stream` (the render
+pipeline with bounded queues), `job` (`run_retime`), `preflight` (what a service checks
+and follows before and between runs). Reading and writing movies is `core.media`'s
+(`source`, `probe`, `ycbcr`, `encode`). The names below are the package's public
 surface; the daemon uses nothing else. See docs/retime.md.
 """
 from __future__ import annotations

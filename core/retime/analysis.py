@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import InputError
+from core.media.source import Source
 from core.retime import duplicates, scenes
-from core.retime.source import Source
 
 
 @dataclass

@@ -13,7 +13,7 @@ Colour: frames go from the source's colourspace to the working space and from th
 the output colourspace with `core.color` (defaults as for transitions: a movie's R'G'B'
 and 8/16-bit images are sRGB-encoded Rec.709, which is the working space itself, so a
 movie-to-movie retime changes no value; EXR is scene-linear). The Y'CbCr side (range,
-matrix, tags) is `core.retime.ycbcr`'s.
+matrix, tags) is `core.media.ycbcr`'s.
 
 Resume (image sequences): frames are written atomically, and a state file in the folder
 records the job's identity (source stamp, options, version). ``--resume`` keeps every
@@ -39,13 +39,14 @@ import numpy as np
 from core import __version__
 from core.color import ColorManager
 from core.errors import InputError
+from core.media import ycbcr
+from core.media.encode import MovieEncoder, choose_format, plan_audio
+from core.media.source import Source, open_source
 from core.media.writers import write_frame
 from core.output import atomic_write_text
 from core.ownership import Ledger
 from core.retime import analysis as analysis_mod
-from core.retime import duplicates, scenes, stream, timing, ycbcr
-from core.retime.encode import MovieEncoder, choose_format, plan_audio
-from core.retime.source import Source, open_source
+from core.retime import duplicates, scenes, stream, timing
 from core.retime.target import (
     SEQUENCE_REPORT,
     STATE_FILE,

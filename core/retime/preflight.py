@@ -14,11 +14,11 @@ from pathlib import Path
 
 from core.color import ColorManager
 from core.errors import InputError
+from core.media.encode import MOVIE_CODECS
 from core.media.movie import MOVIE_EXTENSIONS
+from core.media.source import open_source
 from core.retime import timing
-from core.retime.encode import MOVIE_CODECS
 from core.retime.job import AUDIO_MODES, RetimeSpec, target_rates
-from core.retime.source import open_source
 from core.retime.target import IMAGE_CODECS, STATE_FILE, check_not_input, check_replaceable, resolve_target
 
 #: what ``codec`` may name

@@ -33,7 +33,7 @@ from typing import Protocol
 import numpy as np
 
 from core.flowcache import FlowCache
-from core.retime.source import Source
+from core.media.source import Source
 from core.retime.timing import COPY, SYNTH, OutFrame, Plan
 
 #: frames waiting in each of the two queues

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
+from core.media.encode import CONTAINERS, MOVIE_CODECS
 from core.ownership import Ledger
-from core.retime.encode import CONTAINERS, MOVIE_CODECS
 
 IMAGE_CODECS = {"png": ".png", "tiff": ".tif", "exr": ".exr"}
 _IMAGE_EXT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".exr": "exr"}

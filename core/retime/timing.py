@@ -41,6 +41,7 @@ from functools import cached_property
 from itertools import pairwise
 
 from core.errors import InputError
+from core.media.ffmpeg import format_rate  # noqa: F401 - part of the timing vocabulary (reports, tests)
 
 #: a run of identical frames is an animation hold (timed from its first frame) when it
 #: has at most this many frames ...
@@ -123,11 +124,6 @@ def parse_ratio(text: str, name: str, minimum: Fraction = Fraction(0)) -> Fracti
     if value > MAX_RATIO:
         raise InputError(f"{name} {str(text).strip()} is above the limit of {MAX_RATIO}")
     return value
-
-
-def format_rate(rate: Fraction) -> str:
-    """``60000/1001`` or ``25`` (ffmpeg's syntax for ``-r``)."""
-    return str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from core.media import images, open_clip
 from core.media.exr import write_exr
 from core.media.ffmpeg import find_ffmpeg, input_url
 from core.media.images import read_image
-from core.retime.source import open_source
+from core.media.source import open_source
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))

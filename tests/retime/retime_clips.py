@@ -61,7 +61,7 @@ def encode(frames: list[np.ndarray], out: Path, fps: str = "25", args: tuple[str
 
 def decode(path: Path, fmt: str = "rgb24") -> list[np.ndarray]:
     """Every frame of a movie as decoded by ffmpeg's own tag-driven conversion (rgb24 / rgb48le)."""
-    from core.retime.probe import probe_media
+    from core.media.probe import probe_media
 
     info = probe_media(str(path))
     out = subprocess.run([find_ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",

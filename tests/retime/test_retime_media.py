@@ -1,4 +1,4 @@
-"""Movie outputs checked the way ffprobe would (with `core.retime.probe`, ffmpeg only):
+"""Movie outputs checked the way ffprobe would (with `core.media.probe`, ffmpeg only):
 frame count, exact frame rate, duration, audio length, pixel format and colour tags.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from retime_clips import decode, encode, exact_rate, pan, psnr, read_png, segue, texture
 
 from core.media.ffmpeg import find_ffmpeg
-from core.retime.probe import decoded_audio_seconds, probe_media
+from core.media.probe import decoded_audio_seconds, probe_media
 
 NTSC24, NTSC60 = Fraction(24000, 1001), Fraction(60000, 1001)
 AAC_FRAME = Fraction(1024, 48000)  # one audio frame

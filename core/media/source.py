@@ -26,10 +26,10 @@ import numpy as np
 from core.errors import InputError
 from core.media.ffmpeg import error_reason, find_ffmpeg, input_args, refused_input
 from core.media.movie import MOVIE_EXTENSIONS
+from core.media.probe import MediaInfo, probe_media
 from core.media.readers import open_clip
 from core.media.sequence import ImageClip
-from core.retime.probe import MediaInfo, probe_media
-from core.retime.ycbcr import VideoColour, decode_filter, source_colour
+from core.media.ycbcr import VideoColour, decode_filter, source_colour
 
 #: image sequences are read at this rate unless told (the film and animation default)
 DEFAULT_SEQUENCE_FPS = Fraction(24)

@@ -4,7 +4,7 @@ Frames arrive as float32 R'G'B' and are piped to ffmpeg as 16-bit ``rgb48le`` fo
 outputs, so a 10-bit source stays 10-bit, and as ``rgb24`` for 8-bit ones (swscale
 would dither a 16-to-8-bit reduction, and a copied frame must stay the source's); ffmpeg
 converts to the codec's Y'CbCr with the output's matrix and range and tags the stream
-(`core.retime.ycbcr`).
+(`core.media.ycbcr`).
 
 Codecs (chosen by extension, or ``--codec``):
 
@@ -54,11 +54,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.media.ffmpeg import error_reason, find_ffmpeg, input_args
+from core.media.ffmpeg import error_reason, find_ffmpeg, format_rate, input_args
+from core.media.probe import AudioStream
+from core.media.ycbcr import VideoColour, encode_filters
 from core.ownership import file_stamp
-from core.retime.probe import AudioStream
-from core.retime.timing import format_rate
-from core.retime.ycbcr import VideoColour, encode_filters
 
 #: extension -> (ffmpeg muxer, default codec, codecs it accepts)
 CONTAINERS = {

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.retime.probe import MediaInfo
+from core.media.probe import MediaInfo
 
 #: stream matrix tag -> swscale's name for it
 _SWS_MATRIX = {
