@@ -91,7 +91,7 @@ def check_fields(spec: RetimeSpec) -> None:
     try:
         spec.validate()  # the engine's own rules, should ours ever fall behind them
     except InputError as exc:
-        raise InvalidArgument(str(exc), "spec") from None
+        raise InvalidArgument(str(exc), spec_field(exc.field) if exc.field else "spec") from None
 
 
 def _check_rates(spec: RetimeSpec) -> None:

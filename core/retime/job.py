@@ -85,21 +85,23 @@ class RetimeSpec:
     overwrite: bool = False
 
     def validate(self) -> None:
-        """Check what needs no file access; `InputError` naming the option."""
+        """Check what needs no file access; `InputError` naming the option (and its ``field``)."""
         given = [name for name in ("fps", "factor", "slowmo") if getattr(self, name) is not None]
         if len(given) != 1:
             raise InputError("give exactly one of --fps, --factor and --slowmo" +
-                             (f" (got {', '.join('--' + g for g in given)})" if given else ""))
+                             (f" (got {', '.join('--' + g for g in given)})" if given else ""),
+                             field=given[1] if len(given) > 1 else "fps")
         if not 0 < self.scene_threshold <= 1:
-            raise InputError(f"--scene-threshold must be in (0, 1], got {self.scene_threshold}")
+            raise InputError(f"--scene-threshold must be in (0, 1], got {self.scene_threshold}",
+                             field="scene_threshold")
         if not 0 <= self.dup_threshold < 0.5:
-            raise InputError(f"--dup-threshold must be in [0, 0.5), got {self.dup_threshold}")
+            raise InputError(f"--dup-threshold must be in [0, 0.5), got {self.dup_threshold}", field="dup_threshold")
         if self.audio not in AUDIO_MODES:
-            raise InputError(f"--audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}")
+            raise InputError(f"--audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}", field="audio")
         if self.resume and self.overwrite:
-            raise InputError("--resume and --overwrite contradict each other: choose one")
+            raise InputError("--resume and --overwrite contradict each other: choose one", field="overwrite")
         if not str(self.input or "").strip():
-            raise InputError("the input is empty")
+            raise InputError("the input is empty", field="input")
 
 
 @dataclass

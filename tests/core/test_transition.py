@@ -209,3 +209,12 @@ def test_auto_bridges_a_jump_cut_with_classic(tmp_path):
     assert auto["model"] == {"requested": "auto", "used": "classic"}
     for name in ("frame_0001.png", "frame_0002.png"):
         assert np.array_equal(read_rgb(tmp_path / "auto" / name), read_rgb(tmp_path / "classic" / name))
+
+
+@pytest.mark.parametrize("change,field", [({"frames": 0}, "frames"), ({"frames": 10001}, "frames"),
+                                          ({"format": "gif"}, "format"), ({"conform": "crop"}, "conform"),
+                                          ({"out_dir": " "}, "out_dir")])
+def test_a_transition_spec_names_the_field_it_refuses(tmp_path, change, field):
+    with pytest.raises(InputError) as info:
+        _spec(tmp_path, **change).validate()
+    assert info.value.field == field

@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 from retime_clips import assert_user_error, encode, pan, segue, texture
 
+from core.errors import InputError
+from core.retime import RetimeSpec
+
 LONG_FRAMES = 24
 TOTAL = 4 * LONG_FRAMES  # --slowmo 4 of the long clip
 
@@ -202,3 +205,13 @@ def test_progress_bar_and_summary(clip, tmp_path):
     assert "ETA" in r.stderr and "24/24 frames" in r.stderr
     assert "24 frames at 50 fps written to" in r.stdout
     assert np.isclose(json.loads((tmp_path / "o.mkv.json").read_text())["target"]["fps_float"], 50)
+
+
+@pytest.mark.parametrize("options,field", [({"fps": "25", "factor": "2"}, "factor"), ({}, "fps"),
+                                           ({"fps": "25", "scene_threshold": 0.0}, "scene_threshold"),
+                                           ({"fps": "25", "audio": "mute"}, "audio"),
+                                           ({"fps": "25", "resume": True, "overwrite": True}, "overwrite")])
+def test_a_retime_spec_names_the_field_it_refuses(options, field):
+    with pytest.raises(InputError) as info:
+        RetimeSpec("in.mov", "out.mp4", **options).validate()
+    assert info.value.field == field
