@@ -61,8 +61,8 @@ def linear(flows: FlowPair, t: float, motion: Motion | None = None) -> TimeFlows
 
 def splat_metrics(image0: np.ndarray, image1: np.ndarray, flows: FlowPair) -> tuple[np.ndarray, np.ndarray]:
     """Softmax-splatting metrics for frames 0 and 1: minus the photometric match error."""
-    gray0 = _channel_mean(image0)
-    gray1 = _channel_mean(image1)
+    gray0 = channel_mean(image0)[..., None]
+    gray1 = channel_mean(image1)[..., None]
     err0 = np.abs(gray0 - backward_warp(gray1, flows.flow01))[..., 0]
     err1 = np.abs(gray1 - backward_warp(gray0, flows.flow10))[..., 0]
     return (-SPLAT_SHARPNESS * err0).astype(np.float32), (-SPLAT_SHARPNESS * err1).astype(np.float32)
@@ -122,10 +122,11 @@ def reversed_(flows: FlowPair, t: float, metrics: tuple[np.ndarray, np.ndarray],
     return TimeFlows(ft0, ft1)
 
 
-def _channel_mean(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> (H, W, 1) float32 mean of the channels (cv2: ~10x numpy's mean over the last axis)."""
-    weights = np.full((1, image.shape[2]), 1.0 / image.shape[2], np.float32)
-    return cv2.transform(np.ascontiguousarray(image, dtype=np.float32), weights)[..., None]
+def channel_mean(image: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """(H, W, C) -> (H, W) float32 mean of the channels times ``scale``, in one pass
+    (cv2.transform: ~10x numpy's mean over the last axis)."""
+    weights = np.full((1, image.shape[2]), scale / image.shape[2], np.float32)
+    return cv2.transform(np.ascontiguousarray(image, dtype=np.float32), weights)
 
 
 def _carried(d: np.ndarray, flow: np.ndarray, own_first: bool) -> np.ndarray:

@@ -59,8 +59,6 @@ CONFIDENCE_POOL = 0.015
 #: a frame is as trustworthy as its worst this many percent
 FRAME_PERCENTILE = 5
 
-_MEAN_OF_CHANNELS = np.full((1, 3), 1.0 / 3.0, np.float32)
-
 #: optional per-side colour adjustment: (image0, image1, t) -> (image0', image1')
 ColourRamp = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 #: a learned fusion: features (H, W, 29) -> (logits (H, W, 4), residual (H, W, 3), flow deltas (H, W, 8))
@@ -144,7 +142,7 @@ class Synthesizer:
         warped = cv2.absdiff(backward_warp(small0, tf.flow_t0), backward_warp(small1, tf.flow_t1))
         still = cv2.absdiff(small0, small1)  # what a dissolve blends where the result fades to one
         diff = warped + to_dissolve[..., None] * (still - warped)
-        d = cv2.transform(diff, _MEAN_OF_CHANNELS / AGREEMENT_SCALE)
+        d = intermediate.channel_mean(diff, 1.0 / AGREEMENT_SCALE)
         return cv2.exp(-(d * d))
 
     def _frame_confidence(self, trust: np.ndarray) -> float:

@@ -41,6 +41,7 @@ from core.color import ColorManager
 from core.errors import InputError
 from core.media import ycbcr
 from core.media.encode import MovieEncoder, choose_format, plan_audio
+from core.media.ffmpeg import format_rate
 from core.media.source import Source, open_source
 from core.media.writers import write_frame
 from core.output import atomic_write_text
@@ -368,14 +369,14 @@ def _report(spec, source: Source, target: Target, rates: Rates, plan: timing.Pla
         "source": {
             "path": str(source.path), "kind": source.kind, "width": source.width, "height": source.height,
             "pix_fmt": media.pix_fmt if media else None, "bit_depth": source.bit_depth,
-            "fps": timing.format_rate(source.fps), "fps_float": round(float(source.fps), 6),
+            "fps": format_rate(source.fps), "fps_float": round(float(source.fps), 6),
             "frame_count": source.frame_count, "duration": _seconds(source.duration), "vfr": source.vfr,
             "colour": source.colour.as_dict() if source.colour else None, "colorspace": cs_in,
             "audio": [asdict(a) for a in media.audio] if media else [], "notes": source.notes,
         },
         "target": {
             "mode": rates.mode, "value": str(rates.value),
-            "fps": timing.format_rate(rates.out_fps), "fps_float": round(float(rates.out_fps), 6),
+            "fps": format_rate(rates.out_fps), "fps_float": round(float(rates.out_fps), 6),
             "speed": str(rates.speed), "frame_count": plan.frame_count,
             "duration": _seconds(plan.frame_count / rates.out_fps),
         },

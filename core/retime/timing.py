@@ -41,7 +41,6 @@ from functools import cached_property
 from itertools import pairwise
 
 from core.errors import InputError
-from core.media.ffmpeg import format_rate  # noqa: F401 - part of the timing vocabulary (reports, tests)
 
 #: a run of identical frames is an animation hold (timed from its first frame) when it
 #: has at most this many frames ...

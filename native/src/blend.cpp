@@ -9,6 +9,12 @@
 namespace segue {
 namespace {
 
+void check_time(double t) {
+    if (!(t >= 0.0 && t <= 1.0)) {  // also rejects NaN
+        throw py::value_error("t must be within [0, 1]; got " + std::string(py::repr(py::float_(t))));
+    }
+}
+
 struct BlendArgs {
     View img0, img1, flow0, flow1, w0, w1;
     double t;
@@ -42,9 +48,7 @@ void blend_rows(const BlendArgs& s, float* out, Index y_begin, Index y_end) {
 py::array_t<float> warp_blend(const py::object& img0, const py::object& img1,
                               const py::object& flow_t0, const py::object& flow_t1,
                               const py::object& w0, const py::object& w1, double t) {
-    if (!(t >= 0.0 && t <= 1.0)) {  // also rejects NaN
-        throw py::value_error("t must be within [0, 1]; got " + std::string(py::repr(py::float_(t))));
-    }
+    check_time(t);
     BlendArgs s;
     s.img0 = check_image(img0, "img0");
     s.img1 = check_image(img1, "img1", s.img0.h, s.img0.w, s.img0.c);
@@ -95,9 +99,7 @@ void pair_rows(const PairArgs& s, float* out, Index y_begin, Index y_end) {
 py::array_t<float> warp_blend_pair(const py::object& img0, const py::object& img1,
                                    const py::object& flow_a0, const py::object& flow_a1,
                                    const py::object& flow_b0, const py::object& flow_b1, double t) {
-    if (!(t >= 0.0 && t <= 1.0)) {  // also rejects NaN
-        throw py::value_error("t must be within [0, 1]; got " + std::string(py::repr(py::float_(t))));
-    }
+    check_time(t);
     PairArgs s;
     s.img0 = check_image(img0, "img0");
     s.img1 = check_image(img1, "img1", s.img0.h, s.img0.w, s.img0.c);

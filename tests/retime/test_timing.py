@@ -7,11 +7,11 @@ from fractions import Fraction
 import pytest
 
 from core.errors import InputError
+from core.media.ffmpeg import format_rate
 from core.retime.timing import (
     COPY,
     HOLD,
     SYNTH,
-    format_rate,
     make_plan,
     parse_rate,
     parse_ratio,
