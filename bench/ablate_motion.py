@@ -17,14 +17,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core import motion
-from core.context import context_flows
-from core.engine import to_uint8
-from core.flow import analysis_size, finest_scale, flow_pair, resize_image
-from core.metrics import psnr
-from core.motion import ContextFlow
-from core.quality import case_context, case_kind, case_targets, find_cases, read_rgb
-from core.synthesis import Synthesizer
+from segue.core import motion
+from segue.core.context import context_flows
+from segue.core.engine import to_uint8
+from segue.core.flow import analysis_size, finest_scale, flow_pair, resize_image
+from segue.core.metrics import psnr
+from segue.core.motion import ContextFlow
+from segue.core.quality import case_context, case_kind, case_targets, find_cases, read_rgb
+from segue.core.synthesis import Synthesizer
 
 Side = Callable[[np.ndarray, list[ContextFlow]], np.ndarray | None]
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core import Engine
-from core.allocator import keep_frame_buffers
+from segue.core import Engine
+from segue.core.allocator import keep_frame_buffers
 
 #: a 1080p in-between of the default engine (classic: what ``auto`` runs for a transition)
 BUDGET_S = 0.25

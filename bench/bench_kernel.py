@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core import _native, warp, warp_ref
+from segue.core import _native, warp, warp_ref
 
 TARGET_SPEEDUP = 10.0
 

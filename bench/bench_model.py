@@ -23,8 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.model.infer import LearnedFusion, shipped_model_dir
-from training.export import INT8_FILE
+from segue.core.model.infer import LearnedFusion, shipped_model_dir
+from segue.training.export import INT8_FILE
 
 SIZES = ((960, 540, "1920x1080 analysis"), (1024, 576, "1024x576 analysis"), (1920, 1080, "1920x1080 full"))
 

@@ -31,10 +31,10 @@ import time
 import uuid
 from pathlib import Path
 
-from core.allocator import keep_frame_buffers
-from core.engine import Engine
-from core.transition import TransitionSpec, render_transition
-from renderd.client import RenderClient, local_token
+from segue.core.allocator import keep_frame_buffers
+from segue.core.engine import Engine
+from segue.core.transition import TransitionSpec, render_transition
+from segue.renderd.client import RenderClient, local_token
 
 REPO = Path(__file__).resolve().parents[1]
 INPUTS = {
@@ -45,7 +45,7 @@ INPUTS = {
 
 def start_daemon(store: Path) -> tuple[subprocess.Popen, str]:
     as_root = ["--run-as-root"] if os.geteuid() == 0 else []  # a benchmark's own throwaway daemon
-    proc = subprocess.Popen([sys.executable, "-m", "renderd", "serve", "--listen", "127.0.0.1:0", "--store",
+    proc = subprocess.Popen([sys.executable, "-m", "segue.renderd", "serve", "--listen", "127.0.0.1:0", "--store",
                              str(store), "--workers", "1", *as_root], stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
         event = json.loads(line)

@@ -31,13 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.media.ffmpeg import find_ffmpeg
+from segue.core.media.ffmpeg import find_ffmpeg
 
 W, H = 1920, 1080
 CHILD = r"""
 import json, resource, sys
-from core.allocator import keep_frame_buffers
-from core.retime import RetimeSpec, run_retime
+from segue.core.allocator import keep_frame_buffers
+from segue.core.retime import RetimeSpec, run_retime
 keep_frame_buffers()  # as the segue CLI does
 report = run_retime(RetimeSpec(sys.argv[1], sys.argv[2], factor="2", model=sys.argv[3], overwrite=True))
 me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.demo import TAKE_A, TAKE_B  # noqa: E402
-from core.media.ffmpeg import find_ffmpeg  # noqa: E402
-from core.model.infer import model_label, shipped_model_dir  # noqa: E402
+from segue.core.demo import TAKE_A, TAKE_B  # noqa: E402
+from segue.core.media.ffmpeg import find_ffmpeg  # noqa: E402
+from segue.core.model.infer import model_label, shipped_model_dir  # noqa: E402
 
 #: the budget the product promises for this job
 BUDGET_S = 3.0

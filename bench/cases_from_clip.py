@@ -30,10 +30,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.engine import to_uint8
-from core.errors import InputError
-from core.media import open_clip
-from training.footage import is_usable
+from segue.core.engine import to_uint8
+from segue.core.errors import InputError
+from segue.core.media import open_clip
+from segue.training.footage import is_usable
 
 
 def _write_png(path: Path, frame: np.ndarray) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.flow import FlowPair, estimate_flow, from_flows, to_gray8
-from core.warp import backward_warp
+from segue.core.flow import FlowPair, estimate_flow, from_flows, to_gray8
+from segue.core.warp import backward_warp
 
 #: fewer RANSAC inliers than this and the alignment is not trusted (identity is used)
 MIN_INLIERS = 24

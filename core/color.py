@@ -45,7 +45,7 @@ import threading
 import numpy as np
 import PyOpenColorIO as OCIO
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 DEFAULT_CONFIG = "ocio://studio-config-latest"
 WORKING_CONFIG = "ocio://studio-config-latest"

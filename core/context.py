@@ -19,11 +19,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core import motion
-from core.errors import InputError
-from core.flow import FlowPair, flows_between, resize_image, to_gray8
-from core.flowcache import FlowCache
-from core.warp import backward_warp
+from segue.core import motion
+from segue.core.errors import InputError
+from segue.core.flow import FlowPair, flows_between, resize_image, to_gray8
+from segue.core.flowcache import FlowCache
+from segue.core.warp import backward_warp
 
 #: context frames used per side of a pair, nearest first (`core.motion` fits one, validates on the next)
 CONTEXT_PER_SIDE = 2

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.engine import Engine
-from core.media import open_clip
-from core.output import contact_sheet
-from core.transition import FrameEvent, TransitionSpec, render_transition
+from segue.core.engine import Engine
+from segue.core.media import open_clip
+from segue.core.output import contact_sheet
+from segue.core.transition import FrameEvent, TransitionSpec, render_transition
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "demo"
 TAKE_A = ASSETS / "take_a.mp4"

@@ -1,6 +1,6 @@
 """The public entry point: `Engine`, which turns two frames into in-between frames.
 
-    from core import Engine
+    from segue.core import Engine
     eng = Engine(model="auto")
     frames = eng.interpolate(im0, im1, [0.25, 0.5])   # (H, W, 3) uint8 RGB in and out
 
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core import align, exposure
-from core.context import Context, check_context, fit_motion, prefetch
-from core.errors import InputError
-from core.flow import analysis_size, finest_scale, flow_pair, from_flows, resize_image
-from core.flowcache import FlowCache
-from core.synthesis import Synthesized, Synthesizer
+from segue.core import align, exposure
+from segue.core.context import Context, check_context, fit_motion, prefetch
+from segue.core.errors import InputError
+from segue.core.flow import analysis_size, finest_scale, flow_pair, from_flows, resize_image
+from segue.core.flowcache import FlowCache
+from segue.core.synthesis import Synthesized, Synthesizer
 
 #: model names accepted besides a path to an .onnx file
 MODEL_NAMES = ("auto", "classic")
@@ -59,7 +59,7 @@ def resolve_model(model: str, transition: bool = False) -> str:
     model folder or an ``.onnx`` file with ``manifest.json`` beside it (`segue export`
     writes both); its manifest is checked here (`InputError` naming it).
     """
-    from core.model.infer import check_model, shipped_model_dir
+    from segue.core.model.infer import check_model, shipped_model_dir
 
     if model == "classic":
         return "classic"
@@ -100,7 +100,7 @@ class Engine:
     def _learned(self):
         """The learned fusion, loaded on first use (``auto`` transitions never need it); None for classic."""
         if self._fusion is None and self.model != "classic":
-            from core.model.infer import LearnedFusion
+            from segue.core.model.infer import LearnedFusion
 
             self._fusion = LearnedFusion(self.model, threads=self._threads)
         return self._fusion

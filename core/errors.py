@@ -6,6 +6,11 @@ failure (exit code 1).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class SegueError(Exception):
     """Base class of every error Segue raises on purpose."""
@@ -25,3 +30,11 @@ class InputError(SegueError):
 
 class CancelledError(SegueError):
     """A job was cancelled by its caller before it completed."""
+
+
+def with_field(field: str, check: Callable[[], T]) -> T:
+    """``check()``, its `InputError` tagged with ``field`` (for parsers that do not know which field they read)."""
+    try:
+        return check()
+    except InputError as exc:
+        raise InputError(str(exc).strip(), field=field) from None

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.flow import FlowPair
-from core.warp import backward_warp
+from segue.core.flow import FlowPair
+from segue.core.warp import backward_warp
 
 #: gains outside this range are clamped: a real exposure change is rarely larger, and a
 #: wild fit on few pixels must not blow the image out

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.warp import backward_warp
+from segue.core.warp import backward_warp
 
 #: frames narrower than this are upsampled 2x before DIS (measured on ../shared/data:
 #: +0.03..0.08 dB on the 176..640-pixel sets, see docs/classic.md)

@@ -19,8 +19,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from core.flow import flows_between, resize_image, to_gray8
-from core.warp import backward_warp
+from segue.core.flow import flows_between, resize_image, to_gray8
+from segue.core.warp import backward_warp
 
 
 class FlowCache:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.flow import FlowPair
-from core.motion import Motion
-from core.warp import backward_warp, forward_splat
+from segue.core.flow import FlowPair
+from segue.core.motion import Motion
+from segue.core.warp import backward_warp, forward_splat
 
 #: softmax splatting sharpness on the photometric error of a match (error in [0, 1] units)
 SPLAT_SHARPNESS = 20.0

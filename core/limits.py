@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 ENV_VAR = "SEGUE_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 40_000_000

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.flow import FlowPair
+from segue.core.flow import FlowPair
 
 #: pixels over which the validation errors are pooled (a 7x7 box at the analysis size)
 POOL = 7

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 EXTENSIONS = {"png": ".png", "exr": ".exr", "tiff": ".tif"}
 

@@ -34,7 +34,7 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 LEDGER = ".segue-ledger"
 #: a ledger longer than this is not Segue's: about 80 bytes a file, so a retime of three
@@ -156,7 +156,7 @@ class Ledger:
 
     def compact(self) -> None:
         """Rewrite the ledger with only the stamps that prove a file there now."""
-        from core.output import atomic_write_text
+        from segue.core.output import atomic_write_text
 
         live = {name: stamp for name in self._stamps
                 if (stamp := file_stamp(self.folder / name)) in self._stamps[name]}

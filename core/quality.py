@@ -26,9 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.engine import Engine, to_uint8
-from core.errors import InputError
-from core.metrics import psnr, ssim
+from segue.core.engine import Engine, to_uint8
+from segue.core.errors import InputError
+from segue.core.metrics import psnr, ssim
 
 _TARGET = re.compile(r"^target_(\d+\.\d+)\.png$")
 
@@ -201,7 +201,7 @@ def overall_by_kind(results: list[dict]) -> list[dict]:
 
 
 def write_json(path: Path, model: str, results: list[dict], jump_cut: bool = False, context: bool = True) -> None:
-    from core.output import atomic_write_text
+    from segue.core.output import atomic_write_text
 
     atomic_write_text(path, json.dumps({"model": model, "path": "jump_cut" if jump_cut else "interpolation",
                                         "context": context, "sets": results, "overall": overall(results),

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core import intermediate
-from core.flow import FlowPair, resize_flow, resize_image
-from core.model import features
-from core.motion import Motion
-from core.warp import backward_warp, warp_blend, warp_blend_pair
+from segue.core import intermediate
+from segue.core.flow import FlowPair, resize_flow, resize_image
+from segue.core.model import features
+from segue.core.motion import Motion
+from segue.core.warp import backward_warp, warp_blend, warp_blend_pair
 
 #: regional confidence at or above which the warped result is used as is (jump cuts)
 TRUSTED = 0.35

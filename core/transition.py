@@ -31,16 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from core import __version__
-from core.color import ColorManager
-from core.conform import MODES, conform, output_size
-from core.context import CONTEXT_PER_SIDE
-from core.engine import Engine
-from core.errors import CancelledError, InputError
-from core.media import Clip, open_clip, write_frame
-from core.output import atomic_write_text, frame_name, prepare_folder
-from core.ownership import Ledger
-from core.synthesis import Synthesized
+from segue.core import __version__
+from segue.core.color import ColorManager
+from segue.core.conform import MODES, conform, output_size
+from segue.core.context import CONTEXT_PER_SIDE
+from segue.core.engine import Engine
+from segue.core.errors import CancelledError, InputError
+from segue.core.media import Clip, open_clip, write_frame
+from segue.core.output import atomic_write_text, frame_name, prepare_folder
+from segue.core.ownership import Ledger
+from segue.core.synthesis import Synthesized
 
 STATE_FILE = ".segue-state.json"
 REPORT_FILE = "transition.json"

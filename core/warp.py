@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 try:
-    from core import _native
+    from segue.core import _native
 except ImportError as exc:  # pragma: no cover - exercised by a test via a fake import
     raise ImportError(
         "Segue's compiled kernels (core._native) are not built or not importable: "

@@ -1,6 +1,6 @@
-"""``python -m renderd`` is ``segue-renderd``."""
+"""``python -m segue.renderd`` is ``segue-renderd``."""
 import sys
 
-from renderd.cli import main
+from segue.renderd.cli import main
 
 sys.exit(main())

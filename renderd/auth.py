@@ -32,7 +32,7 @@ from typing import Any
 
 import grpc
 
-from renderd import logs
+from segue.renderd import logs
 
 MIN_TOKEN_LENGTH = 16
 METADATA_KEY = "authorization"

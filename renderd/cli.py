@@ -63,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (flags default to None so the config file can fill them)."""
-    from renderd.config import DEFAULT_LISTEN, ServeConfig, default_store
+    from segue.renderd.config import DEFAULT_LISTEN, ServeConfig, default_store
 
     d = ServeConfig(store=default_store())
     p = _Parser(prog="segue-renderd", description=DESCRIPTION)
@@ -122,12 +122,12 @@ def _retention_flags(parser: argparse.ArgumentParser, d) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the configuration, then run the daemon until a signal stops it."""
-    from core.allocator import keep_frame_buffers
-    from renderd import logs
-    from renderd.auth import TokenError
-    from renderd.config import ConfigError, check_user, load_config
-    from renderd.server import Daemon, StartError
-    from renderd.store import StoreLocked
+    from segue.core.allocator import keep_frame_buffers
+    from segue.renderd import logs
+    from segue.renderd.auth import TokenError
+    from segue.renderd.config import ConfigError, check_user, load_config
+    from segue.renderd.server import Daemon, StartError
+    from segue.renderd.store import StoreLocked
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "func")}
     if flags.get("allow_root") is not None:
@@ -149,9 +149,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Open the store (refused while a daemon holds it) and apply the retention policy once."""
-    from renderd.config import ConfigError, load_config
-    from renderd.errors import StoreError
-    from renderd.store import DB_FILE, JobStore, StoreLocked
+    from segue.renderd.config import ConfigError, load_config
+    from segue.renderd.errors import StoreError
+    from segue.renderd.store import DB_FILE, JobStore, StoreLocked
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "func")}
     try:

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from core.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
-from renderd.client import is_loopback_host
+from segue.core.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
+from segue.renderd.client import is_loopback_host
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -42,12 +42,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from core.engine import Engine
-from core.errors import CancelledError, InputError
-from core.retime import RetimeSpec, output_key, run_retime
-from core.transition import MAX_FRAMES, FrameEvent, TransitionSpec, render_transition
-from renderd import logs, retime
-from renderd.errors import (
+from segue.core.engine import Engine
+from segue.core.errors import CancelledError, InputError
+from segue.core.retime import RetimeSpec, output_key, run_retime
+from segue.core.transition import MAX_FRAMES, FrameEvent, TransitionSpec, render_transition
+from segue.renderd import logs, retime
+from segue.renderd.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
@@ -58,8 +58,8 @@ from renderd.errors import (
     Unavailable,
     from_os_error,
 )
-from renderd.paths import PathPolicy
-from renderd.store import (
+from segue.renderd.paths import PathPolicy
+from segue.renderd.store import (
     CANCELLED,
     FAILED,
     QUEUED,
@@ -73,8 +73,8 @@ from renderd.store import (
     JobRow,
     JobStore,
 )
-from renderd.upkeep import StoreUpkeep
-from renderd.validation import check_idempotency_key, check_spec
+from segue.renderd.upkeep import StoreUpkeep
+from segue.renderd.validation import check_idempotency_key, check_spec
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-from renderd.errors import PermissionDenied
+from segue.renderd.errors import PermissionDenied
 
 
 class PathPolicy:

@@ -27,11 +27,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from core.errors import CancelledError, InputError
-from core.retime import Progress, RetimeSpec
-from core.transition import FrameEvent, FrameRecord, TransitionSpec
-from renderd._proto import render_pb2 as pb
-from renderd.client import RenderClient, RenderError, local_token, read_token
+from segue.core.errors import CancelledError, InputError
+from segue.core.retime import Progress, RetimeSpec
+from segue.core.transition import FrameEvent, FrameRecord, TransitionSpec
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.client import RenderClient, RenderError, local_token, read_token
 
 TOKEN_ENV = "SEGUE_RENDERD_TOKEN_FILE"
 CA_ENV = "SEGUE_RENDERD_TLS_CA"

@@ -43,22 +43,19 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from core.errors import CancelledError, InputError
-from core.retime import (
-    AUDIO_MODES,
-    CODECS,
+from segue.core.errors import CancelledError, InputError
+from segue.core.retime import (
     Progress,
     RetimeSpec,
     check_output,
     output_frames,
     output_marker,
     preview_path,
-    timing,
     writes_sequence,
 )
-from renderd.errors import InvalidArgument
-from renderd.paths import PathPolicy
-from renderd.validation import (
+from segue.renderd.errors import InvalidArgument
+from segue.renderd.paths import PathPolicy
+from segue.renderd.validation import (
     check_absolute_paths,
     check_model_name,
     check_ocio_form,
@@ -69,7 +66,6 @@ from renderd.validation import (
     spec_field,
 )
 
-RATE_FIELDS = ("fps", "factor", "slowmo")
 PATH_FIELDS = ("input", "output", "ocio_config", "model")
 #: frames kept by a resume are recorded at most this often (a resume finds thousands at once)
 RESUMED_REPORT_SECONDS = 0.25
@@ -83,44 +79,14 @@ def check_retime(spec: RetimeSpec, policy: PathPolicy) -> int:
 
 
 def check_fields(spec: RetimeSpec) -> None:
-    """Step 1: the request's own shape, no file access."""
+    """Step 1: the request's own shape, no file access: the service's rules, then the spec's own."""
     check_text(spec, PATH_FIELDS)
     check_absolute_paths(spec, ("input", "output"))
-    _check_rates(spec)
-    _check_options(spec)
     try:
-        spec.validate()  # the engine's own rules, should ours ever fall behind them
+        spec.validate(name=str)  # rates, codec, thresholds, audio, resume against overwrite
     except InputError as exc:
         raise InvalidArgument(str(exc), spec_field(exc.field) if exc.field else "spec") from None
-
-
-def _check_rates(spec: RetimeSpec) -> None:
-    """Exactly one of ``fps``/``factor``/``slowmo``, and it and ``input_fps`` exact rationals."""
-    given = [name for name in RATE_FIELDS if getattr(spec, name) is not None]
-    if len(given) != 1:
-        raise InvalidArgument("give exactly one of fps, factor and slowmo" +
-                              (f" (got {' and '.join(given)})" if given else ""),
-                              spec_field(given[1] if given else "fps"))
-    rate = given[0]
-    _parsed(rate, lambda: timing.parse_rate(spec.fps, "") if rate == "fps" else
-            timing.parse_ratio(getattr(spec, rate), "", minimum=0))
-    if spec.input_fps is not None:
-        _parsed("input_fps", lambda: timing.parse_rate(spec.input_fps, ""))
-
-
-def _check_options(spec: RetimeSpec) -> None:
-    """Codec, model, thresholds, audio mode, ``resume`` against ``overwrite``, and the OCIO config's form."""
-    if spec.codec is not None and spec.codec not in CODECS:
-        raise InvalidArgument(f"must be one of {', '.join(CODECS)}, got {spec.codec!r}", spec_field("codec"))
     check_model_name(spec.model)
-    if not 0 < spec.scene_threshold <= 1:  # NaN fails too
-        raise InvalidArgument(f"must be in (0, 1], got {spec.scene_threshold}", spec_field("scene_threshold"))
-    if not 0 <= spec.dup_threshold < 0.5:
-        raise InvalidArgument(f"must be in [0, 0.5), got {spec.dup_threshold}", spec_field("dup_threshold"))
-    if spec.audio not in AUDIO_MODES:
-        raise InvalidArgument(f"must be one of {', '.join(AUDIO_MODES)}, got {spec.audio!r}", spec_field("audio"))
-    if spec.resume and spec.overwrite:
-        raise InvalidArgument("resume and overwrite contradict each other: choose one", spec_field("overwrite"))
     check_ocio_form(spec.ocio_config)
 
 
@@ -231,10 +197,3 @@ class JobProgress:
         if self.should_cancel():
             self._report()
             raise CancelledError("retime cancelled")
-
-
-def _parsed(name: str, parse: Callable):
-    try:
-        return parse()
-    except InputError as exc:
-        raise InvalidArgument(str(exc).strip(), spec_field(name)) from None

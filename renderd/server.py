@@ -27,24 +27,24 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from core import __version__, limits
-from core.conform import MODES
-from core.engine import MODEL_NAMES, resolve_model
-from core.model.infer import model_label
-from core.transition import FORMATS, MAX_FRAMES
-from renderd import logs
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
-from renderd.auth import BearerTokenInterceptor, TlsError, load_tls, load_token, local_token
-from renderd.client import local_token_file
-from renderd.config import ServeConfig
-from renderd.errors import StoreError
-from renderd.jobs import JobService
-from renderd.paths import PathPolicy
-from renderd.retime import CODECS as RETIME_CODECS
-from renderd.servicer import RenderServicer
-from renderd.store import JobStore
-from renderd.wire import DecodeGuardInterceptor
+from segue.core import __version__, limits
+from segue.core.conform import MODES
+from segue.core.engine import MODEL_NAMES, resolve_model
+from segue.core.model.infer import model_label
+from segue.core.retime import CODECS as RETIME_CODECS
+from segue.core.transition import FORMATS, MAX_FRAMES
+from segue.renderd import logs
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2_grpc
+from segue.renderd.auth import BearerTokenInterceptor, TlsError, load_tls, load_token, local_token
+from segue.renderd.client import local_token_file
+from segue.renderd.config import ServeConfig
+from segue.renderd.errors import StoreError
+from segue.renderd.jobs import JobService
+from segue.renderd.paths import PathPolicy
+from segue.renderd.servicer import RenderServicer
+from segue.renderd.store import JobStore
+from segue.renderd.wire import DecodeGuardInterceptor
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Render"].full_name  # "segue.render.v1.Render"
 UNARY_RESERVE = 8  # server threads kept free of streams

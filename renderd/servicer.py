@@ -23,14 +23,14 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from core.retime import RetimeSpec
-from core.transition import TransitionSpec
-from renderd import logs
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
-from renderd.errors import InvalidArgument, RequestError
-from renderd.jobs import Event, JobService, frames_page_token_after, page_token_after
-from renderd.store import (
+from segue.core.retime import RetimeSpec
+from segue.core.transition import TransitionSpec
+from segue.renderd import logs
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2_grpc
+from segue.renderd.errors import InvalidArgument, RequestError
+from segue.renderd.jobs import Event, JobService, frames_page_token_after, page_token_after
+from segue.renderd.store import (
     CANCELLED,
     FAILED,
     QUEUED,

@@ -19,9 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from renderd import logs
-from renderd.errors import StoreError
-from renderd.store import JobStore
+from segue.renderd import logs
+from segue.renderd.errors import StoreError
+from segue.renderd.store import JobStore
 
 #: how often a down store is tried again
 RETRY_SECONDS = 1.0

@@ -24,13 +24,13 @@ from __future__ import annotations
 import os
 from dataclasses import fields
 
-from core.color import ColorManager
-from core.engine import MODEL_NAMES, resolve_model
-from core.errors import InputError
-from core.media import find_folder_files, find_pattern_files, is_pattern, open_clip
-from core.transition import TransitionSpec, check_output_folder, check_same_rate
-from renderd.errors import InvalidArgument, NotFound
-from renderd.paths import PathPolicy
+from segue.core.color import ColorManager
+from segue.core.engine import MODEL_NAMES, resolve_model
+from segue.core.errors import InputError
+from segue.core.media import find_folder_files, find_pattern_files, is_pattern, open_clip
+from segue.core.transition import TransitionSpec, check_output_folder, check_same_rate
+from segue.renderd.errors import InvalidArgument, NotFound
+from segue.renderd.paths import PathPolicy
 
 MAX_PATH = 4096
 MAX_NAME = 256

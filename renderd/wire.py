@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from renderd import logs
+from segue.renderd import logs
 
 _log = logs.get("rpc")
 

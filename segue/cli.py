@@ -7,8 +7,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from core.allocator import keep_frame_buffers
-from core.errors import CancelledError, InputError
+from segue.core.allocator import keep_frame_buffers
+from segue.core.errors import CancelledError, InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +36,7 @@ def _progress(quiet: bool):
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from core.demo import run_demo
+    from segue.core.demo import run_demo
 
     report, sheet = run_demo(args.output, frames=args.frames, model=args.model, on_frame=_progress(args.quiet))
     folder = report["output"]["folder"]
@@ -47,10 +47,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    from core.color import ColorManager
-    from core.engine import Engine, check_times
-    from core.media import open_clip, write_frame
-    from core.output import prepare_folder
+    from segue.core.color import ColorManager
+    from segue.core.engine import Engine, check_times
+    from segue.core.media import open_clip, write_frame
+    from segue.core.output import prepare_folder
 
     times = check_times(args.times)
     engine = Engine(model=args.model)
@@ -76,7 +76,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 
 def cmd_transition(args: argparse.Namespace) -> int:
-    from core.transition import TransitionSpec, mean_confidence, render_transition
+    from segue.core.transition import TransitionSpec, mean_confidence, render_transition
 
     spec = TransitionSpec(
         clip_a=args.clip_a, clip_b=args.clip_b, frames=args.frames, out_dir=args.output,
@@ -85,7 +85,7 @@ def cmd_transition(args: argparse.Namespace) -> int:
         colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform)
     if args.server:
         # grpc is loaded only for --server: core never imports it
-        from renderd.remote import render_on_server
+        from segue.renderd.remote import render_on_server
 
         report = render_on_server(args.server, spec, on_frame=_progress(args.quiet))
     else:
@@ -96,9 +96,9 @@ def cmd_transition(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from core import quality
-    from core.engine import resolve_model
-    from core.model.infer import model_label
+    from segue.core import quality
+    from segue.core.engine import resolve_model
+    from segue.core.model.infer import model_label
 
     label = model_label(resolve_model(args.model, transition=args.jump_cut))  # what "auto" is today, for the record
     path = "jump-cut path" if args.jump_cut else "interpolation"
@@ -118,8 +118,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_retime(args: argparse.Namespace) -> int:
     import signal
 
-    from core.retime import RetimeSpec, run_retime
-    from core.retime.progress import ProgressBar
+    from segue.core.retime import RetimeSpec, run_retime
+    from segue.core.retime.progress import ProgressBar
 
     spec = RetimeSpec(
         input=args.input, output=args.output, fps=args.fps, factor=args.factor, slowmo=args.slowmo,
@@ -135,7 +135,7 @@ def cmd_retime(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         if args.server:  # render on a segue-renderd; grpc is loaded only then
-            from renderd.remote import retime_on_server
+            from segue.renderd.remote import retime_on_server
             report = retime_on_server(args.server, spec, on_progress=bar)
         else:
             report = run_retime(spec, on_progress=bar, on_stage=bar.stage if bar else None)
@@ -155,7 +155,7 @@ def cmd_retime(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     try:
-        from training.train import train
+        from segue.training.train import train
     except ImportError as exc:
         raise InputError(f"training needs the train extra (pip install -e '.[train]'): {exc}") from None
 
@@ -166,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     try:
-        from training.export import export
+        from segue.training.export import export
     except ImportError as exc:
         raise InputError(f"export needs the train extra (pip install -e '.[train]'): {exc}") from None
 

@@ -34,9 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-#: the plugin's files: ``plugins/resolve`` beside this package, in the repository and in an
-#: installed wheel alike (pyproject.toml's ``wheel.packages`` puts it there)
-PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "resolve"
+_HERE = Path(__file__).resolve().parent
+#: the plugin's files: ``segue/plugins/resolve`` in an installed wheel (pyproject.toml's
+#: ``wheel.packages`` puts it there), ``plugins/resolve`` beside this folder in the repository
+PLUGIN_DIR = next((p for p in (_HERE / "plugins" / "resolve", _HERE.parent / "plugins" / "resolve") if p.is_dir()),
+                  _HERE / "plugins" / "resolve")
 ENTRY_NAME = "Segue Synthesize Transition.py"
 ENTRY_MARKER = "# segue-resolve-entry"
 LIB_MARKER = ".segue-resolve-install.json"
@@ -150,8 +152,8 @@ def _stage_package(root: Path, settings: Mapping[str, str], python: str) -> None
 def _client_sources() -> tuple[Path, Path]:
     """renderd/client.py and its generated stubs folder, wherever this environment has them."""
     try:
-        import renderd._proto as proto
-        from renderd import client
+        import segue.renderd._proto as proto
+        from segue.renderd import client
     except ImportError as exc:
         raise InstallError(f"the renderd client is not importable here ({exc}); install segue first") from None
     return Path(client.__file__), Path(proto.__file__).parent

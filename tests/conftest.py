@@ -65,7 +65,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def encode_movie(frames: list[Path], out: Path, fps: str = "25") -> Path:
     """Encode PNG frames into an H.264 movie with the real ffmpeg Segue uses."""
-    from core.media.ffmpeg import find_ffmpeg
+    from segue.core.media.ffmpeg import find_ffmpeg
 
     listing = out.with_suffix(".txt")
     listing.write_text("".join(f"file '{p}'\n" for p in frames))

@@ -14,7 +14,7 @@ import subprocess
 import zlib
 from pathlib import Path
 
-from core.media.ffmpeg import find_ffmpeg
+from segue.core.media.ffmpeg import find_ffmpeg
 
 #: An HLS playlist under a .mp4 name: ffmpeg takes the extension from the URL path and
 #: drops the "?..." query, so it sees "m3u8" and opens the playlist as HLS.

@@ -3,7 +3,7 @@
 Each ``segue`` and ``segue-renderd`` line of their shell blocks is parsed by the real
 command-line parser (options, choices and required arguments as written); a config file
 a line names must exist in the repository; each script (``python bench/...``,
-``python -m training....``, ``python plugins/...``) must answer ``--help``. Lines that
+``python -m segue.training....``, ``python plugins/...``) must answer ``--help``. Lines that
 install or set up (venv, pip, apt) and third-party tools are left to the README's own
 fresh-machine commands, which CI runs.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from renderd.cli import build_parser as renderd_parser
 from segue.cli import build_parser as segue_parser
+from segue.renderd.cli import build_parser as renderd_parser
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -61,8 +61,10 @@ def test_segue_commands_parse_as_written(doc: str, command: str) -> None:
         assert (REPO / config).is_file(), f"{doc}: `{command}` names a config that does not exist"
 
 
-SCRIPTS = sorted({shlex.split(cmd)[1 if cmd.startswith("python bench") or cmd.startswith("python plugins") else 2]
-                  for _, cmd in OURS if cmd.startswith(("python bench/", "python plugins/", "python -m training."))})
+#: scripts run by path, and modules run with ``python -m``
+RUN_BY_PATH, RUN_AS_MODULE = ("python bench/", "python plugins/"), ("python -m segue.training.",)
+SCRIPTS = sorted({shlex.split(cmd)[1 if cmd.startswith(RUN_BY_PATH) else 2]
+                  for _, cmd in OURS if cmd.startswith(RUN_BY_PATH + RUN_AS_MODULE)})
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -73,6 +75,6 @@ def test_scripts_answer_help(script: str) -> None:
 
 
 def test_every_command_is_either_checked_or_set_up() -> None:
-    checked = ("segue ", "segue-renderd ", "python bench/", "python plugins/", "python -m training.")
+    checked = ("segue ", "segue-renderd ", *RUN_BY_PATH, *RUN_AS_MODULE)
     unknown = [f"{doc}: {cmd}" for doc, cmd in OURS if not cmd.startswith(checked)]
     assert not unknown, "commands no test checks:\n" + "\n".join(unknown)

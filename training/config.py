@@ -19,7 +19,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 DEFAULTS: dict = {
     "run": {"name": "run", "out_dir": "~/segue-runs/run", "seed": 1, "threads": 1},

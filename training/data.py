@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.context import fit_motion
-from core.errors import InputError
-from core.flow import FlowPair, flow_pair
-from core.intermediate import linear, reversed_, splat_metrics
-from core.model import features
-from core.motion import Motion
+from segue.core.context import fit_motion
+from segue.core.errors import InputError
+from segue.core.flow import FlowPair, flow_pair
+from segue.core.intermediate import linear, reversed_, splat_metrics
+from segue.core.model import features
+from segue.core.motion import Motion
 
 #: channel permutation of the features for temporal reversal (frame 0 <-> frame 1, t -> 1 - t)
 _REVERSE = np.r_[3:6, 0:3, 9:12, 6:9, 15:18, 12:15, 19, 18, 20, 23:25, 21:23, 27:29, 25:27]
@@ -48,11 +48,11 @@ def source_key(source: dict, crop: int, seed: int) -> str:
     """Cache folder name of a data source: its kind and a hash of everything that shapes it."""
     spec = {k: v for k, v in source.items() if k != "count"}
     if source["kind"] == "synthetic":
-        from training.synthetic import GENERATOR_VERSION
+        from segue.training.synthetic import GENERATOR_VERSION
 
         spec["generator_version"] = GENERATOR_VERSION
     elif source["kind"] == "footage":
-        from training.footage import expand_clips
+        from segue.training.footage import expand_clips
 
         # A folder of clips is keyed by the clips it holds: adding one makes a new cache.
         paths = list(source.get("paths", []))
@@ -87,8 +87,8 @@ def _pairs(source: dict, crop: int, seed: int, start: int) -> Iterator[tuple]:
     """(frame0, frame1, times, targets) of a source, from index ``start`` on."""
     kind = source["kind"]
     if kind == "synthetic":
-        from training.photos import PhotoLibrary
-        from training.synthetic import generate_pair
+        from segue.training.photos import PhotoLibrary
+        from segue.training.synthetic import generate_pair
 
         photos = PhotoLibrary(list(source.get("photos", ["skimage"])), int(source.get("photo_max_side", 1024)))
         for i in range(start, int(source["count"])):
@@ -97,7 +97,7 @@ def _pairs(source: dict, crop: int, seed: int, start: int) -> Iterator[tuple]:
                               float(source.get("static_camera", 0.0)), bool(source.get("context", False)))
             yield p.frame0, p.frame1, p.times, p.targets, p.context
     elif kind == "footage":
-        from training.footage import footage_pairs
+        from segue.training.footage import footage_pairs
 
         stream = footage_pairs(list(source["paths"]), crop, seed)
         for i, pair in enumerate(stream):  # a stream is deterministic: skip what exists

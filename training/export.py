@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
-from core.model import features, infer
+from segue.core.errors import InputError
+from segue.core.model import features, infer
 
 MANIFEST_VERSION = 2  # 2: flow planes in, flow corrections out
 MODEL_FILE = "segue_fusion.onnx"
@@ -56,7 +56,7 @@ def _first_conv_padded(net, multiple: int = 8):
 
     import torch
 
-    from training.net import load_widened
+    from segue.training.net import load_widened
 
     net = copy.deepcopy(net)
     conv = net.enc0[0]
@@ -74,7 +74,7 @@ def export_onnx(net, path: Path) -> None:
     """Write a `FusionNet` as ONNX with dynamic height and width (NHWC in and out)."""
     import torch
 
-    from training.net import NHWCWrapper
+    from segue.training.net import NHWCWrapper
 
     wrapper = NHWCWrapper(_first_conv_padded(net)).eval()
     example = torch.rand(1, 4 * net.stride, 6 * net.stride, features.FEATURE_CHANNELS)
@@ -90,10 +90,10 @@ def export_onnx(net, path: Path) -> None:
 
 def calibration_features(count: int = 8, size: int = 128, seed: int = 12345) -> list[np.ndarray]:
     """A few synthetic feature tensors (1, size, size, 29) for int8 calibration."""
-    from core.flow import flow_pair
-    from core.intermediate import linear, reversed_, splat_metrics
-    from training.photos import PhotoLibrary
-    from training.synthetic import generate_pair
+    from segue.core.flow import flow_pair
+    from segue.core.intermediate import linear, reversed_, splat_metrics
+    from segue.training.photos import PhotoLibrary
+    from segue.training.synthetic import generate_pair
 
     photos = PhotoLibrary(["skimage"])
     out = []
@@ -141,9 +141,9 @@ def quantize_int8(src: Path, dst: Path, samples: list[np.ndarray]) -> None:
 
 def export(checkpoint: Path, out_dir: Path, int8: bool = True, log=print) -> dict:
     """Export a checkpoint to ``out_dir`` (ONNX, optional int8 ONNX, manifest.json); returns the manifest."""
-    from core.color import WORKING_SPACE
-    from training.net import count_parameters, net_from_state
-    from training.train import load_checkpoint
+    from segue.core.color import WORKING_SPACE
+    from segue.training.net import count_parameters, net_from_state
+    from segue.training.train import load_checkpoint
 
     state = load_checkpoint(checkpoint)
     net = net_from_state(state)

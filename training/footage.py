@@ -16,9 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.engine import to_uint8
-from core.errors import InputError
-from training.photos import VALIDATION_ONLY
+from segue.core.engine import to_uint8
+from segue.core.errors import InputError
+from segue.training.photos import VALIDATION_ONLY
 
 #: mean absolute difference (8-bit levels, on a small grey copy) of a window's end frames
 #: below which the window is static and skipped
@@ -57,7 +57,7 @@ def expand_clips(paths: list[str]) -> list[str]:
     clips, image files are not clips and are left out, as are hidden files (``.name``:
     macOS leaves ``._clip.mov`` companions on shared drives).
     """
-    from core.media.movie import MOVIE_EXTENSIONS
+    from segue.core.media.movie import MOVIE_EXTENSIONS
 
     clips: list[str] = []
     for p in paths:
@@ -78,8 +78,8 @@ def footage_pairs(paths: list[str], crop: int, seed: int) -> Iterator[Quad]:
     Clips are visited in turn; in each, windows of random length start at random frames.
     Deterministic for a given seed and set of files.
     """
-    from core.color import ColorManager
-    from core.media import open_clip
+    from segue.core.color import ColorManager
+    from segue.core.media import open_clip
 
     paths = expand_clips(paths)
     for p in paths:

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.engine import to_uint8
-from core.errors import InputError
-from core.metrics import psnr
-from core.model.features import T_CHANNEL
-from training.config import load_config
-from training.data import build_cache, load_pair, pair_features
-from training.net import fuse, log_prior, net_from_state
-from training.train import load_checkpoint
+from segue.core.engine import to_uint8
+from segue.core.errors import InputError
+from segue.core.metrics import psnr
+from segue.core.model.features import T_CHANNEL
+from segue.training.config import load_config
+from segue.training.data import build_cache, load_pair, pair_features
+from segue.training.net import fuse, log_prior, net_from_state
+from segue.training.train import load_checkpoint
 
 
 def evaluate(checkpoint: Path, config: Path, count: int = 60, seed: int = 99, log=print) -> dict[str, dict[str, float]]:

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model.features import (
+from segue.core.model.features import (
     CANDIDATE_SLICES,
     FEATURE_CHANNELS,
     FLOW_SLICES,

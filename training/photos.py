@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 _IMAGE_EXT = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
 

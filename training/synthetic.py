@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from training.photos import PhotoLibrary
+from segue.training.photos import PhotoLibrary
 
 #: bumped whenever the scenes a seed produces change (generator code or photo sets), so
 #: cached pairs made by an older generator are not reused (`training.data.source_key`)

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from core.errors import InputError
-from core.model.infer import load_manifest
-from training import losses
-from training.config import load_config
-from training.data import Batches, build_cache
-from training.net import FusionNet, count_parameters, fuse, load_widened
+from segue.core.errors import InputError
+from segue.core.model.infer import load_manifest
+from segue.training import losses
+from segue.training.config import load_config
+from segue.training.data import Batches, build_cache
+from segue.training.net import FusionNet, count_parameters, fuse, load_widened
 
 if TYPE_CHECKING:
-    from training.validate import Validator
+    from segue.training.validate import Validator
 
 CHECKPOINT_FORMAT = 2  # 2: the net with flow corrections (29 feature planes)
 
@@ -210,7 +210,7 @@ def _validator(cfg: dict, log) -> Validator | None:
     """The config's validation set as a `training.validate.Validator`, or None (logged either way)."""
     val_data = cfg["validation"]["data"]
     if val_data and Path(val_data).is_dir():
-        from training.validate import Validator
+        from segue.training.validate import Validator
 
         validator = Validator(Path(val_data), int(cfg["validation"]["cases_per_set"]))
         log(f"validation: {validator.frames} frames of {val_data}; classic "

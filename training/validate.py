@@ -18,14 +18,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.context import fit_motion
-from core.engine import to_uint8
-from core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
-from core.metrics import psnr
-from core.motion import Motion
-from core.quality import case_context, case_targets, find_cases, read_rgb
-from core.synthesis import Fusion, Synthesizer
-from training.net import FusionNet, fuse
+from segue.core.context import fit_motion
+from segue.core.engine import to_uint8
+from segue.core.flow import FlowPair, analysis_size, finest_scale, flow_pair, resize_image
+from segue.core.metrics import psnr
+from segue.core.motion import Motion
+from segue.core.quality import case_context, case_targets, find_cases, read_rgb
+from segue.core.synthesis import Fusion, Synthesizer
+from segue.training.net import FusionNet, fuse
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Media I/O: read frames from movies, sequences and stills; write frames atomically.
 
-    from core.media import open_clip, write_frame
+    from segue.core.media import open_clip, write_frame
     clip = open_clip("a.mov")     # or "shot.%04d.exr", "shot.####.png", a folder, a still
     frame = clip.read_frame(-1)               # float32 (H, W, 3) RGB, file encoding
     write_frame("out/frame_0001.png", frame, "png", 16)
@@ -16,9 +16,9 @@ whole-clip work: `probe` (streams, timestamps, colour tags and audio of a movie)
 
 from __future__ import annotations
 
-from core.media.clip import Clip
-from core.media.readers import open_clip
-from core.media.sequence import find_folder_files, find_pattern_files, is_pattern
-from core.media.writers import write_frame
+from segue.core.media.clip import Clip
+from segue.core.media.readers import open_clip
+from segue.core.media.sequence import find_folder_files, find_pattern_files, is_pattern
+from segue.core.media.writers import write_frame
 
 __all__ = ["Clip", "find_folder_files", "find_pattern_files", "is_pattern", "open_clip", "write_frame"]

@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 ClipKind = Literal["movie", "sequence", "still"]
 

@@ -53,11 +53,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
-from core.media.ffmpeg import error_reason, find_ffmpeg, format_rate, input_args
-from core.media.probe import AudioStream
-from core.media.ycbcr import VideoColour, encode_filters
-from core.ownership import file_stamp
+from segue.core.errors import InputError
+from segue.core.media.ffmpeg import error_reason, find_ffmpeg, format_rate, input_args
+from segue.core.media.probe import AudioStream
+from segue.core.media.ycbcr import VideoColour, encode_filters
+from segue.core.ownership import file_stamp
 
 #: extension -> (ffmpeg muxer, default codec, codecs it accepts)
 CONTAINERS = {

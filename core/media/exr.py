@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 _MAGIC = b"\x76\x2f\x31\x01"
 _MULTIPART, _DEEP = 0x1000, 0x800

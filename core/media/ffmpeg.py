@@ -27,8 +27,8 @@ import subprocess
 from collections.abc import Sequence
 from fractions import Fraction
 
-from core import limits
-from core.errors import InputError
+from segue.core import limits
+from segue.core.errors import InputError
 
 ENV_VAR = "SEGUE_FFMPEG"
 #: The demuxers user media may be read with: self-contained containers only. Names are

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core import limits
-from core.errors import InputError
-from core.media.exr import read_exr, read_exr_header
-from core.media.headers import ImageHeader, jpeg_header, png_header, tiff_header
+from segue.core import limits
+from segue.core.errors import InputError
+from segue.core.media.exr import read_exr, read_exr_header
+from segue.core.media.headers import ImageHeader, jpeg_header, png_header, tiff_header
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr"})
 _HEADER_READERS = {".png": png_header, ".jpg": jpeg_header, ".jpeg": jpeg_header, ".tif": tiff_header,

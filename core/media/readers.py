@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 
-from core.errors import InputError
-from core.media.clip import Clip
-from core.media.images import IMAGE_EXTENSIONS
-from core.media.movie import MOVIE_EXTENSIONS, MovieClip
-from core.media.sequence import (
+from segue.core.errors import InputError
+from segue.core.media.clip import Clip
+from segue.core.media.images import IMAGE_EXTENSIONS
+from segue.core.media.movie import MOVIE_EXTENSIONS, MovieClip
+from segue.core.media.sequence import (
     ImageClip,
     find_folder_files,
     find_pattern_files,

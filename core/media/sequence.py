@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.color import default_colorspace
-from core.errors import InputError
-from core.media.clip import Clip, ClipKind
-from core.media.images import IMAGE_EXTENSIONS, read_image, read_image_header
+from segue.core.color import default_colorspace
+from segue.core.errors import InputError
+from segue.core.media.clip import Clip, ClipKind
+from segue.core.media.images import IMAGE_EXTENSIONS, read_image, read_image_header
 
 _PRINTF = re.compile(r"%(\d*)d")
 _HASH = re.compile(r"#+")

@@ -23,13 +23,13 @@ from statistics import median
 import cv2
 import numpy as np
 
-from core.errors import InputError
-from core.media.ffmpeg import error_reason, find_ffmpeg, input_args, refused_input
-from core.media.movie import MOVIE_EXTENSIONS
-from core.media.probe import MediaInfo, probe_media
-from core.media.readers import open_clip
-from core.media.sequence import ImageClip
-from core.media.ycbcr import VideoColour, decode_filter, source_colour
+from segue.core.errors import InputError
+from segue.core.media.ffmpeg import error_reason, find_ffmpeg, input_args, refused_input
+from segue.core.media.movie import MOVIE_EXTENSIONS
+from segue.core.media.probe import MovieInfo, probe_movie
+from segue.core.media.readers import open_clip
+from segue.core.media.sequence import ImageClip
+from segue.core.media.ycbcr import VideoColour, decode_filter, source_colour
 
 #: image sequences are read at this rate unless told (the film and animation default)
 DEFAULT_SEQUENCE_FPS = Fraction(24)
@@ -50,7 +50,7 @@ class Source:
     duration: Fraction
     vfr: bool
     start: Fraction = Fraction(0)  # first frame's time in the file (movies)
-    media: MediaInfo | None = None
+    media: MovieInfo | None = None
     colour: VideoColour | None = None  # movies only
     clip: ImageClip | None = None  # sequences only
     notes: list[str] = field(default_factory=list)
@@ -161,7 +161,7 @@ def open_source(path: str, input_fps: Fraction | None = None) -> Source:
 
 
 def _open_movie(path: str) -> Source:
-    info = probe_media(path)
+    info = probe_movie(path)
     notes: list[str] = []
     n = info.frame_count
     if info.times is None:

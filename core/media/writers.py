@@ -16,9 +16,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from core.errors import InputError
-from core.media.exr import write_exr
-from core.output import atomic_path
+from segue.core.errors import InputError
+from segue.core.media.exr import write_exr
+from segue.core.output import atomic_path
 
 Format = Literal["png", "exr", "tiff"]
 # Allowed bit depths per format; the first one is the default.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.media.probe import MediaInfo
+from segue.core.media.probe import MovieInfo
 
 #: stream matrix tag -> swscale's name for it
 _SWS_MATRIX = {
@@ -57,7 +57,7 @@ class VideoColour:
                 "transfer": self.transfer, "assumed": list(self.assumed)}
 
 
-def source_colour(info: MediaInfo) -> VideoColour:
+def source_colour(info: MovieInfo) -> VideoColour:
     """The colour of a probed video stream: its tags, conventions where untagged."""
     tags, assumed = info.colour, []
     if info.is_rgb:

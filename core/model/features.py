@@ -29,9 +29,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.flow import FlowPair
-from core.intermediate import TimeFlows
-from core.warp import backward_warp
+from segue.core.flow import FlowPair
+from segue.core.intermediate import TimeFlows
+from segue.core.warp import backward_warp
 
 FEATURE_CHANNELS = 29
 CANDIDATES = ("frame0_linear", "frame1_linear", "frame0_reversed", "frame1_reversed")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
-from core.model.features import FEATURE_CHANNELS
+from segue.core.errors import InputError
+from segue.core.model.features import FEATURE_CHANNELS
 
 SUPPORTED_MANIFEST_VERSION = 2
 MANIFEST = "manifest.json"

@@ -1,6 +1,6 @@
 """Whole-clip retime: a clip in, the same clip at another frame rate or slowed down out.
 
-    from core.retime import RetimeSpec, run_retime
+    from segue.core.retime import RetimeSpec, run_retime
     report = run_retime(RetimeSpec("in.mov", "out.mp4", fps="59.94"))
 
 Modules, one concept each: `timing` (exact rational time mapping, the plan), `scenes`
@@ -13,8 +13,8 @@ surface; the daemon uses nothing else. See docs/retime.md.
 """
 from __future__ import annotations
 
-from core.retime.job import RetimeSpec, run_retime
-from core.retime.preflight import (
+from segue.core.retime.job import RetimeSpec, run_retime
+from segue.core.retime.preflight import (
     AUDIO_MODES,
     CODECS,
     check_output,
@@ -24,7 +24,7 @@ from core.retime.preflight import (
     preview_path,
     writes_sequence,
 )
-from core.retime.stream import Progress
+from segue.core.retime.stream import Progress
 
 __all__ = ["AUDIO_MODES", "CODECS", "Progress", "RetimeSpec", "check_output", "output_frames", "output_key",
            "output_marker", "preview_path", "run_retime", "writes_sequence"]

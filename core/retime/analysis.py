@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import InputError
-from core.media.source import Source
-from core.retime import duplicates, scenes
+from segue.core.errors import InputError
+from segue.core.media.source import Source
+from segue.core.retime import duplicates, scenes
 
 
 @dataclass

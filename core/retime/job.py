@@ -36,19 +36,20 @@ from pathlib import Path
 
 import numpy as np
 
-from core import __version__
-from core.color import ColorManager
-from core.errors import InputError
-from core.media import ycbcr
-from core.media.encode import MovieEncoder, choose_format, plan_audio
-from core.media.ffmpeg import format_rate
-from core.media.source import Source, open_source
-from core.media.writers import write_frame
-from core.output import atomic_write_text
-from core.ownership import Ledger
-from core.retime import analysis as analysis_mod
-from core.retime import duplicates, scenes, stream, timing
-from core.retime.target import (
+from segue.core import __version__
+from segue.core.color import ColorManager
+from segue.core.errors import InputError, with_field
+from segue.core.media import ycbcr
+from segue.core.media.encode import MOVIE_CODECS, MovieEncoder, choose_format, plan_audio
+from segue.core.media.ffmpeg import format_rate
+from segue.core.media.source import Source, open_source
+from segue.core.media.writers import write_frame
+from segue.core.output import atomic_write_text
+from segue.core.ownership import Ledger
+from segue.core.retime import analysis as analysis_mod
+from segue.core.retime import duplicates, scenes, stream, timing
+from segue.core.retime.target import (
+    IMAGE_CODECS,
     SEQUENCE_REPORT,
     STATE_FILE,
     Target,
@@ -59,8 +60,16 @@ from core.retime.target import (
 )
 
 AUDIO_MODES = ("keep", "drop")
+#: what ``codec`` may name
+CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
+RATE_FIELDS = ("fps", "factor", "slowmo")
 #: a state file claiming more frames than this is not one Segue wrote (46 days at 24 fps)
 _MAX_STATE_FRAMES = 10**8
+
+
+def option_name(field: str) -> str:
+    """A spec field as the command line spells it: ``scene_threshold`` -> ``--scene-threshold``."""
+    return "--" + field.replace("_", "-")
 
 
 @dataclass
@@ -85,22 +94,36 @@ class RetimeSpec:
     resume: bool = False
     overwrite: bool = False
 
-    def validate(self) -> None:
-        """Check what needs no file access; `InputError` naming the option (and its ``field``)."""
-        given = [name for name in ("fps", "factor", "slowmo") if getattr(self, name) is not None]
+    def validate(self, name: Callable[[str], str] = option_name) -> None:
+        """Check what needs no file access: `InputError` with the spec field at fault as ``field``.
+
+        ``name`` spells a field in messages: the command line's options by default
+        (``scene_threshold`` -> ``--scene-threshold``); a service passes its own spelling.
+        """
+        given = [f for f in RATE_FIELDS if getattr(self, f) is not None]
         if len(given) != 1:
-            raise InputError("give exactly one of --fps, --factor and --slowmo" +
-                             (f" (got {', '.join('--' + g for g in given)})" if given else ""),
+            raise InputError(f"give exactly one of {name('fps')}, {name('factor')} and {name('slowmo')}" +
+                             (f" (got {' and '.join(map(name, given))})" if given else ""),
                              field=given[1] if len(given) > 1 else "fps")
-        if not 0 < self.scene_threshold <= 1:
-            raise InputError(f"--scene-threshold must be in (0, 1], got {self.scene_threshold}",
+        rate = given[0]
+        with_field(rate, lambda: timing.parse_rate(self.fps, name(rate)) if rate == "fps" else
+                   timing.parse_ratio(getattr(self, rate), name(rate)))
+        if self.input_fps is not None:
+            with_field("input_fps", lambda: timing.parse_rate(self.input_fps, name("input_fps")))
+        if self.codec is not None and self.codec not in CODECS:
+            raise InputError(f"{name('codec')} must be one of {', '.join(CODECS)}, got {self.codec!r}", field="codec")
+        if not 0 < self.scene_threshold <= 1:  # NaN fails too
+            raise InputError(f"{name('scene_threshold')} must be in (0, 1], got {self.scene_threshold}",
                              field="scene_threshold")
         if not 0 <= self.dup_threshold < 0.5:
-            raise InputError(f"--dup-threshold must be in [0, 0.5), got {self.dup_threshold}", field="dup_threshold")
+            raise InputError(f"{name('dup_threshold')} must be in [0, 0.5), got {self.dup_threshold}",
+                             field="dup_threshold")
         if self.audio not in AUDIO_MODES:
-            raise InputError(f"--audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}", field="audio")
+            raise InputError(f"{name('audio')} must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}",
+                             field="audio")
         if self.resume and self.overwrite:
-            raise InputError("--resume and --overwrite contradict each other: choose one", field="overwrite")
+            raise InputError(f"{name('resume')} and {name('overwrite')} contradict each other: choose one",
+                             field="overwrite")
         if not str(self.input or "").strip():
             raise InputError("the input is empty", field="input")
 
@@ -148,7 +171,7 @@ def run_retime(spec: RetimeSpec, engine=None,
     source = open_source(spec.input, input_fps)
     rates = target_rates(spec, source.fps)
     if engine is None:
-        from core.engine import Engine
+        from segue.core.engine import Engine
 
         engine = Engine(model=spec.model)
     colour = ColorManager(spec.ocio_config)

@@ -12,27 +12,16 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from core.color import ColorManager
-from core.errors import InputError
-from core.media.encode import MOVIE_CODECS
-from core.media.movie import MOVIE_EXTENSIONS
-from core.media.source import open_source
-from core.retime import timing
-from core.retime.job import AUDIO_MODES, RetimeSpec, target_rates
-from core.retime.target import IMAGE_CODECS, STATE_FILE, check_not_input, check_replaceable, resolve_target
+from segue.core.color import ColorManager
+from segue.core.errors import InputError, with_field
+from segue.core.media.movie import MOVIE_EXTENSIONS
+from segue.core.media.source import open_source
+from segue.core.retime import timing
+from segue.core.retime.job import AUDIO_MODES, CODECS, RetimeSpec, target_rates
+from segue.core.retime.target import STATE_FILE, check_not_input, check_replaceable, resolve_target
 
-#: what ``codec`` may name
-CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
 __all__ = ["AUDIO_MODES", "CODECS", "check_output", "output_frames", "output_key", "output_marker",
            "preview_path", "writes_sequence"]
-
-
-def _field(field: str, check: Callable[[], object]):
-    """``check()``, its `InputError` tagged with ``field``."""
-    try:
-        return check()
-    except InputError as exc:
-        raise InputError(str(exc).strip(), field=field) from None
 
 
 def check_output(spec: RetimeSpec, inputs: Iterable[str], allow: Callable[[str], None] = lambda folder: None) -> None:
@@ -44,20 +33,20 @@ def check_output(spec: RetimeSpec, inputs: Iterable[str], allow: Callable[[str],
     agreeing); its folder is not a file; ``resume`` is for sequences; an existing movie
     needs ``overwrite`` and must be Segue's, as must a report beside it.
     """
-    target = _field("output", lambda: resolve_target(spec.output))
+    target = with_field("output", lambda: resolve_target(spec.output))
     if spec.codec is not None:
-        target = _field("codec", lambda: resolve_target(spec.output, spec.codec))
+        target = with_field("codec", lambda: resolve_target(spec.output, spec.codec))
     folder = target.folder if target.kind == "sequence" else target.path.parent
     allow(str(folder))
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder} is a file, not a folder", field="output")
-    _field("output", lambda: check_not_input(target, inputs))
+    with_field("output", lambda: check_not_input(target, inputs))
     if target.kind == "movie" and spec.resume:
         raise InputError("resume continues image-sequence renders; a movie is rendered in one go", field="resume")
     if target.kind == "movie" and os.path.lexists(target.path) and not spec.overwrite:
         raise InputError(f"{target.path} already exists: set overwrite to replace an earlier output of Segue's",
                          field="output")
-    _field("output", lambda: check_replaceable(target, overwrite=True))  # asked for: is it Segue's to replace?
+    with_field("output", lambda: check_replaceable(target, overwrite=True))  # asked for: is it Segue's to replace?
 
 
 def output_frames(spec: RetimeSpec, colour: ColorManager) -> int:
@@ -69,15 +58,15 @@ def output_frames(spec: RetimeSpec, colour: ColorManager) -> int:
     if spec.input_fps is not None:
         if os.path.isfile(spec.input) and os.path.splitext(spec.input)[1].lower() in MOVIE_EXTENSIONS:
             raise InputError("applies to image sequences; the input is a movie with its own rate", field="input_fps")
-        input_fps = _field("input_fps", lambda: timing.parse_rate(spec.input_fps, "input_fps"))
-    source = _field("input", lambda: open_source(spec.input, input_fps))
+        input_fps = with_field("input_fps", lambda: timing.parse_rate(spec.input_fps, "input_fps"))
+    source = with_field("input", lambda: open_source(spec.input, input_fps))
     rate = next(name for name in ("fps", "factor", "slowmo") if getattr(spec, name) is not None)
-    rates = _field(rate, lambda: target_rates(spec, source.fps))
+    rates = with_field(rate, lambda: target_rates(spec, source.fps))
     for name, default in (("colorspace_in", colour.default_for(source.bit_depth, source.is_float)),
                           ("colorspace_out", None)):
         wanted = getattr(spec, name) or default
         if wanted:
-            _field(name, lambda wanted=wanted: colour.resolve(wanted))
+            with_field(name, lambda wanted=wanted: colour.resolve(wanted))
     return timing.output_frame_count(source.duration, rates.out_fps, rates.speed)
 
 

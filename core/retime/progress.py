@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import TextIO
 
-from core.retime.stream import Progress
+from segue.core.retime.stream import Progress
 
 REDRAW_SECONDS = 0.25
 _RATE_WINDOW = 32  # frames the recent rate is measured over

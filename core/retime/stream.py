@@ -32,9 +32,9 @@ from typing import Protocol
 
 import numpy as np
 
-from core.flowcache import FlowCache
-from core.media.source import Source
-from core.retime.timing import COPY, SYNTH, OutFrame, Plan
+from segue.core.flowcache import FlowCache
+from segue.core.media.source import Source
+from segue.core.retime.timing import COPY, SYNTH, OutFrame, Plan
 
 #: frames waiting in each of the two queues
 QUEUE_FRAMES = 3

@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import InputError
-from core.media.encode import CONTAINERS, MOVIE_CODECS
-from core.ownership import Ledger
+from segue.core.errors import InputError
+from segue.core.media.encode import CONTAINERS, MOVIE_CODECS
+from segue.core.ownership import Ledger
 
 IMAGE_CODECS = {"png": ".png", "tiff": ".tif", "exr": ".exr"}
 _IMAGE_EXT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".exr": "exr"}

@@ -40,7 +40,7 @@ from fractions import Fraction
 from functools import cached_property
 from itertools import pairwise
 
-from core.errors import InputError
+from segue.core.errors import InputError
 
 #: a run of identical frames is an animation hold (timed from its first frame) when it
 #: has at most this many frames ...

@@ -57,17 +57,9 @@ py::array_t<float> warp_blend(const py::object& img0, const py::object& img1,
     s.w0 = check_map(w0, "w0", s.img0.h, s.img0.w);
     s.w1 = check_map(w1, "w1", s.img0.h, s.img0.w);
     s.t = t;
-    auto out = new_image(s.img0.h, s.img0.w, s.img0.c);
-    float* dst = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        dispatch_channels(s.img0.c, [&](auto kc) {
-            parallel_for(s.img0.h, 2 * s.img0.w * s.img0.c, [&](Index y0, Index y1) {
-                blend_rows<decltype(kc)::value>(s, dst, y0, y1);
-            });
-        });
-    }
-    return out;
+    return fill_image_rows(s.img0.h, s.img0.w, s.img0.c, 2, [&](auto kc, float* dst, Index y0, Index y1) {
+        blend_rows<decltype(kc)::value>(s, dst, y0, y1);
+    });
 }
 
 struct PairArgs {
@@ -109,17 +101,9 @@ py::array_t<float> warp_blend_pair(const py::object& img0, const py::object& img
     s.b1 = check_flow(flow_b1, "flow_b1", s.img0.h, s.img0.w);
     s.alpha = float(1.0 - t);
     s.beta = float(t);
-    auto out = new_image(s.img0.h, s.img0.w, s.img0.c);
-    float* dst = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        dispatch_channels(s.img0.c, [&](auto kc) {
-            parallel_for(s.img0.h, 4 * s.img0.w * s.img0.c, [&](Index y0, Index y1) {
-                pair_rows<decltype(kc)::value>(s, dst, y0, y1);
-            });
-        });
-    }
-    return out;
+    return fill_image_rows(s.img0.h, s.img0.w, s.img0.c, 4, [&](auto kc, float* dst, Index y0, Index y1) {
+        pair_rows<decltype(kc)::value>(s, dst, y0, y1);
+    });
 }
 
 }  // namespace

@@ -179,4 +179,20 @@ inline py::array_t<float> new_map(Index h, Index w) {
     return py::array_t<float>({py::ssize_t(h), py::ssize_t(w)});
 }
 
+// A new (h, w, c) image whose rows are filled on the worker threads without the GIL:
+// rows(kc, out, y_begin, y_end), kc the channel count as dispatch_channels passes it.
+// cost: the work of one pixel's channel, relative to one bilinear sample.
+template <class Rows>
+py::array_t<float> fill_image_rows(Index h, Index w, Index c, Index cost, Rows&& rows) {
+    auto out = new_image(h, w, c);
+    float* dst = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        dispatch_channels(c, [&](auto kc) {
+            parallel_for(h, cost * w * c, [&](Index y0, Index y1) { rows(kc, dst, y0, y1); });
+        });
+    }
+    return out;
+}
+
 }  // namespace segue

@@ -20,17 +20,9 @@ void warp_rows(const View& img, const View& flow, float* out, Index y_begin, Ind
 py::array_t<float> backward_warp(const py::object& image, const py::object& flow) {
     const View img = check_image(image, "image");
     const View fl = check_flow(flow, "flow", img.h, img.w);
-    auto out = new_image(img.h, img.w, img.c);
-    float* dst = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        dispatch_channels(img.c, [&](auto kc) {
-            parallel_for(img.h, img.w * img.c, [&](Index y0, Index y1) {
-                warp_rows<decltype(kc)::value>(img, fl, dst, y0, y1);
-            });
-        });
-    }
-    return out;
+    return fill_image_rows(img.h, img.w, img.c, 1, [&](auto kc, float* dst, Index y0, Index y1) {
+        warp_rows<decltype(kc)::value>(img, fl, dst, y0, y1);
+    });
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ Each zip holds, besides the add-on's own modules and ``blender_manifest.toml``:
 * ``_renderd/client.py``: the shared client, copied from ``renderd/client.py``, and
   ``_renderd/_proto/``: the stubs generated from ``proto/segue/render/v1/render.proto``
   (generated here with grpcio-tools when it is installed, else taken from the installed
-  ``renderd._proto`` that the project's build generated). The client imports the stubs
+  ``segue.renderd._proto`` that the project's build generated). The client imports the stubs
   relatively, so the pair works under any package name. Vendored at build time only:
   neither is ever committed under ``plugins/``.
 * ``wheels/``: grpcio, protobuf and typing_extensions for Python 3.11 (Blender 4.2-5.0)
@@ -101,10 +101,10 @@ def stub_files(work: Path) -> list[Path]:
         subprocess.run([sys.executable, str(BUILD_STUBS), "--out", str(out)], check=True)
         folder = out
     else:
-        spec = importlib.util.find_spec("renderd._proto")
+        spec = importlib.util.find_spec("segue.renderd._proto")
         if spec is None or not spec.submodule_search_locations:
             raise SystemExit("no render.proto stubs: install the project (pip install -e .), "
-                             "which generates renderd._proto, or install grpcio-tools")
+                             "which generates segue.renderd._proto, or install grpcio-tools")
         folder = Path(next(iter(spec.submodule_search_locations)))
     files = [folder / name for name in ("__init__.py", "render_pb2.py", "render_pb2_grpc.py")]
     missing = [str(f) for f in files if not f.is_file()]

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from core.allocator import MMAP_THRESHOLD
+from segue.core.allocator import MMAP_THRESHOLD
 
 # A child process, so that this test session's own allocator is left alone. It frees a
 # 25 MB frame (1920x1080 float32 RGB) and reports how much free memory glibc's heap holds.
 CHILD = r"""
 import ctypes, sys
 import numpy as np
-from core.allocator import keep_frame_buffers
+from segue.core.allocator import keep_frame_buffers
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (

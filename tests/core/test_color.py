@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.color import (
+from segue.core.color import (
     DEFAULT_FLOAT_COLORSPACE,
     DEFAULT_INTEGER_COLORSPACE,
     ColorManager,
     default_colorspace,
 )
-from core.errors import InputError
+from segue.core.errors import InputError
 
 STUDIO = "ocio://studio-config-latest"
 CG = "ocio://cg-config-latest"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 from conftest import TRIPLETS, read_rgb
 
-from core import Engine
-from core.demo import TAKE_A, TAKE_B
-from core.media import open_clip
+from segue.core import Engine
+from segue.core.demo import TAKE_A, TAKE_B
+from segue.core.media import open_clip
 
 
 def _load(name: str) -> np.ndarray:

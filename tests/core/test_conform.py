@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from core.conform import conform, output_size
+from segue.core.conform import conform, output_size
 
 FRAME = Path(__file__).resolve().parents[1] / "fixtures" / "bbb" / "bbb.0040.png"
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from conftest import TRIPLETS, read_rgb
 
-from core import Engine, InputError
-from core.metrics import psnr, ssim
-from core.model import infer
+from segue.core import Engine, InputError
+from segue.core.metrics import psnr, ssim
+from segue.core.model import infer
 
 
 def _dissolve(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:

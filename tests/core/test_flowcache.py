@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 from conftest import TRIPLETS, read_rgb
 
-from core.flow import estimate_flow, to_gray8
-from core.flowcache import FlowCache
-from core.warp import backward_warp
+from segue.core.flow import estimate_flow, to_gray8
+from segue.core.flowcache import FlowCache
+from segue.core.warp import backward_warp
 
 CASE = TRIPLETS / "bbb_gap4_0044"
 

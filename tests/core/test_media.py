@@ -21,14 +21,14 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from core.errors import InputError
-from core.media import Clip, open_clip, write_frame
-from core.media import ffmpeg as ffmpeg_mod
-from core.media import movie as movie_mod
-from core.media import writers as writers_mod
-from core.media.ffmpeg import error_reason, find_ffmpeg
-from core.media.movie import pix_fmt_depth
-from core.media.sequence import natural_key
+from segue.core.errors import InputError
+from segue.core.media import Clip, open_clip, write_frame
+from segue.core.media import ffmpeg as ffmpeg_mod
+from segue.core.media import movie as movie_mod
+from segue.core.media import writers as writers_mod
+from segue.core.media.ffmpeg import error_reason, find_ffmpeg
+from segue.core.media.probe import pix_fmt_depth
+from segue.core.media.sequence import natural_key
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BBB_DIR = FIXTURES / "bbb"
@@ -641,7 +641,7 @@ def test_write_frame_killed_before_rename_leaves_no_final_file(tmp_path: Path) -
     target = tmp_path / "frame_0001.exr"
     script = (
         "import os, numpy as np\n"
-        "from core.media import writers\n"
+        "from segue.core.media import writers\n"
         "writers.os.replace = lambda *a: os._exit(9)\n"
         f"writers.write_frame({str(target)!r}, np.ones((8, 8, 3), np.float32), 'exr')\n"
     )

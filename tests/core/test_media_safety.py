@@ -26,13 +26,13 @@ from hostile_media import (
     small_movie,
 )
 
-from core import limits
-from core.errors import InputError
-from core.media import images, open_clip
-from core.media.exr import write_exr
-from core.media.ffmpeg import find_ffmpeg, input_url
-from core.media.images import read_image
-from core.media.source import open_source
+from segue.core import limits
+from segue.core.errors import InputError
+from segue.core.media import images, open_clip
+from segue.core.media.exr import write_exr
+from segue.core.media.ffmpeg import find_ffmpeg, input_url
+from segue.core.media.images import read_image
+from segue.core.media.source import open_source
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
@@ -139,7 +139,7 @@ def test_every_container_segue_reads_still_opens(tmp_path, suffix, codec):
 
 
 def test_the_allow_list_is_ffmpegs_names_of_self_contained_formats():
-    from core.media.ffmpeg import MOVIE_DEMUXERS, input_args
+    from segue.core.media.ffmpeg import MOVIE_DEMUXERS, input_args
 
     assert not {"hls", "concat", "dash", "imf", "image2", "sdp", "rtp", "rtsp", "lavfi", "tee"} & set(MOVIE_DEMUXERS)
     args = input_args("/x/y.mp4")
@@ -191,7 +191,7 @@ def _no_decoding(*args, **kwargs):
 
 
 def test_header_and_decoder_agree_on_every_kind_of_image(tmp_path):
-    from core.media.images import read_image_header
+    from segue.core.media.images import read_image_header
 
     rng = np.random.default_rng(3)
     made = []
@@ -231,7 +231,7 @@ def test_a_header_that_lies_about_the_size_is_an_error(tmp_path, monkeypatch):
 
 
 def test_exr_windows_and_channels_count(tmp_path, monkeypatch):
-    from core.media.images import read_image_header
+    from segue.core.media.images import read_image_header
 
     exr = tmp_path / "aovs.exr"
     write_exr(str(exr), np.zeros((100, 100, 3), np.float32), half=True)

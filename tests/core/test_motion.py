@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from conftest import TRIPLETS, read_rgb
 
-from core import Engine, InputError
-from core.flow import from_flows
-from core.metrics import psnr
-from core.motion import FLOW_NOISE, ContextFlow, fit
-from core.quality import case_context, case_targets
+from segue.core import Engine, InputError
+from segue.core.flow import from_flows
+from segue.core.metrics import psnr
+from segue.core.motion import FLOW_NOISE, ContextFlow, fit
+from segue.core.quality import case_context, case_targets
 
 CASES = ("bbb_gap4_0044", "bbb_tri_0049")
 

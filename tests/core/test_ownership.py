@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from core import InputError
-from core.demo import TAKE_A, TAKE_B
-from core.output import atomic_write_text
-from core.ownership import LEDGER, Ledger, file_stamp
-from core.transition import REPORT_FILE, STATE_FILE, TransitionSpec, render_transition
+from segue.core import InputError
+from segue.core.demo import TAKE_A, TAKE_B
+from segue.core.output import atomic_write_text
+from segue.core.ownership import LEDGER, Ledger, file_stamp
+from segue.core.transition import REPORT_FILE, STATE_FILE, TransitionSpec, render_transition
 
 BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
 NOBODY = 65534

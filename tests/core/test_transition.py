@@ -13,11 +13,11 @@ import OpenEXR
 import pytest
 from conftest import FIXTURES, encode_movie, read_rgb
 
-from core import CancelledError, InputError
-from core.demo import TAKE_A, TAKE_B
-from core.media import open_clip, write_frame
-from core.metrics import psnr
-from core.transition import REPORT_FILE, TransitionSpec, render_transition
+from segue.core import CancelledError, InputError
+from segue.core.demo import TAKE_A, TAKE_B
+from segue.core.media import open_clip, write_frame
+from segue.core.metrics import psnr
+from segue.core.transition import REPORT_FILE, TransitionSpec, render_transition
 
 BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
 

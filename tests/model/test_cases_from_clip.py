@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, encode_movie, read_rgb
 
-from core.errors import InputError
-from core.media import open_clip
-from core.quality import run
-from training.footage import footage_pairs
+from segue.core.errors import InputError
+from segue.core.media import open_clip
+from segue.core.quality import run
+from segue.training.footage import footage_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from cases_from_clip import main, write_cases

@@ -8,16 +8,16 @@ import pytest
 import torch
 from model_fixtures import tiny_config
 
-from core.model.features import CANDIDATE_SLICES
 from segue.cli import main
-from training.net import (
+from segue.core.model.features import CANDIDATE_SLICES
+from segue.training.net import (
     COST_STRIDE,
     FINE_COST_STRIDE,
     CostVolume,
     FusionNet,
     load_widened,
 )
-from training.train import load_checkpoint
+from segue.training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 

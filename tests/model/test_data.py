@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 from conftest import FIXTURES, encode_movie
 
-from core.flow import FlowPair
-from core.intermediate import linear, reversed_, splat_metrics
-from core.model import features
-from training.data import (
+from segue.core.flow import FlowPair
+from segue.core.intermediate import linear, reversed_, splat_metrics
+from segue.core.model import features
+from segue.training.data import (
     _FLOW_X,
     _FLOW_Y,
     _REVERSE,
@@ -22,7 +22,7 @@ from training.data import (
     pair_features,
     source_key,
 )
-from training.footage import expand_clips, footage_pairs, is_usable
+from segue.training.footage import expand_clips, footage_pairs, is_usable
 
 
 def _features(img0, img1, flows, t):

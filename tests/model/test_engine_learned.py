@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 from conftest import TRIPLETS, read_rgb
 
-from core import Engine
-from core.metrics import psnr
+from segue.core import Engine
+from segue.core.metrics import psnr
 
 pytest_plugins = ("model_fixtures",)
 
@@ -43,11 +43,11 @@ def test_large_frames_fuse_full_resolution_candidates(exported):
 def test_native_fusion_equals_the_reference_fusion_of_the_candidates(exported):
     # The engine applies the flow corrections and fuses with two native warp-and-blends; the
     # model was trained on `features.fuse` of the four re-warped candidates: the two must agree.
-    from core.flow import finest_scale, flow_pair
-    from core.intermediate import linear, reversed_
-    from core.model import features
-    from core.model.infer import LearnedFusion
-    from core.synthesis import Synthesizer
+    from segue.core.flow import finest_scale, flow_pair
+    from segue.core.intermediate import linear, reversed_
+    from segue.core.model import features
+    from segue.core.model.infer import LearnedFusion
+    from segue.core.synthesis import Synthesizer
 
     a, b, _ = (x.astype(np.float32) / 255 for x in _triplet())
     a, b = np.ascontiguousarray(a[:, :151]), np.ascontiguousarray(b[:, :151])  # odd width

@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.color import WORKING_SPACE
-from core.errors import InputError
-from core.model.infer import LearnedFusion
 from segue.cli import main
-from training.export import INT8_FILE, MODEL_FILE
-from training.net import net_from_state
-from training.train import load_checkpoint
+from segue.core.color import WORKING_SPACE
+from segue.core.errors import InputError
+from segue.core.model.infer import LearnedFusion
+from segue.training.export import INT8_FILE, MODEL_FILE
+from segue.training.net import net_from_state
+from segue.training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 
@@ -77,8 +77,8 @@ def test_export_of_a_missing_checkpoint_is_a_usage_error(tmp_path, capsys):
 def test_a_net_with_both_cost_volumes_exports_to_the_same_outputs(tmp_path):
     import onnxruntime as ort
 
-    from training.export import export_onnx
-    from training.net import FusionNet
+    from segue.training.export import export_onnx
+    from segue.training.net import FusionNet
 
     torch.manual_seed(0)
     net = FusionNet((8, 16, 24, 32), cost_radius=1, fine_cost_radius=1).eval()
@@ -99,9 +99,9 @@ def test_a_fine_tune_starts_from_the_shipped_model_without_its_checkpoint():
     # model.init may name an exported model: its ONNX file holds every parameter of the net
     import onnxruntime as ort
 
-    from core.model.infer import shipped_model_dir
-    from training.net import FusionNet, load_widened
-    from training.train import load_exported
+    from segue.core.model.infer import shipped_model_dir
+    from segue.training.net import FusionNet, load_widened
+    from segue.training.train import load_exported
 
     folder = shipped_model_dir()
     state = load_exported(folder)
@@ -118,7 +118,7 @@ def test_a_fine_tune_starts_from_the_shipped_model_without_its_checkpoint():
 
 
 def test_an_init_that_is_not_a_model_is_refused(tmp_path):
-    from training.train import load_exported
+    from segue.training.train import load_exported
 
     (tmp_path / "manifest.json").write_text("{}")
     with pytest.raises(InputError, match="not a Segue fusion model manifest"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.model.features import softmax_planes
+from segue.core.model.features import softmax_planes
 
 
 def test_softmax_planes_are_the_softmax_over_the_last_axis_even_for_extreme_logits():

@@ -6,8 +6,8 @@ import math
 import pytest
 from model_fixtures import tiny_config
 
-from core.errors import InputError
-from training.heldout import evaluate, main
+from segue.core.errors import InputError
+from segue.training.heldout import evaluate, main
 
 pytest_plugins = ("model_fixtures",)
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from core import Engine
-from core.errors import InputError
-from core.model.infer import LearnedFusion, shipped_model_dir
+from segue.core import Engine
+from segue.core.errors import InputError
+from segue.core.model.infer import LearnedFusion, shipped_model_dir
 
 pytest_plugins = ("model_fixtures",)
 
@@ -23,7 +23,7 @@ TILE_ATOL = 1e-5
 def test_inference_never_imports_torch(exported):
     code = (
         "import sys, numpy as np\n"
-        "from core.model.infer import LearnedFusion\n"
+        "from segue.core.model.infer import LearnedFusion\n"
         f"f = LearnedFusion({str(exported)!r}, threads=1)\n"
         "lg, rs, fd = f(np.random.rand(21, 35, 29).astype(np.float32))\n"
         "assert lg.shape == (21, 35, 4) and rs.shape == (21, 35, 3) and fd.shape == (21, 35, 8)\n"

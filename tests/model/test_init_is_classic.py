@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 from conftest import TRIPLETS, read_rgb
 
-from core.flow import flow_pair
-from core.intermediate import linear, reversed_, splat_metrics
-from core.model import features
-from core.synthesis import Synthesizer
-from training.net import FusionNet
-from training.validate import predict
+from segue.core.flow import flow_pair
+from segue.core.intermediate import linear, reversed_, splat_metrics
+from segue.core.model import features
+from segue.core.synthesis import Synthesizer
+from segue.training.net import FusionNet
+from segue.training.validate import predict
 
 #: float32 rounding of a softmax over log-priors and four weighted sums, in [0, 1] units
 INIT_ATOL = 1e-5

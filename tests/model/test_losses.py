@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from training import losses
+from segue.training import losses
 
 
 def _frames():

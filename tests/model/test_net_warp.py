@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.flow import FlowPair
-from core.intermediate import TimeFlows
-from core.model import features
-from core.warp import backward_warp as native_backward_warp
-from training.net import backward_warp, fuse
+from segue.core.flow import FlowPair
+from segue.core.intermediate import TimeFlows
+from segue.core.model import features
+from segue.core.warp import backward_warp as native_backward_warp
+from segue.training.net import backward_warp, fuse
 
 #: grid_sample and the native kernel compute the same bilinear weights in float32 in another order
 WARP_ATOL = 2e-5

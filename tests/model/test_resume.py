@@ -11,7 +11,7 @@ from conftest import FIXTURES, encode_movie, with_default_sigint
 from model_fixtures import tiny_config
 
 from segue.cli import main
-from training.train import load_checkpoint
+from segue.training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 

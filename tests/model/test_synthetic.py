@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import InputError
-from training.photos import PhotoLibrary, resolve_sources
-from training.synthetic import Layer, Scene, generate_pair, make_scene, render
+from segue.core.errors import InputError
+from segue.training.photos import PhotoLibrary, resolve_sources
+from segue.training.synthetic import Layer, Scene, generate_pair, make_scene, render
 
 
 @pytest.fixture(scope="module")

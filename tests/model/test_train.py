@@ -11,11 +11,11 @@ import torch
 from model_fixtures import tiny_config
 
 from segue.cli import main
-from training.config import load_config
-from training.data import Batches, build_cache
-from training.losses import total
-from training.net import FusionNet, fuse, net_from_state
-from training.train import load_checkpoint
+from segue.training.config import load_config
+from segue.training.data import Batches, build_cache
+from segue.training.losses import total
+from segue.training.net import FusionNet, fuse, net_from_state
+from segue.training.train import load_checkpoint
 
 pytest_plugins = ("model_fixtures",)
 
@@ -74,7 +74,7 @@ def test_validation_runs_on_a_benchmark_folder(tiny_run, tmp_path):
 
     data = tmp_path / "data" / "bbb"
     shutil.copytree(TRIPLETS / "bbb_tri_0049", data / "bbb_tri_0049")
-    from training.validate import Validator
+    from segue.training.validate import Validator
 
     val = Validator(tmp_path / "data")
     assert val.frames == 1
@@ -88,8 +88,8 @@ def test_validation_scores_what_segue_bench_scores(tmp_path):
     # one case at its own size and one wider than 1024 px, which the engine analyses at half size
     from conftest import TRIPLETS
 
-    from core import quality
-    from training.validate import Validator
+    from segue.core import quality
+    from segue.training.validate import Validator
 
     shutil.copytree(TRIPLETS / "bbb_tri_0049", tmp_path / "small" / "c")
     (tmp_path / "wide" / "c").mkdir(parents=True)

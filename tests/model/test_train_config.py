@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import InputError
-from training.config import load_config
+from segue.core.errors import InputError
+from segue.training.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from conftest import TRIPLETS, read_rgb
 
-from core import Engine
-from core.engine import resolve_model
-from core.metrics import psnr
+from segue.core import Engine
+from segue.core.engine import resolve_model
+from segue.core.metrics import psnr
 
 MODEL = Path(__file__).resolve().parents[2] / "core" / "model" / "weights"
 

@@ -1,4 +1,4 @@
-"""core.warp (native kernels) against core.warp_ref (the numpy spec)."""
+"""segue.core.warp (native kernels) against segue.core.warp_ref (the numpy spec)."""
 from __future__ import annotations
 
 import importlib
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-import core
-from core import _native, warp, warp_ref
+from segue import core
+from segue.core import _native, warp, warp_ref
 
 # Kernel and reference share float64 coordinates, float32-rounded weights and the
 # summation order, so backward results agree to the last bit in practice; the
@@ -454,11 +454,11 @@ def test_error_message_reports_shape_and_strides(rng: np.random.Generator) -> No
 
 
 def test_missing_extension_tells_how_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "core._native", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "segue.core._native", None)  # makes the import fail
     monkeypatch.delattr(core, "_native")
-    monkeypatch.delitem(sys.modules, "core.warp")
+    monkeypatch.delitem(sys.modules, "segue.core.warp")
     with pytest.raises(ImportError, match=r"pip install \."):
-        importlib.import_module("core.warp")
+        importlib.import_module("segue.core.warp")
 
 
 # ------------------------------------------------------------------ GIL

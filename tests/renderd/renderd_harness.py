@@ -26,9 +26,9 @@ from pathlib import Path
 import grpc
 from conftest import RUN_AS_ROOT
 
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
-from renderd.client import read_token
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2_grpc
+from segue.renderd.client import read_token
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -46,7 +46,7 @@ class RenderdProcess:
     def __init__(self, store: Path, *args: str, listen: str = "127.0.0.1:0", token: str | None = None) -> None:
         self.store = store
         self.token = token
-        cmd = [sys.executable, "-m", "renderd", "serve", "--listen", listen, "--store", str(store), *RUN_AS_ROOT,
+        cmd = [sys.executable, "-m", "segue.renderd", "serve", "--listen", listen, "--store", str(store), *RUN_AS_ROOT,
                *args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)

@@ -16,9 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from renderd_harness import BBB, SAFETY, TAKE_A, TAKE_B, RenderdProcess, transition
 
-from core.media.ffmpeg import find_ffmpeg
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
+from segue.core.media.ffmpeg import find_ffmpeg
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2_grpc
 
 pytest_plugins = ("renderd_fixtures",)
 

@@ -19,12 +19,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from renderd_harness import SAFETY, RenderdProcess
 
-from core.transition import TransitionSpec
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
-from renderd.client import RenderClient
-from renderd.servicer import MAX_PAGE_BYTES
-from renderd.store import SUCCEEDED, FrameRow, JobRow, JobStore
+from segue.core.transition import TransitionSpec
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2_grpc
+from segue.renderd.client import RenderClient
+from segue.renderd.servicer import MAX_PAGE_BYTES
+from segue.renderd.store import SUCCEEDED, FrameRow, JobRow, JobStore
 
 FRAMES = 10_000
 BIG_REPORTS = 50

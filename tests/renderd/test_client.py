@@ -10,8 +10,8 @@ import uuid
 import pytest
 from renderd_harness import BBB, SAFETY, TOKEN, RenderdProcess, transition
 
-from renderd._proto import render_pb2 as pb
-from renderd.client import RenderClient, RenderError, Retry
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.client import RenderClient, RenderError, Retry
 
 pytest_plugins = ("renderd_fixtures",)
 
@@ -24,10 +24,11 @@ def test_client_imports_without_the_engine():
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('core', 'numpy', 'cv2', 'PyOpenColorIO', 'OpenEXR'):\n"
+        "        if name.startswith('segue.core') or name.split('.')[0] in ('numpy', 'cv2', 'PyOpenColorIO',"
+        " 'OpenEXR'):\n"
         "            raise ImportError('blocked: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import renderd.client as c\n"
+        "import segue.renderd.client as c\n"
         "print(c.RenderClient.__name__, c.pb.JOB_STATE_SUCCEEDED)\n"
     )
     result = subprocess.run([sys.executable, "-c", blocker], check=False, capture_output=True, text=True,

@@ -5,15 +5,15 @@ import os
 
 import pytest
 
-from renderd.client import is_loopback_address, is_loopback_host
-from renderd.config import (
+from segue.renderd.client import is_loopback_address, is_loopback_host
+from segue.renderd.config import (
     ConfigError,
     ServeConfig,
     load_config,
     split_address,
 )
-from renderd.errors import PermissionDenied
-from renderd.paths import PathPolicy
+from segue.renderd.errors import PermissionDenied
+from segue.renderd.paths import PathPolicy
 
 
 @pytest.mark.parametrize(("host", "loopback"), [

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from renderd_harness import BBB, SAFETY, TAKE_A, TAKE_B, RenderdProcess, transition
 
-from renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2 as pb
 
 pytest_plugins = ("renderd_fixtures",)
 

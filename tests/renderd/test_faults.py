@@ -12,10 +12,10 @@ from renderd_harness import (
     transition,
 )
 
-from core.transition import TransitionSpec, render_transition
-from renderd._proto import render_pb2 as pb
-from renderd.client import RenderClient, Retry
-from renderd.store import QUEUED, RUNNING, JobStore
+from segue.core.transition import TransitionSpec, render_transition
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.client import RenderClient, Retry
+from segue.renderd.store import QUEUED, RUNNING, JobStore
 
 FRAMES = 30  # demo takes, 320x180: long enough to stop mid-job after a few frames
 

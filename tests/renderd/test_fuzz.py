@@ -26,7 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hostile_media import HLS_NAME, ffconcat_list, hls_playlist, png_bomb, small_movie
 from renderd_harness import BBB, SAFETY, TOKEN, RenderdProcess
 
-from renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2 as pb
 
 REQUESTS = int(os.environ.get("SEGUE_FUZZ_REQUESTS", "1000"))
 SEED = int(os.environ.get("SEGUE_FUZZ_SEED", "20261205"))

@@ -6,8 +6,8 @@ import uuid
 
 from renderd_harness import BBB, SAFETY, TOKEN, transition
 
-from renderd._proto import render_pb2 as pb
-from renderd.client import RenderClient
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.client import RenderClient
 
 pytest_plugins = ("renderd_fixtures",)
 

@@ -19,8 +19,8 @@ import pytest
 from conftest import RUN_AS_ROOT
 from renderd_harness import BBB, SAFETY, RenderdProcess, transition
 
-from renderd._proto import render_pb2 as pb
-from renderd.client import LOCAL_TOKEN_NAME, read_token
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.client import LOCAL_TOKEN_NAME, read_token
 
 NOBODY = 65534
 
@@ -37,7 +37,7 @@ def config_home(monkeypatch) -> Path:
 
 
 def serve(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "renderd", "serve", *args], check=False, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "segue.renderd", "serve", *args], check=False, capture_output=True,
                           text=True, stdin=subprocess.DEVNULL, timeout=SAFETY)
 
 

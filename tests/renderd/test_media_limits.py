@@ -29,9 +29,9 @@ from hostile_media import (
 )
 from renderd_harness import BBB, RenderdProcess, transition
 
-from core.limits import DEFAULT_MAX_PIXELS
-from renderd._proto import render_pb2 as pb
-from renderd.config import ConfigError, load_config
+from segue.core.limits import DEFAULT_MAX_PIXELS
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.config import ConfigError, load_config
 
 pytest_plugins = ("renderd_fixtures",)
 

@@ -13,7 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from renderd_harness import BBB, TAKE_A, transition
 
-from renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2 as pb
 
 pytest_plugins = ("renderd_fixtures",)
 

@@ -11,8 +11,8 @@ import uuid
 
 from renderd_harness import SAFETY, RenderdProcess
 
-from renderd._proto import render_pb2 as pb
-from renderd.store import (
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.store import (
     CANCELLED,
     FAILED,
     QUEUED,
@@ -56,7 +56,7 @@ def remaining(store_dir, ids: list[str]) -> dict[str, int]:
 
 
 def prune(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "renderd", "prune", *args], check=False, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "segue.renderd", "prune", *args], check=False, capture_output=True,
                           text=True, stdin=subprocess.DEVNULL, timeout=SAFETY)
 
 

@@ -25,13 +25,13 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from renderd_harness import BBB, FINAL, SAFETY, RenderdProcess, frame_files, transition
 
-from core.errors import CancelledError
-from core.media.ffmpeg import find_ffmpeg
-from core.retime import RetimeSpec, run_retime
-from renderd import retime
-from renderd._proto import render_pb2 as pb
-from renderd.client import RenderClient
-from renderd.store import RETIME, RUNNING, TRANSITION, JobStore
+from segue.core.errors import CancelledError
+from segue.core.media.ffmpeg import find_ffmpeg
+from segue.core.retime import RetimeSpec, run_retime
+from segue.renderd import retime
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.client import RenderClient
+from segue.renderd.store import RETIME, RUNNING, TRANSITION, JobStore
 
 pytest_plugins = ("renderd_fixtures",)
 

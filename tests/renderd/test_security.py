@@ -10,15 +10,15 @@ import pytest
 from conftest import RUN_AS_ROOT
 from renderd_harness import SAFETY, TOKEN, RenderdProcess
 
-from renderd._proto import render_pb2 as pb
-from renderd._proto import render_pb2_grpc
-from renderd.client import RenderClient, RenderError, Retry
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2_grpc
+from segue.renderd.client import RenderClient, RenderError, Retry
 
 
 def serve(*args: str, as_root_ok: bool = True) -> subprocess.CompletedProcess:
     """``segue-renderd serve`` expected to refuse before listening (for another reason than root)."""
     extra = RUN_AS_ROOT if as_root_ok else []
-    return subprocess.run([sys.executable, "-m", "renderd", "serve", *extra, *args], check=False,
+    return subprocess.run([sys.executable, "-m", "segue.renderd", "serve", *extra, *args], check=False,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=SAFETY)
 
 

@@ -13,11 +13,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from renderd_harness import BBB, TAKE_A, TAKE_B, RenderdProcess, frame_files, transition
 
-from core.transition import TransitionSpec, render_transition
-from renderd._proto import render_pb2 as pb
-from renderd.jobs import JobService
-from renderd.paths import PathPolicy
-from renderd.store import JobStore
+from segue.core.transition import TransitionSpec, render_transition
+from segue.renderd._proto import render_pb2 as pb
+from segue.renderd.jobs import JobService
+from segue.renderd.paths import PathPolicy
+from segue.renderd.store import JobStore
 
 pytest_plugins = ("renderd_fixtures",)
 

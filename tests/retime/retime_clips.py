@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from conftest import with_default_sigint
 
-from core.media.ffmpeg import find_ffmpeg
+from segue.core.media.ffmpeg import find_ffmpeg
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 W, H = 192, 108
@@ -61,9 +61,9 @@ def encode(frames: list[np.ndarray], out: Path, fps: str = "25", args: tuple[str
 
 def decode(path: Path, fmt: str = "rgb24") -> list[np.ndarray]:
     """Every frame of a movie as decoded by ffmpeg's own tag-driven conversion (rgb24 / rgb48le)."""
-    from core.media.probe import probe_media
+    from segue.core.media.probe import probe_movie
 
-    info = probe_media(str(path))
+    info = probe_movie(str(path))
     out = subprocess.run([find_ffmpeg(), "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
                           "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", fmt, "pipe:1"],
                          capture_output=True, check=True).stdout

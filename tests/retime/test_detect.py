@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from retime_clips import pan, texture
 
-from core.retime import duplicates, scenes
+from segue.core.retime import duplicates, scenes
 
 
 def as_float(frames):

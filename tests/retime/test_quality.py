@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from retime_clips import H, W, blend, encode, pan, psnr, read_png, segue, texture
 
-from core import Engine
+from segue.core import Engine
 
 LOSSLESS = ("-c:v", "ffv1", "-pix_fmt", "bgr0")
 

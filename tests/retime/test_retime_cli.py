@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from retime_clips import assert_user_error, encode, pan, segue, texture
 
-from core.errors import InputError
-from core.retime import RetimeSpec
+from segue.core.errors import InputError
+from segue.core.retime import RetimeSpec
 
 LONG_FRAMES = 24
 TOTAL = 4 * LONG_FRAMES  # --slowmo 4 of the long clip
@@ -60,8 +60,8 @@ def test_rate_options_are_exclusive(clip, tmp_path):
 
 
 def test_cli_defaults_match_the_modules():
-    from core.retime import duplicates, scenes
     from segue.cli import build_parser
+    from segue.core.retime import duplicates, scenes
 
     args = build_parser().parse_args(["retime", "x.mp4", "-o", "y.mp4", "--fps", "50"])
     assert args.scene_threshold == scenes.SCENE_THRESHOLD and args.dup_threshold == duplicates.DUP_THRESHOLD

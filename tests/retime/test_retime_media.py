@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from retime_clips import decode, encode, exact_rate, pan, psnr, read_png, segue, texture
 
-from core.media.ffmpeg import find_ffmpeg
-from core.media.probe import decoded_audio_seconds, probe_media
+from segue.core.media.ffmpeg import find_ffmpeg
+from segue.core.media.probe import decoded_audio_seconds, probe_movie
 
 NTSC24, NTSC60 = Fraction(24000, 1001), Fraction(60000, 1001)
 AAC_FRAME = Fraction(1024, 48000)  # one audio frame
@@ -40,7 +40,7 @@ def test_23976_to_5994_h264_with_audio_untouched(tmp_path, clip23976):
     out = tmp_path / "out.mp4"
     r = segue("retime", clip23976, "-o", out, "--fps", "59.94", "-q")
     assert r.returncode == 0, r.stderr
-    src, got = probe_media(str(clip23976)), probe_media(str(out))
+    src, got = probe_movie(str(clip23976)), probe_movie(str(out))
     assert got.frame_count == math.ceil(src.frame_count * Fraction(5, 2)) == 120
     assert exact_rate(got.times) == {Fraction(1001, 60000)}  # 59.94 exactly, every frame
     assert got.fps == NTSC60
@@ -64,7 +64,7 @@ def test_slowmo_prores_stretches_audio_or_drops_it(tmp_path, clip23976):
     out = tmp_path / "slow.mov"
     r = segue("retime", clip23976, "-o", out, "--slowmo", "2", "-q")
     assert r.returncode == 0, r.stderr
-    got = probe_media(str(out))
+    got = probe_movie(str(out))
     assert got.frame_count == 96 and got.fps == NTSC24
     assert (got.codec, got.pix_fmt) == ("prores", "yuv422p10le")
     assert (got.colour.range, got.colour.matrix) == ("tv", "bt709")
@@ -75,7 +75,7 @@ def test_slowmo_prores_stretches_audio_or_drops_it(tmp_path, clip23976):
 
     r = segue("retime", clip23976, "-o", tmp_path / "mute.mov", "--slowmo", "2", "--audio", "drop", "-q")
     assert r.returncode == 0, r.stderr
-    assert probe_media(str(tmp_path / "mute.mov")).audio == ()
+    assert probe_movie(str(tmp_path / "mute.mov")).audio == ()
 
 
 def gradient(bits: int) -> list[np.ndarray]:
@@ -97,7 +97,7 @@ def test_ten_bit_bt2020_source_stays_ten_bit_with_its_tags(tmp_path, codec, ext,
     out = tmp_path / f"out.{ext}"
     r = segue("retime", src, "-o", out, "--factor", "2", "--codec", codec, "-q")
     assert r.returncode == 0, r.stderr
-    got = probe_media(str(out))
+    got = probe_movie(str(out))
     assert got.frame_count == 12 and got.pix_fmt == pix_fmt
     assert (got.colour.range, got.colour.matrix, got.colour.primaries, got.colour.transfer) == (
         "tv", "bt2020nc", "bt2020", "smpte2084")
@@ -124,7 +124,7 @@ def test_full_range_bt601_source_keeps_its_range_and_colours(tmp_path):
     out = tmp_path / "out.mp4"
     r = segue("retime", src, "-o", out, "--factor", "2", "-q")
     assert r.returncode == 0, r.stderr
-    got = probe_media(str(out))
+    got = probe_movie(str(out))
     assert (got.colour.range, got.colour.matrix) == ("pc", "smpte170m")
     # ffmpeg's own decodes, each driven by its file's tags: the copied frames must match
     ours, theirs = decode(out), decode(src)
@@ -144,7 +144,7 @@ def test_image_sequence_in_movie_out(tmp_path):
     out = tmp_path / "out.mkv"
     r = segue("retime", folder / "shot.%04d.png", "-o", out, "--factor", "2", "--input-fps", "25", "-q")
     assert r.returncode == 0, r.stderr
-    got = probe_media(str(out))
+    got = probe_movie(str(out))
     assert got.frame_count == 20 and got.fps == 50 and got.is_rgb  # lossless RGB stays RGB (ffv1 stores bgr0)
     assert got.colour.range == "pc"
     assert np.array_equal(decode(out)[4], cv2.imread(str(folder / "shot.1003.png"))[..., ::-1])

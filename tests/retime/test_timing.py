@@ -6,9 +6,9 @@ from fractions import Fraction
 
 import pytest
 
-from core.errors import InputError
-from core.media.ffmpeg import format_rate
-from core.retime.timing import (
+from segue.core.errors import InputError
+from segue.core.media.ffmpeg import format_rate
+from segue.core.retime.timing import (
     COPY,
     HOLD,
     SYNTH,

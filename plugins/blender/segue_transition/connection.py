@@ -79,7 +79,7 @@ def client_module() -> ModuleType:
         if exc.name != f"{__package__}._renderd":
             raise  # the vendored client is there but grpcio/protobuf are not: say so
     try:
-        return import_module("renderd.client")
+        return import_module("segue.renderd.client")
     except ModuleNotFoundError as exc:
         raise ConnectionProblem(
             "the Segue gRPC client is missing: install the extension zip made by "
@@ -167,14 +167,9 @@ def connect(settings: Settings, should_stop: Any = None) -> Any:
         RenderError: the daemon answered with a refusal (e.g. a wrong token).
     """
     check_online_access(settings)
-    mod = client_module()
-    try:
-        _fetch_capabilities(settings, probe=True)
-        return client(settings)
-    except mod.RenderError as exc:
-        if exc.code not in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
-            raise
-        unreachable = exc.message
+    found, unreachable = _answering_client(settings)
+    if found is not None:
+        return found
     if not (settings.auto_start and is_loopback(settings.address)):
         hint = ("start one with `segue-renderd serve`" if is_loopback(settings.address)
                 else "check the address in the add-on preferences")
@@ -184,12 +179,9 @@ def connect(settings: Settings, should_stop: Any = None) -> Any:
     while True:
         if should_stop is not None and should_stop():
             raise ConnectionProblem("cancelled while segue-renderd was starting")
-        try:
-            _fetch_capabilities(settings, probe=True)
-            return client(settings)
-        except mod.RenderError as exc:
-            if exc.code not in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
-                raise
+        found, _ = _answering_client(settings)
+        if found is not None:
+            return found
         if daemon.poll() is not None:
             raise ConnectionProblem(f"segue-renderd exited with code {daemon.returncode} on start: "
                                     f"{_log_tail()}")
@@ -197,6 +189,17 @@ def connect(settings: Settings, should_stop: Any = None) -> Any:
             raise ConnectionProblem(f"segue-renderd started but did not answer at {settings.address} "
                                     f"within {START_TIMEOUT:.0f} s: {_log_tail()}")
         time.sleep(0.2)
+
+
+def _answering_client(settings: Settings) -> tuple[Any | None, str]:
+    """``(client, "")`` if the daemon answers now, else ``(None, why not)``; refusals raise."""
+    try:
+        _fetch_capabilities(settings, probe=True)
+        return client(settings), ""
+    except client_module().RenderError as exc:
+        if exc.code not in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+            raise
+        return None, exc.message
 
 
 def capabilities(settings: Settings) -> Any:

@@ -2,7 +2,7 @@
 
 The client is ``renderd/client.py`` with its generated stubs: ``segue install resolve``
 vendors both into ``segue_resolve/_client``; in a development checkout (or wherever the
-``segue`` package is importable) ``renderd.client`` is used directly. Either way this
+``segue`` package is importable) ``segue.renderd.client`` is used directly. Either way this
 module owns the channel for one run and turns the daemon's status codes into refusals a
 Resolve user can act on.
 """
@@ -21,7 +21,7 @@ START_HINT = "Start one with `segue-renderd serve` (in the environment where Seg
 
 
 def client_module() -> ModuleType:
-    """The shared client module: the vendored copy if installed, else ``renderd.client``."""
+    """The shared client module: the vendored copy if installed, else ``segue.renderd.client``."""
     try:
         from ._client import client as module  # written by `segue install resolve`
     except ImportError as exc:
@@ -33,7 +33,7 @@ def client_module() -> ModuleType:
     else:
         return module
     try:  # a source checkout, or an environment with segue installed
-        from renderd import client as module
+        from segue.renderd import client as module
     except ImportError as exc:
         raise Refusal("Segue client", f"Segue's client is not installed for this Python ({exc}): run "
                       "`segue install resolve`.") from None

@@ -41,7 +41,7 @@ def test_extension_in_blender(tmp_path):
         **os.environ,
         "BLENDER_USER_RESOURCES": str(tmp_path / "blender-user"),
         "SEGUE_EXTENSION_ZIP": str(zip_path),
-        "SEGUE_RENDERD_CMD": json.dumps([sys.executable, "-m", "renderd"]),
+        "SEGUE_RENDERD_CMD": json.dumps([sys.executable, "-m", "segue.renderd"]),
         "SEGUE_RENDERD_EXE": str(renderd_exe if renderd_exe.exists() else shutil.which("segue-renderd")),
         "SEGUE_REPO": str(REPO),
     }

@@ -67,8 +67,8 @@ def test_online_access_guards_the_network():
 
 
 def test_source_tree_uses_the_installed_shared_client():
-    assert connection.client_module().__name__ == "renderd.client"
-    assert connection.proto_module().__name__ == "renderd._proto.render_pb2"
+    assert connection.client_module().__name__ == "segue.renderd.client"
+    assert connection.proto_module().__name__ == "segue.renderd._proto.render_pb2"
 
 
 def test_nothing_answers_and_no_auto_start():
@@ -199,6 +199,6 @@ def test_progress_text():
 
 
 def _get_job(job_id: str):
-    from renderd._proto import render_pb2 as pb
+    from segue.renderd._proto import render_pb2 as pb
 
     return pb.GetJobRequest(job_id=job_id)

@@ -6,7 +6,7 @@ import socket
 import pytest
 from resolve_harness import FPS, TAKE_FRAMES, Editor, Scene, run_entry
 
-from renderd._proto import render_pb2 as pb
+from segue.renderd._proto import render_pb2 as pb
 
 pytest_plugins = ("resolve_fixtures",)
 

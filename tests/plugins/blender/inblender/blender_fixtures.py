@@ -7,7 +7,7 @@ Runs inside ``bpy`` (Blender 5.0.1 as a Python module), started by
   so the tester's own Blender configuration is never touched);
 * ``SEGUE_EXTENSION_ZIP``: the zip built by ``plugins/blender/build_extension.py``;
 * ``SEGUE_RENDERD_CMD``: JSON list, the command that runs ``segue-renderd`` from the
-  project's venv (``[python, "-m", "renderd"]``); ``SEGUE_RENDERD_EXE``: the
+  project's venv (``[python, "-m", "segue.renderd"]``); ``SEGUE_RENDERD_EXE``: the
   ``segue-renderd`` script itself (for the auto-start test);
 * ``SEGUE_REPO``: the repository, for its media.
 
