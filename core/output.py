@@ -86,8 +86,12 @@ def prepare_folder(folder: str | os.PathLike[str]) -> Path:
 
 
 def contact_sheet(images: list[np.ndarray], labels: list[str], path: str | os.PathLike[str],
-                  thumb_width: int = 320, per_row: int = 5) -> None:
-    """A PNG grid of uint8 RGB ``images`` with a caption under each, written atomically."""
+                  thumb_width: int = 320, per_row: int = 5,
+                  before_replace: Callable[[str], None] | None = None) -> None:
+    """A PNG grid of uint8 RGB ``images`` with a caption under each, written atomically.
+
+    ``before_replace`` as for `atomic_path` (a ledger's recorder).
+    """
     h, w = images[0].shape[:2]
     tw, th = thumb_width, max(1, round(h * thumb_width / w))
     caption, pad = 22, 6
@@ -102,4 +106,4 @@ def contact_sheet(images: list[np.ndarray], labels: list[str], path: str | os.Pa
     ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     if not ok:
         raise RuntimeError("PNG encoding of the contact sheet failed")
-    atomic_write_bytes(path, png.tobytes())
+    atomic_write_bytes(path, png.tobytes(), before_replace=before_replace)

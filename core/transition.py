@@ -23,7 +23,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -31,19 +31,22 @@ from pathlib import Path
 
 import numpy as np
 
-from segue.core import __version__
+from segue.core import __version__, preview
 from segue.core.color import ColorManager
 from segue.core.conform import MODES, conform, output_size
 from segue.core.context import CONTEXT_PER_SIDE
 from segue.core.engine import Engine
 from segue.core.errors import CancelledError, InputError
 from segue.core.media import Clip, open_clip, write_frame
+from segue.core.media.images import read_image
 from segue.core.output import atomic_write_text, frame_name, prepare_folder
 from segue.core.ownership import Ledger
 from segue.core.synthesis import Synthesized
 
 STATE_FILE = ".segue-state.json"
 REPORT_FILE = "transition.json"
+#: the files of a job besides its frames
+_JOB_FILES = (REPORT_FILE, STATE_FILE, *preview.FILES)
 #: the frame files of any transition (what a shorter rerun removes of an earlier render)
 _FRAME_FILE = re.compile(r"frame_\d{4,}\.(png|exr|tif)")
 FORMATS = ("png", "exr", "tiff")
@@ -70,6 +73,8 @@ class TransitionSpec:
     colorspace_out: str | None = None
     ocio_config: str | None = None
     conform: str = "fit"
+    #: also write the preview movies and the contact sheet (`core.preview`)
+    preview: bool = True
 
     def validate(self) -> None:
         """Check the fields that need no file access; raise `InputError` naming the field."""
@@ -164,7 +169,7 @@ def _job_key(spec: TransitionSpec, prep: _Prepared) -> str:
         files = [p] if p.is_file() else sorted((p if p.is_dir() else p.parent).iterdir())
         return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files[:4096] if f.is_file()]
 
-    body = {"version": __version__, "spec": asdict(spec) | {"out_dir": None},
+    body = {"version": __version__, "spec": asdict(spec) | {"out_dir": None, "preview": None},
             "a": [prep.a_index, stamp(spec.clip_a)], "b": [prep.b_index, stamp(spec.clip_b)],
             "cs": [prep.colorspace_a, prep.colorspace_b, prep.colorspace_out, prep.bit_depth]}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
@@ -207,7 +212,7 @@ def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
         for source in getattr(clip, "files", None) or [clip.path]:
             real = os.path.realpath(source)
             name = os.path.basename(real)
-            if os.path.dirname(real) == real_folder and (name in (*names, REPORT_FILE, STATE_FILE)
+            if os.path.dirname(real) == real_folder and (name in (*names, *_JOB_FILES)
                                                          or _FRAME_FILE.fullmatch(name)):
                 raise InputError(f"{source} is a frame of {label} and the output folder {folder} would hold "
                                  "a file of the same name: write the transition to another folder")
@@ -243,20 +248,21 @@ def check_output_folder(spec: TransitionSpec) -> None:
     folder = Path(spec.out_dir)
     if folder.is_dir():
         names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
-        Ledger(folder).check_free([*names, REPORT_FILE, STATE_FILE])
+        Ledger(folder).check_free([*names, *_JOB_FILES])
 
 
-def _claim_folder(ledger: Ledger, names: list[str]) -> None:
-    """Refuse to overwrite files Segue did not write; remove stale frames it did write.
+def _claim_folder(ledger: Ledger, names: list[str], previews: bool) -> None:
+    """Refuse to overwrite files Segue did not write; remove stale files it did write.
 
-    A stale frame is one of Segue's frame files beyond this job's count (an earlier render
-    of more frames). Also removes the temporary files a killed run of this job left.
+    Stale: one of Segue's frame files beyond this job's count (an earlier render of more
+    frames), and previews this job will not write (they would show another render). Also
+    removes the temporary files a killed run of this job left.
     """
-    ledger.check_free([*names, REPORT_FILE, STATE_FILE])
+    ledger.check_free([*names, *_JOB_FILES])
     for name in ledger.names():
-        if _FRAME_FILE.fullmatch(name) and name not in names:
+        if (_FRAME_FILE.fullmatch(name) and name not in names) or (not previews and name in preview.FILES):
             ledger.remove(name)
-    ledger.sweep_temporaries({*names, REPORT_FILE, STATE_FILE}.__contains__)
+    ledger.sweep_temporaries({*names, *_JOB_FILES}.__contains__)
     ledger.compact()
 
 
@@ -287,7 +293,7 @@ def render_transition(
     _check_not_input(folder, names, prep)
     key = _job_key(spec, prep)
     ledger = Ledger(folder)
-    _claim_folder(ledger, names)
+    _claim_folder(ledger, names, spec.preview)
     done = _load_state(folder, ledger, key, names)
 
     def save_state() -> None:
@@ -353,6 +359,12 @@ def render_transition(
             finish_pending()  # what was synthesized is kept, whatever stopped the loop
         prep.timings["synthesis"] = time.perf_counter() - t0
 
+    previews = None
+    if spec.preview:
+        t0 = time.perf_counter()
+        inputs = _preview_inputs(prep, spec, colour, folder, records, a, b)
+        previews = preview.write_previews(folder, inputs, ledger.recorder)
+        prep.timings["preview"] = time.perf_counter() - t0
     prep.timings["total"] = time.perf_counter() - started
     report = {
         "segue_version": __version__,
@@ -364,11 +376,41 @@ def render_transition(
                    "colorspace": prep.colorspace_out, "width": width, "height": height,
                    "conform": spec.conform, "ocio_config": colour.config_source},
         "frames": [asdict(r) for r in records],
+        "previews": previews,
         "correspondence": info,
         "timings": {k: round(v, 4) for k, v in prep.timings.items()},
     }
     atomic_write_text(folder / REPORT_FILE, json.dumps(report, indent=2), before_replace=ledger.recorder(REPORT_FILE))
     return report
+
+
+class _WrittenFrames(Sequence[np.ndarray]):
+    """The job's frames as written, read back into the working space one at a time."""
+
+    def __init__(self, folder: Path, records: list[FrameRecord], colour: ColorManager, colorspace: str) -> None:
+        self.paths = [folder / r.file for r in records]
+        self.colour, self.colorspace = colour, colorspace
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, k):  # type: ignore[override] - int indices only
+        return self.colour.to_working(read_image(self.paths[k]).pixels, self.colorspace)
+
+
+def _preview_inputs(prep: _Prepared, spec: TransitionSpec, colour: ColorManager, folder: Path,
+                    records: list[FrameRecord], a: np.ndarray, b: np.ndarray) -> preview.PreviewInputs:
+    """A's tail up to its out frame, the written frames, B's head from its in frame (`core.preview`)."""
+    height, width = a.shape[:2]
+    first_a = max(0, prep.a_index - preview.HANDLES + 1)
+    count_b = min(preview.HANDLES, prep.clip_b.frame_count - prep.b_index)
+    before = prep.clip_a.read_frames(first_a, prep.a_index - first_a) if first_a < prep.a_index else []
+    after = prep.clip_b.read_frames(prep.b_index + 1, count_b - 1) if count_b > 1 else []
+    tail_a = [*(colour.to_working(im, prep.colorspace_a) for im in before), a]
+    head_b = [b, *(conform(colour.to_working(im, prep.colorspace_b), width, height, spec.conform) for im in after)]
+    return preview.PreviewInputs(tail_a, head_b, _WrittenFrames(folder, records, colour, prep.colorspace_out),
+                                 [r.t for r in records], [r.confidence for r in records],
+                                 prep.clip_a.fps or prep.clip_b.fps)
 
 
 def mean_confidence(report: dict) -> float:

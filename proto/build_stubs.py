@@ -3,7 +3,7 @@
     python proto/build_stubs.py --out DIR
 
 Writes ``DIR/__init__.py``, ``render_pb2.py``, ``render_pb2.pyi`` and
-``render_pb2_grpc.py``: a flat package that the build installs as ``renderd._proto``.
+``render_pb2_grpc.py``: a flat package that the build installs as ``segue.renderd._proto``.
 The build runs this script (proto/CMakeLists.txt) with grpcio-tools from
 ``[build-system].requires``; the output lives in the build folder, never in the source
 tree, and is never committed.
@@ -35,8 +35,12 @@ INIT = '''"""Generated from proto/segue/render/v1/render.proto by proto/build_st
 
 def generate(out: Path) -> None:
     """Run protoc (from grpcio-tools) and write the stub package into ``out``."""
-    import grpc_tools
-    from grpc_tools import protoc  # build-time dependency only
+    try:
+        import grpc_tools
+        from grpc_tools import protoc  # build-time dependency only
+    except ImportError:
+        raise SystemExit("build_stubs.py needs grpcio-tools, which the build installs for itself: to run it by hand, "
+                         f"pip install grpcio-tools=={_build_requirement('grpcio-tools')}") from None
 
     well_known = Path(grpc_tools.__file__).resolve().parent / "_proto"  # google/protobuf/*.proto
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +58,13 @@ def generate(out: Path) -> None:
         for name in OUTPUTS:
             shutil.copyfile(generated / name, out / name)
     (out / "__init__.py").write_text(INIT)
+
+
+def _build_requirement(name: str) -> str:
+    """The version of ``name`` that pyproject.toml's ``[build-system].requires`` pins."""
+    text = (PROTO_ROOT.parent / "pyproject.toml").read_text(encoding="utf-8")
+    found = re.search(rf'"{re.escape(name)}==([^"]+)"', text)
+    return found.group(1) if found else "<see pyproject.toml>"
 
 
 def main(argv: list[str] | None = None) -> int:

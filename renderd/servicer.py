@@ -62,7 +62,8 @@ def spec_from_proto(m: pb.TransitionSpec) -> TransitionSpec:
         a_out=m.a_out if m.HasField("a_out") else -1, b_in=m.b_in if m.HasField("b_in") else 0,
         model=m.model or "auto", format=m.format or "png", colorspace_a=m.colorspace_a or None,
         colorspace_b=m.colorspace_b or None, colorspace_out=m.colorspace_out or None,
-        ocio_config=m.ocio_config or None, conform=m.conform or "fit")
+        ocio_config=m.ocio_config or None, conform=m.conform or "fit",
+        preview=m.preview if m.HasField("preview") else True)
 
 
 def spec_to_proto(spec: dict[str, Any]) -> pb.TransitionSpec:

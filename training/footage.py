@@ -10,43 +10,15 @@ downscale when the frame is much larger than the crop, which also varies the mot
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import pairwise
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from segue.core.cases import is_usable
 from segue.core.engine import to_uint8
 from segue.core.errors import InputError
 from segue.training.photos import VALIDATION_ONLY
-
-#: mean absolute difference (8-bit levels, on a small grey copy) of a window's end frames
-#: below which the window is static and skipped
-STATIC_BELOW = 1.0
-#: a frame step whose difference exceeds this many times the median of the window's other
-#: steps, and is at least `CUT_MIN` levels, is a scene cut
-CUT_RATIO = 3.0
-CUT_MIN = 12.0
-
-
-def _small_grey(frame: np.ndarray) -> np.ndarray:
-    g = frame.mean(axis=2) * 255
-    return cv2.resize(g, (64, max(8, round(64 * g.shape[0] / g.shape[1]))), interpolation=cv2.INTER_AREA)
-
-
-def is_usable(frames: list[np.ndarray]) -> bool:
-    """True when a window of float32 frames is neither static nor cut (see module constants)."""
-    grey = [_small_grey(f) for f in frames]
-    steps = [float(np.abs(a - b).mean()) for a, b in pairwise(grey)]
-    if float(np.abs(grey[0] - grey[-1]).mean()) < STATIC_BELOW:
-        return False
-    # each step against the median of the *other* steps: against all of them, the cut in a
-    # 3-frame window (two steps) would be half the median and never exceed 3x it
-    for i, step in enumerate(steps):
-        others = float(np.median(steps[:i] + steps[i + 1:]))
-        if step > CUT_MIN and step > CUT_RATIO * max(others, 1e-3):
-            return False
-    return True
 
 
 def expand_clips(paths: list[str]) -> list[str]:

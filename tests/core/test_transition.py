@@ -23,15 +23,17 @@ BBB = sorted((FIXTURES / "bbb").glob("bbb.*.png"))
 
 
 def _spec(out: Path, **kw) -> TransitionSpec:
-    base = dict(clip_a=str(TAKE_A), clip_b=str(TAKE_B), frames=3, out_dir=str(out), model="classic")
+    # previews have their own tests (test_preview.py); here they would only cost time
+    base = dict(clip_a=str(TAKE_A), clip_b=str(TAKE_B), frames=3, out_dir=str(out), model="classic", preview=False)
     return TransitionSpec(**(base | kw))
 
 
 def test_demo_takes_bridge_with_report(tmp_path):
-    report = render_transition(_spec(tmp_path / "out", frames=4))
+    report = render_transition(_spec(tmp_path / "out", frames=4, preview=True))
     out = tmp_path / "out"
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert names == ["frame_0001.png", "frame_0002.png", "frame_0003.png", "frame_0004.png", REPORT_FILE]
+    assert names == ["contact_sheet.png", "frame_0001.png", "frame_0002.png", "frame_0003.png", "frame_0004.png",
+                     "preview.mp4", "preview_dissolve.mp4", REPORT_FILE]
     on_disk = json.loads((out / REPORT_FILE).read_text())
     assert on_disk["frames"] == report["frames"]
     assert [f["t"] for f in report["frames"]] == pytest.approx([0.2, 0.4, 0.6, 0.8])

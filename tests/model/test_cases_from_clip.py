@@ -16,7 +16,9 @@ from segue.core.quality import run
 from segue.training.footage import footage_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from cases_from_clip import main, write_cases
+from cases_from_clip import main
+
+from segue.core.cases import write_cases
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,7 @@ def test_an_existing_set_is_never_overwritten_and_a_partial_one_never_read(movie
 
 def test_bad_arguments_are_named(movie_with_a_cut, tmp_path, capsys):
     assert main([str(movie_with_a_cut), str(tmp_path), "--gap", "1"]) == 2
-    assert "--gap 1" in capsys.readouterr().err
+    assert "gap 1:" in capsys.readouterr().err
     assert main([str(tmp_path / "none.mp4"), str(tmp_path)]) == 2
     assert "none.mp4" in capsys.readouterr().err
 

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from conftest import FIXTURES, encode_movie
 
+from segue.core.cases import is_usable
 from segue.core.flow import FlowPair
 from segue.core.intermediate import linear, reversed_, splat_metrics
 from segue.core.model import features
@@ -22,7 +23,7 @@ from segue.training.data import (
     pair_features,
     source_key,
 )
-from segue.training.footage import expand_clips, footage_pairs, is_usable
+from segue.training.footage import expand_clips, footage_pairs
 
 
 def _features(img0, img1, flows, t):
