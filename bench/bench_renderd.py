@@ -5,7 +5,7 @@
 Starts a real ``segue-renderd`` (one worker, loopback, a temporary store) and renders
 the same transitions through it, with the shared client, and in this process with
 `render_transition` and a reused `Engine` (as a worker keeps one). Two inputs: the
-embedded demo takes (320x180 movies) and two 160x90 stills, where the daemon's
+embedded demo takes (640x360 movies) and two 160x90 stills, where the daemon's
 overhead weighs most. Prints medians over ``--runs`` runs of:
 
 * **submit to first frame**: from the call (SubmitTransition, or `render_transition`)
@@ -38,7 +38,7 @@ from segue.renderd.client import RenderClient, local_token
 
 REPO = Path(__file__).resolve().parents[1]
 INPUTS = {
-    "demo takes 320x180": (REPO / "core/assets/demo/take_a.mp4", REPO / "core/assets/demo/take_b.mp4"),
+    "demo takes 640x360": (REPO / "core/assets/demo/take_a.mp4", REPO / "core/assets/demo/take_b.mp4"),
     "stills 160x90": (REPO / "tests/fixtures/bbb/bbb.0036.png", REPO / "tests/fixtures/bbb/bbb.0042.png"),
 }
 

@@ -139,6 +139,12 @@ class Engine:
         frames it has seen are reused, so neighbouring pairs share their context flows.
         """
         times = check_times(times)
+        synth = self.interpolation_synthesizer(image0, image1, context, cache)
+        return [synth.frame(t) for t in times]
+
+    def interpolation_synthesizer(self, image0: np.ndarray, image1: np.ndarray, context: Context | None = None,
+                                  cache: FlowCache | None = None) -> Synthesizer:
+        """The synthesizer `interpolate_working` asks for its frames (its frames at any t, their confidence)."""
         context = check_context(context, image0.shape)
         finest = finest_scale(image0.shape[1])
         if cache is None:
@@ -150,8 +156,7 @@ class Engine:
             small0, small1 = cache.analysis(image0, size)[0], cache.analysis(image1, size)[0]
             flows = from_flows(*cache.flows([(image0, image1), (image1, image0)], size, finest))
         moving = fit_motion(image0, image1, small0, small1, flows, context, finest, cache)
-        synth = Synthesizer(image0, image1, flows, fusion=self._learned(), motion=moving)
-        return [synth.frame(t) for t in times]
+        return Synthesizer(image0, image1, flows, fusion=self._learned(), motion=moving)
 
     def transition_synthesizer(self, image0: np.ndarray, image1: np.ndarray,
                                context: Context | None = None) -> tuple[Synthesizer, dict]:

@@ -105,7 +105,7 @@ def find_cases(data: Path) -> dict[str, list[Path]]:
     if not data.is_dir():
         raise InputError(f"benchmark folder not found: {data}")
     sets: dict[str, list[Path]] = {}
-    # hidden folders are never sets (e.g. a set being written by bench/cases_from_clip.py)
+    # hidden folders are never sets (e.g. a set being written by core.cases)
     for set_dir in sorted(p for p in data.iterdir() if p.is_dir() and not p.name.startswith(".")):
         cases = [c for c in sorted(set_dir.iterdir())
                  if (c / "input0.png").is_file() and any(_TARGET.match(f.name) for f in c.iterdir())]

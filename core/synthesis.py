@@ -17,15 +17,20 @@ cross-dissolve, which looks like an intentional transition instead of a tear:
   occluded, and there a warp still beats a dissolve (measured on ../shared/data: even a
   very conservative regional fallback cost natural_bikes 0.1-0.3 dB).
 
-Confidence says where the result can be trusted, and so how much a frame can. Where the
-two sides, each carried to time t, agree, the blend is one picture; where they disagree
-it is two pictures at once (a ghost, a doubled limb, a tear), and where the result fades
-to a dissolve the frames themselves must agree. The per-pixel confidence is
-``exp(-(d / AGREEMENT_SCALE)^2)`` of that mean absolute difference ``d``, at the analysis
-size; a frame's confidence is the `FRAME_PERCENTILE` th percentile of it pooled over
-`CONFIDENCE_POOL` of the frame: a ghosted arm makes the frame's number fall even where the
-rest of the frame is perfect. Measured on ../shared/data (139 targets): rank correlation
-with PSNR 0.84 (forward-backward consistency, the previous measure: 0.55).
+Confidence says where the result can be trusted, and so how much a frame can. The result
+is the average of two blends, each of the two sides carried to time t by one estimate of
+the time-t flows. Where the sides agree and the two estimates agree, it is one picture;
+where they disagree it is two pictures at once (a ghost, a doubled limb, a tear), and where
+the result fades to a dissolve the frames themselves must agree. The disagreement ``d`` is
+the mean over both estimates of the sides' absolute difference plus the difference of the
+two blends (or, where the result fades to a dissolve, the frames' difference), at the
+analysis size; the per-pixel confidence is ``exp(-(d / AGREEMENT_SCALE)^2)``. A frame's
+confidence is the geometric mean of two parts: its worst region (the `FRAME_PERCENTILE` th
+percentile of the per-pixel confidence pooled over `CONFIDENCE_POOL` of the frame: a
+ghosted arm pulls the number down even where the rest is perfect) and the whole frame
+(``exp(-(rms(d) / FRAME_RMS_SCALE)^2)``: PSNR is a whole-frame measure). Below
+`LOW_CONFIDENCE` a frame is flagged. Measured against ground truth (docs/classic.md,
+"Confidence"; `bench/calibrate_confidence.py`).
 """
 from __future__ import annotations
 
@@ -58,6 +63,10 @@ AGREEMENT_SCALE = 0.1
 CONFIDENCE_POOL = 0.015
 #: a frame is as trustworthy as its worst this many percent
 FRAME_PERCENTILE = 5
+#: root-mean-square disagreement over the whole frame (0..1 of full scale) at which that term is exp(-1)
+FRAME_RMS_SCALE = 0.03
+#: frame confidence below which a synthesized frame is flagged (docs/classic.md, "Confidence")
+LOW_CONFIDENCE = 0.2
 
 #: optional per-side colour adjustment: (image0, image1, t) -> (image0', image1')
 ColourRamp = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
@@ -117,12 +126,7 @@ class Synthesizer:
         else:
             warped = self._learned(img0, img1, lin, rev, t)
 
-        conf = self._confidence(rev, t)
-        mean_conf = float(conf.mean())
-        to_dissolve = np.full(conf.shape, _ramp(mean_conf, GLOBAL_TRUSTED, GLOBAL_UNTRUSTED), np.float32)
-        if self.regional_fallback:
-            pooled = cv2.blur(conf, self._pool)
-            to_dissolve = np.maximum(to_dissolve, _ramp(pooled, TRUSTED, UNTRUSTED))
+        to_dissolve = self._to_dissolve(rev, t)
         if np.any(to_dissolve > 0):
             h, w = warped.shape[:2]
             fade = resize_image(to_dissolve.astype(np.float32), (w, h))[..., None]
@@ -131,23 +135,41 @@ class Synthesizer:
             step -= warped
             step *= fade
             warped += step
-        trust = self._agreement(rev, t, to_dissolve)
-        return Synthesized(warped.astype(np.float32, copy=False), self._frame_confidence(trust), trust)
+        disagreement = self._disagreement(lin, rev, t, to_dissolve)
+        trust = _pixel_confidence(disagreement)
+        return Synthesized(warped.astype(np.float32, copy=False), _frame_confidence(disagreement, trust), trust)
 
-    def _agreement(self, tf: intermediate.TimeFlows, t: float, to_dissolve: np.ndarray) -> np.ndarray:
-        """Per-pixel confidence at the analysis size (module docstring)."""
+    def _to_dissolve(self, rev: intermediate.TimeFlows, t: float) -> np.ndarray:
+        """How far (0..1) the result fades to a dissolve, per pixel at the analysis size."""
+        conf = self._confidence(rev, t)
+        to_dissolve = np.full(conf.shape, _ramp(float(conf.mean()), GLOBAL_TRUSTED, GLOBAL_UNTRUSTED), np.float32)
+        if self.regional_fallback:
+            pooled = cv2.blur(conf, self._pool)
+            to_dissolve = np.maximum(to_dissolve, _ramp(pooled, TRUSTED, UNTRUSTED))
+        return to_dissolve
+
+    def _disagreement(self, lin: intermediate.TimeFlows, rev: intermediate.TimeFlows, t: float,
+                      to_dissolve: np.ndarray) -> np.ndarray:
+        """Per-pixel disagreement ``d`` (0..1 of full scale) at the analysis size (module docstring).
+
+        The mean of the two sides' difference under each time-t flow estimate, plus the
+        difference between the two estimates' blends (the result averages them: where they
+        differ, it shows both); where the result fades to a dissolve, the frames' own difference.
+        """
         small0, small1 = self._small0, self._small1
         if self.colour_ramp is not None:
             small0, small1 = self.colour_ramp(small0, small1, t)
-        warped = cv2.absdiff(backward_warp(small0, tf.flow_t0), backward_warp(small1, tf.flow_t1))
+        by_rev = (backward_warp(small0, rev.flow_t0), backward_warp(small1, rev.flow_t1))
+        by_lin = (backward_warp(small0, lin.flow_t0), backward_warp(small1, lin.flow_t1))
+        sides = cv2.absdiff(*by_rev)
+        sides += cv2.absdiff(*by_lin)
+        sides *= 0.5
+        blends = cv2.absdiff(cv2.addWeighted(by_rev[0], 1 - t, by_rev[1], t, 0.0),
+                             cv2.addWeighted(by_lin[0], 1 - t, by_lin[1], t, 0.0))
+        sides += blends
         still = cv2.absdiff(small0, small1)  # what a dissolve blends where the result fades to one
-        diff = warped + to_dissolve[..., None] * (still - warped)
-        d = intermediate.channel_mean(diff, 1.0 / AGREEMENT_SCALE)
-        return cv2.exp(-(d * d))
-
-    def _frame_confidence(self, trust: np.ndarray) -> float:
-        k = max(3, int(round(max(trust.shape) * CONFIDENCE_POOL)) | 1)
-        return float(np.percentile(cv2.blur(trust, (k, k)), FRAME_PERCENTILE))
+        diff = sides + to_dissolve[..., None] * (still - sides)
+        return intermediate.channel_mean(diff)
 
     def _full(self, tf: intermediate.TimeFlows) -> tuple[np.ndarray, np.ndarray]:
         """Time-t flows at the images' resolution."""
@@ -191,6 +213,22 @@ class Synthesizer:
         c0 = backward_warp(self.flows.conf0[..., None], tf.flow_t0)[..., 0]
         c1 = backward_warp(self.flows.conf1[..., None], tf.flow_t1)[..., 0]
         return np.maximum(c0, c1).astype(np.float32)
+
+
+def _pixel_confidence(disagreement: np.ndarray) -> np.ndarray:
+    """``exp(-(d / AGREEMENT_SCALE)^2)`` per pixel, float32."""
+    d = disagreement * np.float32(1.0 / AGREEMENT_SCALE)
+    return cv2.exp(-(d * d))
+
+
+def _frame_confidence(disagreement: np.ndarray, trust: np.ndarray) -> float:
+    """A frame's number (module docstring): the geometric mean of its worst region's
+    confidence and of ``exp(-(rms(d) / FRAME_RMS_SCALE)^2)`` over the whole frame."""
+    k = max(3, int(round(max(trust.shape) * CONFIDENCE_POOL)) | 1)
+    worst = max(0.0, float(np.percentile(cv2.blur(trust, (k, k)), FRAME_PERCENTILE)))
+    mean_square = float(cv2.mean(disagreement * disagreement)[0])
+    overall = float(np.exp(-mean_square / FRAME_RMS_SCALE**2))
+    return float(np.sqrt(worst * overall))
 
 
 def _ramp(value, trusted: float, untrusted: float):

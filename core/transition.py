@@ -41,7 +41,7 @@ from segue.core.media import Clip, open_clip, write_frame
 from segue.core.media.images import read_image
 from segue.core.output import atomic_write_text, frame_name, prepare_folder
 from segue.core.ownership import Ledger
-from segue.core.synthesis import Synthesized
+from segue.core.synthesis import LOW_CONFIDENCE, Synthesized
 
 STATE_FILE = ".segue-state.json"
 REPORT_FILE = "transition.json"
@@ -376,6 +376,7 @@ def render_transition(
                    "colorspace": prep.colorspace_out, "width": width, "height": height,
                    "conform": spec.conform, "ocio_config": colour.config_source},
         "frames": [asdict(r) for r in records],
+        "low_confidence": low_confidence(records, previews is not None),
         "previews": previews,
         "correspondence": info,
         "timings": {k: round(v, 4) for k, v in prep.timings.items()},
@@ -411,6 +412,19 @@ def _preview_inputs(prep: _Prepared, spec: TransitionSpec, colour: ColorManager,
     return preview.PreviewInputs(tail_a, head_b, _WrittenFrames(folder, records, colour, prep.colorspace_out),
                                  [r.t for r in records], [r.confidence for r in records],
                                  prep.clip_a.fps or prep.clip_b.fps)
+
+
+def low_confidence(records: list[FrameRecord], previews: bool = False) -> dict:
+    """The report's warning: frames whose confidence is under `LOW_CONFIDENCE`, and what to try.
+
+    Below it a frame is likely to ghost, tear or lose to a plain dissolve (docs/classic.md,
+    Confidence); an editor should look at those frames before using them.
+    """
+    flagged = [r.index for r in records if r.confidence < LOW_CONFIDENCE]
+    where = "in preview.mp4 beside preview_dissolve.mp4" if previews else "before using them"
+    advice = (f"look at these frames {where}; if they ghost or tear, try fewer frames, other out/in points "
+              "(the other placement), or a plain dissolve") if flagged else ""
+    return {"threshold": LOW_CONFIDENCE, "frames": flagged, "advice": advice}
 
 
 def mean_confidence(report: dict) -> float:

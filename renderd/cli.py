@@ -45,6 +45,9 @@ SERVE_EPILOG = textwrap.dedent("""\
       * a store that cannot be written (full disk): health is NOT_SERVING and no job
         starts until it can; then everything carries on without a restart.
 
+    media: movies are read and written with the ffmpeg bundled with Segue (imageio-ffmpeg),
+    or $SEGUE_FFMPEG's (6.0 or newer), checked before the daemon starts.
+
     logs: JSON lines on stderr (ts, level, logger, event, fields).
 
     clients: `segue transition|retime ... --server HOST:PORT` (token from
@@ -123,9 +126,11 @@ def _retention_flags(parser: argparse.ArgumentParser, d) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the configuration, then run the daemon until a signal stops it."""
     from segue.core.allocator import keep_frame_buffers
+    from segue.core.errors import InputError
+    from segue.core.media import find_ffmpeg
     from segue.renderd import logs
     from segue.renderd.auth import TokenError
-    from segue.renderd.config import ConfigError, check_user, load_config
+    from segue.renderd.config import ConfigError, load_config
     from segue.renderd.server import Daemon, StartError
     from segue.renderd.store import StoreLocked
 
@@ -133,12 +138,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if flags.get("allow_root") is not None:
         flags["allow_root"] = tuple(flags["allow_root"])
     try:
-        config = load_config(args.config, flags)
-        check_user(config, os.geteuid() if hasattr(os, "geteuid") else None)
+        # every refusal of the settings at once, the user it would run as included
+        config = load_config(args.config, flags, euid=os.geteuid() if hasattr(os, "geteuid") else None)
+        find_ffmpeg()  # a refused $SEGUE_FFMPEG stops the start, rather than every movie job later
         logs.setup(config.log_level)
         keep_frame_buffers()
         Daemon(config).serve(on_started=logs.capture_native_stderr)
-    except (ConfigError, TokenError, StartError, StoreLocked) as exc:
+    except (ConfigError, TokenError, StartError, StoreLocked, InputError) as exc:
         print(f"segue-renderd: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # e.g. the store folder cannot be created
@@ -173,9 +179,14 @@ def cmd_prune(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     finally:
         store.close()
-    print(f"pruned {jobs} finished job(s) and {frames} frame record(s) from {store.path} "
+    print(f"pruned {_count(jobs, 'finished job')} and {_count(frames, 'frame record')} from {store.path} "
           f"(keep_days {config.keep_days:g}, keep_jobs {config.keep_jobs})")
     return EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 finished job``, ``2 finished jobs``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -355,3 +355,54 @@ def _bad_request_field(error: grpc.RpcError) -> str | None:
             if info.field_violations:
                 return info.field_violations[0].field
     return None
+
+
+# -- model names in an editor's words ----------------------------------------------------
+# GetCapabilities lists technical names ("auto", "classic", a learned model's name); the
+# editor plugins show these labels and keep the technical name in a tooltip. For a
+# transition "auto" runs "classic" (docs/renderd.md), so the capabilities' default_model,
+# which is what "auto" runs for retimes, is deliberately not what they show.
+
+AUTO_MODEL = "auto"
+CLASSIC_MODEL = "classic"
+
+
+def model_label(name: str) -> str:
+    """``Automatic``, ``Fast (classic)`` or ``Best quality (learned)``."""
+    if name == AUTO_MODEL:
+        return "Automatic"
+    if name == CLASSIC_MODEL:
+        return "Fast (classic)"
+    return "Best quality (learned)"
+
+
+def model_labels(names: list[str]) -> list[str]:
+    """`model_label` of each name; names that would share a label get their technical name added."""
+    plain = [model_label(n) for n in names]
+    return [f"{text} - {name}" if plain.count(text) > 1 else text for text, name in zip(plain, names)]
+
+
+def model_description(name: str) -> str:
+    """What the model does, then its technical name (a model menu's tooltip)."""
+    if name == AUTO_MODEL:
+        what = ("Segue chooses: for a transition it runs the classic model (the learned one adds nothing on a "
+                "jump cut and is slower).")
+    elif name == CLASSIC_MODEL:
+        what = "Optical flow and warping, no learning: fast, and what Automatic runs for a transition."
+    else:
+        what = "A learned model: slower than the classic one."
+    return f"{what} Technical name: {name}"
+
+
+def low_confidence_warning(report: dict[str, Any]) -> str:
+    """An editor's warning for a transition report's low-confidence frames, or ``""`` if none.
+
+    The frames named are likely to ghost or tear (transition.json's ``low_confidence``).
+    """
+    frames = (report.get("low_confidence") or {}).get("frames") or []
+    if not frames:
+        return ""
+    shown = ", ".join(str(k) for k in frames[:12]) + (" ..." if len(frames) > 12 else "")
+    return (f"Check frame{'s' if len(frames) > 1 else ''} {shown} before using {'them' if len(frames) > 1 else 'it'}: "
+            "Segue is not confident in them (they may ghost or tear). Fewer frames, the other placement or a "
+            "plain dissolve may look better.")

@@ -119,8 +119,11 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def load_config(file: str | None, flags: dict[str, Any]) -> ServeConfig:
-    """Defaults, overridden by ``file`` (if given), overridden by ``flags`` that are not None."""
+def load_config(file: str | None, flags: dict[str, Any], euid: int | None = None) -> ServeConfig:
+    """Defaults, overridden by ``file`` (if given), overridden by ``flags`` that are not None.
+
+    ``euid``: the user the daemon will run as, for `check`'s root rule (None: not checked).
+    """
     config = ServeConfig()
     layers = [read_file(file)] if file else []
     layers.append({k: v for k, v in flags.items() if v is not None})
@@ -131,7 +134,7 @@ def load_config(file: str | None, flags: dict[str, Any]) -> ServeConfig:
             raise ConfigError(str(exc)) from None
     if isinstance(config.allow_root, list):
         config = replace(config, allow_root=tuple(config.allow_root))
-    check(config)
+    check(config, euid)
     return config
 
 
@@ -144,12 +147,22 @@ def check_retention(config: ServeConfig) -> None:
         raise ConfigError(f"keep_jobs must be a whole number in 0..100000000 (0: no limit), got {jobs!r}")
 
 
-def check(config: ServeConfig) -> None:
-    """Enforce types, ranges and the safety rules (module docstring); `ConfigError` names the setting."""
+def check(config: ServeConfig, euid: int | None = None) -> None:
+    """Enforce types, ranges and the safety rules (module docstring); `ConfigError` names the setting.
+
+    The safety rules (who may connect, from where, as which user) are reported all at once:
+    someone opening a daemon to the network learns everything it needs in one go.
+    ``euid``: as for `check_user` (None: the user is not checked).
+    """
     _check_values(config)
     host, _ = split_address(config.listen)
     _check_files(config)
-    _check_access(config, host)
+    problems = _access_problems(config, host)
+    root = _root_problem(config, euid)
+    if root:
+        problems.append(root)
+    if problems:
+        raise ConfigError("; also ".join(problems))
 
 
 def _check_values(config: ServeConfig) -> None:
@@ -180,20 +193,28 @@ def _check_files(config: ServeConfig) -> None:
             raise ConfigError(f"allow_root: {root} is not a folder")
 
 
-def _check_access(config: ServeConfig, host: str) -> None:
-    """Switches are true or false; no token on loopback only, a token and allowed roots on any other address."""
-    for name in ("no_token", "run_as_root"):
-        if not isinstance(getattr(config, name), bool):
-            raise ConfigError(f"{name} must be true or false, got {getattr(config, name)!r}")
+def _access_problems(config: ServeConfig, host: str) -> list[str]:
+    """What the access settings get wrong: switches that are not true or false, a missing token
+    or allowed root on an address other machines reach, no token where it is not allowed."""
+    switches = [f"{name} must be true or false, got {getattr(config, name)!r}" for name in ("no_token", "run_as_root")
+                if not isinstance(getattr(config, name), bool)]
+    if switches:
+        return switches
+    problems = []
     if config.no_token and (config.token_file is not None or not is_loopback_host(host)):
-        raise ConfigError("no_token: a daemon without a token is for loopback only, and excludes --token-file")
+        problems.append("no_token: a daemon without a token is for loopback only, and excludes --token-file")
     if not is_loopback_host(host):
+        missing = []
         if config.token_file is None:
-            raise ConfigError(f"listen: {config.listen} is reachable from other machines; "
-                              "refusing to start without --token-file (and consider --tls-cert/--tls-key)")
+            missing.append("--token-file FILE (the token every call must carry)")
         if not config.allow_root:
-            raise ConfigError(f"listen: {config.listen} is reachable from other machines; "
-                              "refusing to start without --allow-root (the folders clients may use)")
+            missing.append("--allow-root DIR (the folders clients may use)")
+        if missing:
+            tls = "" if config.tls_cert else " (and consider --tls-cert/--tls-key: without TLS the token crosses " \
+                                               "the network in clear text)"
+            problems.append(f"listen: {config.listen} is reachable from other machines; refusing to start without "
+                            f"{' and '.join(missing)}{tls}")
+    return problems
 
 
 def check_user(config: ServeConfig, euid: int | None) -> None:
@@ -203,7 +224,14 @@ def check_user(config: ServeConfig, euid: int | None) -> None:
     (or a mistake in a path) reaches every file of the machine. Run it as an ordinary or a
     dedicated render user; the flag is for containers and machines where that is wanted.
     """
+    problem = _root_problem(config, euid)
+    if problem:
+        raise ConfigError(problem)
+
+
+def _root_problem(config: ServeConfig, euid: int | None) -> str | None:
     if euid == 0 and not config.run_as_root:
-        raise ConfigError("refusing to run as root: every client could then read and write any file on this "
-                          "machine through the daemon. Run it as an ordinary user (or a dedicated render account "
-                          "with --allow-root folders); if root is really meant, pass --run-as-root")
+        return ("refusing to run as root: every client could then read and write any file on this machine through "
+                "the daemon. Run it as an ordinary user (or a dedicated render account with --allow-root folders); "
+                "if root is really meant, pass --run-as-root")
+    return None

@@ -18,10 +18,15 @@ the queue running again, once it can.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import re
 import signal
+import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
 
 import grpc
@@ -53,6 +58,42 @@ _log = logs.get("server")
 
 class StartError(Exception):
     """The daemon cannot start (address in use, unreadable certificate...)."""
+
+
+@contextlib.contextmanager
+def _fd2_captured() -> Iterator[list[str]]:
+    """File descriptor 2 into a temporary file for the block; the list's one item is what came.
+
+    For the bind only: grpc's C core prints why an address cannot be bound straight to
+    fd 2 ("E... add_port.cc:83] Failed to add port to server: ... Address already in
+    use"), a second message beside the daemon's own. No other thread writes to stderr then
+    (nothing serves or works yet), and the captured text is handed back either way.
+    """
+    said = [""]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield said
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said[0] = sink.read().decode("utf-8", errors="replace")
+
+
+def _bind_cause(log: str) -> str:
+    """Why grpc could not bind, from its log: "address already in use; is another daemon
+    running there?", "permission denied", ..., else its last line without the log prefix."""
+    found = re.search(r"Error in bind for address '[^']*': ([^)\n]+)", log)
+    if found:
+        cause = found.group(1).strip().rstrip(".")
+        cause = cause[:1].lower() + cause[1:]
+        return f"{cause}; is another daemon running there?" if "in use" in cause else cause
+    lines = [re.sub(r"^[EWI]\d{4} [\d:.]+\s+\d+ \S+\] ", "", line).strip() for line in log.splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else "grpc could not bind it (another program may be using it)"
 
 
 class Daemon:
@@ -143,12 +184,21 @@ class Daemon:
             except TlsError as exc:
                 raise StartError(str(exc)) from None
             credentials = grpc.ssl_server_credentials([(key, cert)])
-        try:
-            if credentials is not None:
-                return self.server.add_secure_port(c.listen, credentials)
-            return self.server.add_insecure_port(c.listen)
-        except RuntimeError as exc:  # grpc's way of saying the port could not be bound
-            raise StartError(f"cannot listen on {c.listen} ({exc}); is another daemon running there?") from None
+        with _fd2_captured() as grpc_said:
+            try:
+                if credentials is not None:
+                    port = self.server.add_secure_port(c.listen, credentials)
+                else:
+                    port = self.server.add_insecure_port(c.listen)
+            except RuntimeError:  # grpc's way of saying the port could not be bound
+                failed = True
+            else:
+                failed = False
+        if not failed:
+            sys.stderr.write(grpc_said[0])  # nothing is expected; whatever came is not lost
+            return port
+        # grpc's log holds the cause; its exception only says to turn on debug logging
+        raise StartError(f"cannot listen on {c.listen}: {_bind_cause(grpc_said[0])}") from None
 
     def stop(self) -> None:
         """Graceful shutdown (module docstring). Safe to call once after `start`."""

@@ -1,16 +1,71 @@
-"""The `segue` command line. Exit codes: 0 success, 2 bad input or usage, 1 internal failure."""
+"""The `segue` command line.
+
+Exit codes: 0 success, 2 bad input or usage, 1 internal failure, 130 interrupted (Ctrl-C),
+143 stopped by SIGTERM (128 + the signal's number, what a shell reports for a process the
+signal killed), 141 when the reader of stdout went away.
+"""
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections import deque
 from pathlib import Path
 
+from segue.core import __version__
 from segue.core.allocator import keep_frame_buffers
 from segue.core.errors import CancelledError, InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_BROKEN_PIPE = 130, 143, 141
+#: Above this many frames, `segue transition` and `segue demo` ask before starting (with no
+#: terminal to ask on, they need --yes). A cut's bridge is 8-24 frames; 240 is ten seconds
+#: of 24 fps footage synthesized, minutes of CPU at 1080p, and a mistyped --frames 10000
+#: is hours that would otherwise start silently.
+CONFIRM_FRAMES = 240
+_ETA_WINDOW = 32  # frames the transition's time per frame is averaged over (the recent ones)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread. A KeyboardInterrupt, so that every command unwinds
+    as it does for Ctrl-C (finished frames kept, temporaries removed, a daemon job cancelled)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+class _Stderr:
+    """stderr that remembers whether a progress line (redrawn after a carriage return, with no
+    newline) is open: a message printed after one must start a new line, and no other needs an
+    empty line before it."""
+
+    open_line = False
+
+    def write(self, text: str) -> int:
+        if text:
+            sys.stderr.write(text)
+            self.open_line = not text.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = _Stderr()
+
+
+def _say(message: str) -> None:
+    """One line on stderr, after the progress line if one is open."""
+    print(("\n" if _STDERR.open_line else "") + message, file=_STDERR, flush=True)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,28 +76,62 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _progress(quiet: bool):
-    """A terminal progress line for transition frames (stderr, so stdout stays scriptable)."""
+    """A terminal progress line for transition frames (stderr, so stdout stays scriptable).
+
+        [#####               ] frame 2/8  t=0.222  confidence 0.93  412 ms  ETA 0:03
+
+    As `segue retime`'s bar: the ETA counts the frames still to render at the mean time of
+    the recent ones this run rendered (frames kept from an earlier run cost nothing);
+    ``--:--`` until one is rendered.
+    """
     if quiet:
         return None
+    from segue.core.retime.progress import format_eta
+
+    recent: deque[float] = deque(maxlen=_ETA_WINDOW)
 
     def show(event) -> None:
         r = event.record
-        note = " (kept from an earlier run)" if event.resumed else f" {r.seconds * 1000:.0f} ms"
-        end = "\n" if r.index == event.total else ""
+        if not event.resumed:
+            recent.append(r.seconds)
+        final = r.index == event.total
+        per_frame = sum(recent) / len(recent) if recent else float("nan")
+        eta = 0.0 if final else (event.total - r.index) * per_frame
+        note = "(kept from an earlier run)" if event.resumed else f"{r.seconds * 1000:.0f} ms"
         bar = "#" * round(20 * r.index / event.total)
-        print(f"\r[{bar:<20s}] frame {r.index}/{event.total} t={r.t:.3f} confidence {r.confidence:.2f}{note}   ",
-              end=end, file=sys.stderr, flush=True)
+        print(f"\r[{bar:<20s}] frame {r.index}/{event.total}  t={r.t:.3f}  confidence {r.confidence:.2f}  {note}  "
+              f"ETA {format_eta(eta)}   ", end="\n" if final else "", file=_STDERR, flush=True)
     return show
+
+
+def _confirm_frames(frames: int, yes: bool) -> None:
+    """Ask before a job of more than `CONFIRM_FRAMES` frames; without a terminal, require ``--yes``.
+
+    `InputError` (exit 2) when it may not start. Counts the spec refuses anyway are left to it.
+    """
+    from segue.core.transition import MAX_FRAMES
+
+    if yes or not CONFIRM_FRAMES < frames <= MAX_FRAMES:
+        return
+    long_job = f"--frames {frames} is a long job (more than {CONFIRM_FRAMES} frames, each synthesized on the CPU)"
+    if not sys.stdin or not sys.stdin.isatty():
+        raise InputError(f"{long_job}; pass --yes to start it (there is no terminal to ask on)")
+    print(f"segue: {long_job}. Start it? [y/N] ", end="", file=_STDERR, flush=True)
+    answer = sys.stdin.readline()  # "" at end of input (Ctrl-D): a no
+    _STDERR.open_line = not answer.endswith("\n")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise InputError(f"not started: --frames {frames} was not confirmed")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from segue.core.demo import run_demo
 
-    report, sheet = run_demo(args.output, frames=args.frames, model=args.model, on_frame=_progress(args.quiet))
+    _confirm_frames(args.frames, args.yes)
+    report, _ = run_demo(args.output, frames=args.frames, model=args.model, on_frame=_progress(args.quiet))
     folder = report["output"]["folder"]
-    print(f"{len(report['frames'])} frames written to {folder}")
-    print(f"contact sheet: {sheet}")
+    print(f"{_count(len(report['frames']), 'frame')} written to {folder}")
     print(f"report: {Path(folder) / 'transition.json'}")
+    _report_outcome(report)
     return EXIT_OK
 
 
@@ -82,7 +171,10 @@ def cmd_transition(args: argparse.Namespace) -> int:
         clip_a=args.clip_a, clip_b=args.clip_b, frames=args.frames, out_dir=args.output,
         a_out=-1 if args.a_out is None else args.a_out, b_in=0 if args.b_in is None else args.b_in,
         model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
-        colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform)
+        colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
+        preview=not args.no_preview)
+    spec.validate()  # a count it refuses is not worth a question
+    _confirm_frames(args.frames, args.yes)
     if args.server:
         # grpc is loaded only for --server: core never imports it
         from segue.renderd.remote import render_on_server
@@ -90,9 +182,24 @@ def cmd_transition(args: argparse.Namespace) -> int:
         report = render_on_server(args.server, spec, on_frame=_progress(args.quiet))
     else:
         report = render_transition(spec, on_frame=_progress(args.quiet))
-    print(f"{len(report['frames'])} frames written to {report['output']['folder']} "
+    print(f"{_count(len(report['frames']), 'frame')} written to {report['output']['folder']} "
           f"(mean confidence {mean_confidence(report):.2f}, {report['timings']['total']:.2f} s)")
+    _report_outcome(report)
     return EXIT_OK
+
+
+def _report_outcome(report: dict) -> None:
+    """Where to look at the result, and which frames to look at first (a warning on stderr)."""
+    folder = Path(report["output"]["folder"])
+    previews = report.get("previews")
+    if previews:
+        print(f"preview: {folder / previews['movie']} (beside a plain dissolve: "
+              f"{folder / previews['dissolve']}; contact sheet: {folder / previews['contact_sheet']})")
+    low = report.get("low_confidence") or {}
+    if low.get("frames"):
+        frames = ", ".join(str(k) for k in low["frames"][:12]) + (" ..." if len(low["frames"]) > 12 else "")
+        _say(f"segue: warning: low confidence (under {low['threshold']:g}) in "
+             f"{_count(len(low['frames']), 'frame')} ({frames}): {low['advice']}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -100,12 +207,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from segue.core.engine import resolve_model
     from segue.core.model.infer import model_label
 
+    data = Path(args.data)
+    if args.make_cases:
+        from segue.core.cases import DEFAULT_GAPS, write_cases
+
+        for clip in args.make_cases:
+            written = write_cases(clip, data, args.gap or DEFAULT_GAPS, args.every)
+            print(", ".join(f"{name}: {_count(count, 'case')}" for name, count in written.items()))
+    if not data.is_dir():
+        raise InputError(f"--data {data}: no such folder")
+    quality.find_cases(data)  # a folder without cases is refused before the header is printed
     label = model_label(resolve_model(args.model, transition=args.jump_cut))  # what "auto" is today, for the record
     path = "jump-cut path" if args.jump_cut else "interpolation"
     context = "without context frames" if args.no_context else "with the cases' context frames"
     print(f"model: {label} ({path}, {context})   PSNR/SSIM on 8-bit RGB, all pixels, mean over target frames")
     print(quality.HEADER)
-    results = quality.run(Path(args.data), model=args.model, jump_cut=args.jump_cut, context=not args.no_context)
+    results = quality.run(data, model=args.model, jump_cut=args.jump_cut, context=not args.no_context)
     print(quality.format_row(quality.overall(results)))
     for row in quality.overall_by_kind(results):
         print(quality.format_row(row))
@@ -116,9 +233,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_retime(args: argparse.Namespace) -> int:
-    import signal
-
-    from segue.core.retime import RetimeSpec, run_retime
+    from segue.core.retime import RetimeSpec, near_miss_lines, run_retime
     from segue.core.retime.progress import ProgressBar
 
     spec = RetimeSpec(
@@ -127,29 +242,27 @@ def cmd_retime(args: argparse.Namespace) -> int:
         dup_threshold=args.dup_threshold, audio=args.audio, input_fps=args.input_fps,
         colorspace_in=args.colorspace_in, colorspace_out=args.colorspace_out, ocio_config=args.ocio_config,
         resume=args.resume, overwrite=args.overwrite)
-    bar = None if args.quiet else ProgressBar()
-
-    def terminate(signum, frame):  # a kill cleans up like Ctrl-C: no half-written output
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
+    bar = None if args.quiet else ProgressBar(stream=_STDERR)
     try:
         if args.server:  # render on a segue-renderd; grpc is loaded only then
             from segue.renderd.remote import retime_on_server
             report = retime_on_server(args.server, spec, on_progress=bar)
         else:
             report = run_retime(spec, on_progress=bar, on_stage=bar.stage if bar else None)
+    except Terminated:
+        raise  # main's one line for SIGTERM
     except KeyboardInterrupt:
-        print("\nsegue: interrupted; nothing was left under the output name"
-              " (image frames already written are kept: rerun with --resume)", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        _say("segue: interrupted; nothing was left under the output name"
+             " (image frames already written are kept: rerun with --resume)")
+        return EXIT_INTERRUPTED
     f, t = report["frames"], report["target"]
-    print(f"{t['frame_count']} frames at {t['fps_float']:g} fps written to {report['output']['path']} "
+    print(f"{_count(t['frame_count'], 'frame')} at {t['fps_float']:g} fps written to {report['output']['path']} "
           f"({f['synthesized']} synthesized, {f['copied']} copied, {f['held']} held, "
-          f"{report['scene_cuts']['count']} scene cuts, {report['duplicates']['repeated_frames']} repeated "
-          f"source frames; {report['timings']['total']:.1f} s)")
+          f"{_count(report['scene_cuts']['count'], 'scene cut')}, "
+          f"{_count(report['duplicates']['repeated_frames'], 'repeated source frame')}; "
+          f"{report['timings']['total']:.1f} s)")
+    for line in near_miss_lines(report):
+        _say(f"segue: {line}")
     return EXIT_OK
 
 
@@ -161,7 +274,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     summary = train(args.config, resume=args.resume, log=lambda msg: print(msg, flush=True))
     print(f"checkpoint: {summary['checkpoint']} (step {summary['step']})")
-    return EXIT_OK if not summary["interrupted"] else 130
+    return EXIT_OK if not summary["interrupted"] else EXIT_INTERRUPTED
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -191,15 +304,18 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
+    p.add_argument("--version", action="version", version=f"segue {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     ocio_help = "OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)"
     model_help = "auto (best shipped model), classic (optical flow, no learning) or PATH.onnx"
+    yes_help = f"start a job of more than {CONFIRM_FRAMES} frames without asking (needed when not run from a terminal)"
 
     d = sub.add_parser("demo", help="transition on the embedded demo clips")
     d.add_argument("-o", "--output", default="segue-demo", help="output folder (default: ./segue-demo)")
     d.add_argument("--frames", type=int, default=8, help="number of in-between frames (default 8)")
     d.add_argument("--model", default="auto", help=model_help)
     d.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    d.add_argument("-y", "--yes", action="store_true", help=yes_help)
     d.set_defaults(func=cmd_demo)
 
     i = sub.add_parser("interpolate", help="in-between frames of two images")
@@ -230,11 +346,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how B is brought to A's size if they differ (default fit: letterbox, no crop)")
     t.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    t.add_argument("-y", "--yes", action="store_true", help=yes_help)
+    t.add_argument("--no-preview", action="store_true",
+                   help="skip preview.mp4, preview_dissolve.mp4 and contact_sheet.png beside the frames")
     t.set_defaults(func=cmd_transition)
 
     b = sub.add_parser("bench", help="PSNR/SSIM/ms per frame on a benchmark folder, beside a cross-dissolve")
     b.add_argument("--data", required=True, help="folder of <set>/<case>/input0.png, input1.png, target_<t>.png")
     b.add_argument("--json", help="also write the results to this JSON file")
+    b.add_argument("--make-cases", metavar="CLIP", action="append",
+                   help="first cut cases with ground truth from this clip into --data (repeatable): frames i and "
+                        "i + gap as inputs, the frames between as truth, windows across a cut skipped")
+    b.add_argument("--gap", type=int, action="append",
+                   help="with --make-cases: frame intervals between the inputs (repeatable; default 2 and 4)")
+    b.add_argument("--every", type=int, default=6,
+                   help="with --make-cases: frames between the starts of two cases (default 6)")
     b.add_argument("--model", default="auto", help=model_help)
     b.add_argument("--jump-cut", action="store_true",
                    help="score the jump-cut path (alignment, exposure ramp, fallback) that segue transition runs")
@@ -272,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_retime)
 
     tr = sub.add_parser("train", help="train the learned model (needs the train extra)")
-    tr.add_argument("--config", required=True, help="training config, e.g. configs/base.toml")
+    tr.add_argument("--config", required=True, help="training config, e.g. configs/flow.toml")
     tr.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
                     help="continue the run from its newest checkpoint (or from CHECKPOINT)")
     tr.set_defaults(func=cmd_train)
@@ -292,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--token-file", help="bearer token file of the daemon (path as Resolve's machine sees it)")
     ins.add_argument("--tls-ca", help="PEM file of the CA to trust; turns TLS on")
     ins.add_argument("--output-root",
-                     help="where the daemon writes transitions (default: a Segue folder beside clip A)")
+                     help="where the daemon writes transitions, one folder per Resolve project "
+                          "(default: ~/Videos/Segue, ~/Movies/Segue on macOS)")
     ins.add_argument("--force", action="store_true", help="replace files in the way that Segue did not write")
     ins.set_defaults(func=cmd_install)
     return p
@@ -300,30 +427,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `segue` console script."""
-    args = build_parser().parse_args(argv)
-    keep_frame_buffers()
+    # First: a SIGTERM from here on ends every command the same way (exit 143, one line).
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
+    try:
+        args = build_parser().parse_args(argv)
+        keep_frame_buffers()
+        return _run(args)
+    except Terminated:  # also during parsing and start-up
+        _say("segue: stopped (SIGTERM)")
+        return EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; errors become one line on stderr and an exit code (module docstring)."""
     try:
         code = args.func(args)
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code
     except InputError as exc:
-        print(f"segue: error: {exc}", file=sys.stderr)
+        _say(f"segue: error: {exc}")
         return EXIT_USAGE
     except CancelledError as exc:
-        print(f"segue: {exc}", file=sys.stderr)
+        _say(f"segue: {exc}")
         return EXIT_INTERNAL
+    except Terminated:
+        raise
     except KeyboardInterrupt:
-        print("\nsegue: interrupted; finished frames are kept and a rerun resumes", file=sys.stderr)
-        return 130
+        _say("segue: interrupted; finished frames are kept and a rerun resumes")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader went away (`segue bench ... | head`): not an error of ours; point stdout
         # at /dev/null so the interpreter's final flush does not complain again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
+        return EXIT_BROKEN_PIPE  # 128 + SIGPIPE, what a shell reports for a command killed by it
     except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
         if os.environ.get("SEGUE_DEBUG"):
             traceback.print_exc()
-        print(f"segue: internal error: {type(exc).__name__}: {exc} (set SEGUE_DEBUG=1 for details)", file=sys.stderr)
+        _say(f"segue: internal error: {type(exc).__name__}: {exc} (set SEGUE_DEBUG=1 for details)")
         return EXIT_INTERNAL
 
 

@@ -1,6 +1,6 @@
 """Does a checkpoint beat classic on *unseen pairs of its own training distribution*?
 
-    python -m training.heldout CHECKPOINT --config configs/flow.toml [--count 60] [--seed 99]
+    python -m segue.training.heldout CHECKPOINT --config configs/flow.toml [--count 60] [--seed 99]
 
 The config's sources are cached again under another seed (new synthetic scenes, other
 footage windows), and the model and the classical fusion (the untrained model's output)

@@ -17,8 +17,9 @@ whole-clip work: `probe` (streams, timestamps, colour tags and audio of a movie)
 from __future__ import annotations
 
 from segue.core.media.clip import Clip
+from segue.core.media.ffmpeg import find_ffmpeg
 from segue.core.media.readers import open_clip
 from segue.core.media.sequence import find_folder_files, find_pattern_files, is_pattern
 from segue.core.media.writers import write_frame
 
-__all__ = ["Clip", "find_folder_files", "find_pattern_files", "is_pattern", "open_clip", "write_frame"]
+__all__ = ["Clip", "find_ffmpeg", "find_folder_files", "find_pattern_files", "is_pattern", "open_clip", "write_frame"]

@@ -1,15 +1,16 @@
 """Find the ffmpeg executable and run it.
 
-Lookup order (first hit wins):
-
-1. ``$SEGUE_FFMPEG`` — an explicit path; if it is set but not an executable file
-   that is the user's mistake, so it raises `InputError` naming the variable.
-2. ``ffmpeg`` on ``$PATH`` — a system build usually decodes more codecs.
-3. ``imageio_ffmpeg.get_ffmpeg_exe()`` — the static build that ships as a wheel,
-   so a plain ``pip install`` always has a working ffmpeg.
+Which ffmpeg: the one Segue was tested with, the static build that ships inside the
+``imageio-ffmpeg`` wheel (`bundled_ffmpeg`), unless ``$SEGUE_FFMPEG`` names another. An
+``ffmpeg`` on ``$PATH`` is never picked up by itself: a distribution's older build changes
+results (Debian 12's 5.1 decodes AAC end padding as sound, so a slow motion's audio ends
+21 ms off) and a broken one fails with errors that would blame the user's file. A build named by
+``$SEGUE_FFMPEG`` must be an executable file, and its version (``ffmpeg -version``, asked
+once per process) at least `MIN_VERSION`; anything else is the user's setting to fix, so
+`find_ffmpeg` raises `InputError` naming the variable and the path.
 
 There is deliberately no ffprobe dependency: `core.media.movie` probes with ffmpeg
-itself. ffmpeg >= 5.1 is required (``-fps_mode``).
+itself.
 
 Every run that opens a user's media file opens it with `input_args`, and only so: ffmpeg
 reads nothing but that file (no playlist, list or URL inside it leads anywhere else, so a
@@ -22,15 +23,34 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
+import threading
 from collections.abc import Sequence
 from fractions import Fraction
+from pathlib import Path
 
 from segue.core import limits
 from segue.core.errors import InputError
 
 ENV_VAR = "SEGUE_FFMPEG"
+#: The oldest ffmpeg accepted (from ``$SEGUE_FFMPEG``, or bundled by an old imageio-ffmpeg).
+#: What Segue passes and the release that has it: ``-fps_mode`` (every decode and encode)
+#: 5.1; ``-max_pixels``, ``-format_whitelist``, ``-protocol_whitelist``, ``setparams``'
+#: colour tags, ``atempo`` up to 100x: 4.x. The floor is higher than 5.1 because a build
+#: Segue's tests cannot run against is not one it can claim to work with: the tests make
+#: their rotated movie with ``-display_rotation``, new in 6.0 (Debian 12's 5.1.9: "Option
+#: not found"). Measured with 5.1.9, 6.0 and 7.0.2, results still differ slightly from the
+#: bundled 9.0 build's: they decode an AAC track's end padding as sound (a 2.000 s track
+#: decodes to 2.005 s), so a 2x slow motion's stretched audio ends 21 ms off the length the
+#: tests expect; hence the bundled build by default.
+MIN_VERSION = (6, 0)
+#: ``ffmpeg -version`` of a sane build answers in milliseconds; a hung one must not hang Segue.
+_VERSION_TIMEOUT = 30.0
+#: ffmpeg's major release from libavformat's major version: 58 is 4.x, 59 5.x, 60 6.x, 61 7.x...
+_LAVF_OFFSET = 54
+_versions: dict[str, tuple[int, int] | InputError] = {}
+_versions_lock = threading.Lock()
+_bundled: str | None = None
 #: The demuxers user media may be read with: self-contained containers only. Names are
 #: ffmpeg's; one matches any comma-separated part of a demuxer's name ("mov" is
 #: "mov,mp4,m4a,3gp,3g2,mj2"). Left out on purpose: formats that open other files or URLs
@@ -70,24 +90,96 @@ class FFmpegError(RuntimeError):
 def find_ffmpeg() -> str:
     """Return the path of the ffmpeg executable to use (see module docstring).
 
-    Not cached: the environment may change between calls (tests, long-lived daemons)
-    and a lookup costs microseconds next to spawning ffmpeg.
+    ``$SEGUE_FFMPEG`` is read on every call (tests and long-lived daemons may change it);
+    each executable's version is checked once per process. Raises `InputError` for a
+    ``$SEGUE_FFMPEG`` that is not an executable file, not ffmpeg, or older than
+    `MIN_VERSION`.
     """
     explicit = os.environ.get(ENV_VAR)
-    if explicit:
-        if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
-            return explicit
+    if not explicit:
+        return bundled_ffmpeg()
+    if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
         raise InputError(f"{ENV_VAR}={explicit}: not an executable file")
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
+    version = ffmpeg_version(explicit, f"{ENV_VAR}={explicit}")
+    if version < MIN_VERSION:
+        raise InputError(f"{ENV_VAR}={explicit}: ffmpeg {_dotted(version)} is older than {_dotted(MIN_VERSION)}, "
+                         f"the oldest Segue runs with; name a newer build, or unset {ENV_VAR} to use the bundled one")
+    return explicit
+
+
+def bundled_ffmpeg() -> str:
+    """The ffmpeg binary inside the installed ``imageio-ffmpeg`` package.
+
+    Looked up in the package's own ``binaries`` folder rather than through
+    ``imageio_ffmpeg.get_ffmpeg_exe()``, which would fall back to ``$IMAGEIO_FFMPEG_EXE`` or
+    to any ``ffmpeg`` on ``$PATH`` (exactly the builds Segue was not tested with).
+    `InputError` if the package has no binary for this platform.
+    """
+    global _bundled
+    if _bundled is None:
+        try:
+            import imageio_ffmpeg
+        except ImportError as exc:  # pragma: no cover - it is a declared dependency
+            raise RuntimeError(f"ffmpeg not found: set {ENV_VAR} or install imageio-ffmpeg") from exc
+        folder = Path(imageio_ffmpeg.__file__).parent / "binaries"
+        found = sorted(p for p in folder.glob("ffmpeg*") if p.is_file() and os.access(p, os.X_OK))
+        if not found:
+            raise InputError(f"imageio-ffmpeg {imageio_ffmpeg.__version__} ships no ffmpeg for this platform "
+                             f"({folder} holds none): set {ENV_VAR} to an ffmpeg {_dotted(MIN_VERSION)} or newer")
+        # imageio-ffmpeg names its binaries by version ("ffmpeg-linux-x86_64-v9.0.2"): no
+        # process is started to learn it. Its 0.5 wheels still shipped 4.2 for Linux.
+        named = re.search(r"-v(\d+)\.(\d+)", found[-1].name)
+        if named and (int(named.group(1)), int(named.group(2))) < MIN_VERSION:
+            raise InputError(f"{found[-1]}: the ffmpeg of imageio-ffmpeg {imageio_ffmpeg.__version__} is older than "
+                             f"{_dotted(MIN_VERSION)}: upgrade it (pip install -U imageio-ffmpeg) or set {ENV_VAR} "
+                             "to a newer ffmpeg")
+        _bundled = str(found[-1])
+    return _bundled
+
+
+def ffmpeg_version(exe: str, label: str | None = None) -> tuple[int, int]:
+    """``(major, minor)`` of the ffmpeg at ``exe``, from its ``-version``; asked once per process.
+
+    A development snapshot without a release number ("N-113000-g...") counts as the ``.0``
+    release of its libavformat. Raises `InputError` naming ``label`` (default: the path)
+    if ``exe`` does not run, fails, or does not describe itself as ffmpeg.
+    """
+    with _versions_lock:  # once per process, even when several workers start at the same time
+        if exe not in _versions:
+            try:
+                _versions[exe] = _read_version(exe, label or exe)
+            except InputError as exc:  # a build that hangs or fails is not asked again either
+                _versions[exe] = exc
+        found = _versions[exe]
+    if isinstance(found, InputError):
+        raise InputError(str(found)) from None  # a new one: the cached one's traceback stays as it was
+    return found
+
+
+def _read_version(exe: str, label: str) -> tuple[int, int]:
     try:
-        import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise RuntimeError(
-            "ffmpeg not found: set SEGUE_FFMPEG or install imageio-ffmpeg"
-        ) from exc
-    return imageio_ffmpeg.get_ffmpeg_exe()
+        proc = subprocess.run([exe, "-version"], capture_output=True, stdin=subprocess.DEVNULL,
+                              timeout=_VERSION_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"{label}: `ffmpeg -version` did not answer within {_VERSION_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise InputError(f"{label}: cannot be run ({exc.strerror or exc})") from None
+    out = proc.stdout.decode("utf-8", errors="replace")
+    if proc.returncode != 0:
+        why = (proc.stderr.decode("utf-8", errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise InputError(f"{label}: `ffmpeg -version` failed (exit {proc.returncode}: {why[:200]})")
+    release = re.search(r"^ffmpeg version n?(\d+)\.(\d+)", out, re.MULTILINE)
+    if release:
+        return int(release.group(1)), int(release.group(2))
+    lavf = re.search(r"^libavformat\s+(\d+)\.", out, re.MULTILINE)
+    if out.startswith("ffmpeg version") and lavf:
+        return int(lavf.group(1)) - _LAVF_OFFSET, 0
+    first = (out.strip().splitlines() or ["nothing"])[0]
+    raise InputError(f"{label}: not an ffmpeg Segue can use (`-version` printed {first[:120]!r})")
+
+
+def _dotted(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
 
 
 def input_url(path: str | os.PathLike[str]) -> str:

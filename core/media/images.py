@@ -10,6 +10,12 @@ alone and refuses it above the limit; `read_image` does the same before decoding
 the very bytes it then decodes), refuses a file larger than any image within the limit
 before reading it, and checks the decoded size against the header's (a header that
 lies is an error, not a bigger frame).
+
+A PNG is decoded without its ancillary chunks but transparency (`png_pixels_only`): libpng
+checks colour profiles, gamma and text chunks as OpenCV decodes and prints its complaints
+("libpng warning: iCCP: known incorrect sRGB profile", common in files saved by image
+editors) straight to the process's stderr, past Segue's messages and the daemon's log
+format. OpenCV applies none of those chunks, so the pixels are the same without them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from segue.core.media.exr import read_exr, read_exr_header
 from segue.core.media.headers import ImageHeader, jpeg_header, png_header, tiff_header
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr"})
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Ancillary PNG chunks that change decoded samples (transparency becomes alpha): kept.
+_PNG_PIXEL_CHUNKS = frozenset({b"tRNS"})
 _HEADER_READERS = {".png": png_header, ".jpg": jpeg_header, ".jpeg": jpeg_header, ".tif": tiff_header,
                    ".tiff": tiff_header}
 
@@ -98,13 +107,49 @@ def read_image(path: str | os.PathLike[str], label: str | None = None) -> Image:
                          f"pixel limit ({limits.max_pixels():,} pixels)")
     # The header comes from the very bytes decoded next (BytesIO shares them, no copy).
     header = _header(io.BytesIO(raw), ext, name)
-    decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
+    data = png_pixels_only(raw) if ext == ".png" else raw
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None:
         raise InputError(
             f"{name}: cannot decode image (corrupt or not a {ext[1:].upper()} file)"
         )
     _check_decoded(name, header, decoded)
     return _normalise(decoded, name)
+
+
+def png_pixels_only(raw: bytes) -> bytes:
+    """The PNG file ``raw`` without the ancillary chunks that do not change its decoded samples.
+
+    Kept: every critical chunk (IHDR, PLTE, IDAT, IEND and any unknown critical one, which
+    the decoder then refuses as it should) and ``tRNS``. Dropped: colour profiles and
+    descriptions (iCCP, sRGB, gAMA, cHRM, cICP), text, times, EXIF, animation control...;
+    OpenCV does no colour management and reads only the default image, so it ignores them
+    except to let libpng print warnings about them (module docstring). Data that is not a
+    well-formed chunk sequence is returned as it is, for the decoder to judge; so is a file
+    with nothing to drop (no copy).
+    """
+    if not raw.startswith(_PNG_SIGNATURE):
+        return raw
+    keep: list[memoryview] = []
+    view = memoryview(raw)
+    start, pos = 0, len(_PNG_SIGNATURE)  # ``start``: where the part to keep next begins
+    dropped = False
+    while pos + 12 <= len(raw):
+        length = int.from_bytes(raw[pos:pos + 4], "big")
+        kind = raw[pos + 4:pos + 8]
+        end = pos + 12 + length  # length, type, data, CRC
+        if end > len(raw):
+            return raw
+        if kind[0] & 0x20 and kind not in _PNG_PIXEL_CHUNKS:  # lower-case first letter: ancillary
+            keep.append(view[start:pos])
+            start, dropped = end, True
+        pos = end
+        if kind == b"IEND":
+            break
+    if not dropped:
+        return raw
+    keep.append(view[start:])
+    return b"".join(keep)
 
 
 def _checked_ext(path: str, name: str) -> str:

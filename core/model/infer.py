@@ -112,7 +112,7 @@ class LearnedFusion:
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         # A planned block for all activations, kept between runs, raised a 1080p retime's
-        # peak memory by 300 MB for no measurable speed (docs/model_card.md, session 7).
+        # peak memory by 300 MB for no measurable speed (docs/model_card.md, Speed and memory).
         options.enable_mem_pattern = False
         options.log_severity_level = 3  # errors only: the quantiser leaves harmless unused-initializer notes
         try:

@@ -6,14 +6,15 @@
 Modules, one concept each: `timing` (exact rational time mapping, the plan), `scenes`
 (scene-cut score and decision), `duplicates` (held-frame detection), `analysis` (the
 cheap first pass over the clip), `target` (what OUTPUT means), `stream` (the render
-pipeline with bounded queues), `job` (`run_retime`), `preflight` (what a service checks
-and follows before and between runs). Reading and writing movies is `core.media`'s
-(`source`, `probe`, `ycbcr`, `encode`). The names below are the package's public
-surface; the daemon uses nothing else. See docs/retime.md.
+pipeline with bounded queues), `job` (`run_retime`, and `near_miss_lines` for a
+terminal), `preflight` (what a service checks and follows before and between runs).
+Reading and writing movies is `core.media`'s (`source`, `probe`, `ycbcr`, `encode`). The
+names below are the package's public surface; the daemon uses nothing else.
+See docs/retime.md.
 """
 from __future__ import annotations
 
-from segue.core.retime.job import RetimeSpec, run_retime
+from segue.core.retime.job import RetimeSpec, near_miss_lines, run_retime
 from segue.core.retime.preflight import (
     AUDIO_MODES,
     CODECS,
@@ -26,5 +27,5 @@ from segue.core.retime.preflight import (
 )
 from segue.core.retime.stream import Progress
 
-__all__ = ["AUDIO_MODES", "CODECS", "Progress", "RetimeSpec", "check_output", "output_frames", "output_key",
-           "output_marker", "preview_path", "run_retime", "writes_sequence"]
+__all__ = ["AUDIO_MODES", "CODECS", "Progress", "RetimeSpec", "check_output", "near_miss_lines", "output_frames",
+           "output_key", "output_marker", "preview_path", "run_retime", "writes_sequence"]

@@ -4,18 +4,20 @@ It decodes every frame at a small size (`duplicates.DUP_WIDTH` pixels wide) and 
 the runs of repeated frames and the scene cuts, so that the render pass knows the
 complete plan (`core.retime.timing`) before it starts: exact frame counts for the
 progress bar, a deterministic plan for ``--resume``, and cut and duplicate lists for the
-report. It keeps one small frame and a float per frame boundary: memory does not grow
+report. It keeps one small frame and three floats per frame boundary: memory does not grow
 with the clip beyond that. Decoding small costs a fraction of the synthesis.
 
 Cuts are looked for between consecutive *drawings* (the last frame of one run of
 repeats and the first of the next): in animation on twos every other frame difference
 is zero, and scoring those would only dilute the neighbourhood a cut is compared with.
+Each boundary keeps its cues (`scenes.Cues`: three floats), so the report can show why a
+cut was called and which boundaries nearly were (near misses).
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,13 +32,18 @@ class Analysis:
 
     ``repeats[i]`` is True when frame ``i`` repeats the drawing before it; ``cuts`` are
     source frames ``i`` with a cut between ``i`` and ``i + 1``, ``cut_scores`` their
-    scene scores.
+    scene scores (`scenes.Cues.score`).
     """
 
     repeats: list[bool]
     cuts: list[int]
     cut_scores: list[float]
+    #: the cues of each cut, in the order of ``cuts``
+    cut_cues: list[scenes.Cues]
     seconds: float
+    #: boundaries that nearly were cuts, highest score first: ``(frame i, cues, why)`` with
+    #: the boundary between ``i`` and ``i + 1`` (see `scenes.near_misses`)
+    near_misses: list[tuple[int, scenes.Cues, str]] = field(default_factory=list)
 
     @property
     def duplicate_count(self) -> int:
@@ -55,7 +62,7 @@ def analyse(source: Source, to_working: Callable[[np.ndarray], np.ndarray], *,
     started = time.perf_counter()
     repeats: list[bool] = []
     boundaries: list[int] = []  # frame i such that a new drawing starts at i + 1
-    scores: list[float] = []
+    cues: list[scenes.Cues] = []
     drawing = previous = None
     for i, raw in enumerate(source.frames(max_width=duplicates.DUP_WIDTH)):
         frame = to_working(raw)
@@ -68,7 +75,7 @@ def analyse(source: Source, to_working: Callable[[np.ndarray], np.ndarray], *,
             repeats.append(False)
             assert previous is not None
             boundaries.append(i - 1)
-            scores.append(scenes.scene_score(scenes.scene_frame(previous), scenes.scene_frame(frame)))
+            cues.append(scenes.scene_cues(scenes.scene_frame(previous), scenes.scene_frame(frame)))
             drawing = frame
         previous = frame
         if on_frame:
@@ -76,6 +83,9 @@ def analyse(source: Source, to_working: Callable[[np.ndarray], np.ndarray], *,
     if len(repeats) != source.frame_count:
         raise InputError(f"{source.path}: decoded {len(repeats)} frames but the container lists "
                          f"{source.frame_count}; remux the file (ffmpeg -i IN -c copy OUT.mkv) and retry")
+    scores = [c.score for c in cues]
     picked = scenes.find_cuts(scores, scene_threshold)
-    return Analysis(repeats, [boundaries[j] for j in picked], [round(scores[j], 4) for j in picked],
-                    time.perf_counter() - started)
+    missed = [(boundaries[n.position], cues[n.position], n.why)
+              for n in scenes.near_misses(scores, scene_threshold, picked)]
+    return Analysis(repeats, cuts=[boundaries[j] for j in picked], cut_scores=[round(scores[j], 4) for j in picked],
+                    cut_cues=[cues[j] for j in picked], seconds=time.perf_counter() - started, near_misses=missed)

@@ -65,6 +65,9 @@ CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
 RATE_FIELDS = ("fps", "factor", "slowmo")
 #: a state file claiming more frames than this is not one Segue wrote (46 days at 24 fps)
 _MAX_STATE_FRAMES = 10**8
+#: near misses listed in the report (the count covers all) and printed by ``segue retime``
+MAX_REPORTED_NEAR_MISSES = 20
+MAX_PRINTED_NEAR_MISSES = 5
 
 
 def option_name(field: str) -> str:
@@ -106,8 +109,8 @@ class RetimeSpec:
                              (f" (got {' and '.join(map(name, given))})" if given else ""),
                              field=given[1] if len(given) > 1 else "fps")
         rate = given[0]
-        with_field(rate, lambda: timing.parse_rate(self.fps, name(rate)) if rate == "fps" else
-                   timing.parse_ratio(getattr(self, rate), name(rate)))
+        parse = {"fps": timing.parse_rate, "factor": timing.parse_ratio, "slowmo": timing.parse_slowmo}[rate]
+        with_field(rate, lambda: parse(getattr(self, rate), name(rate)))
         if self.input_fps is not None:
             with_field("input_fps", lambda: timing.parse_rate(self.input_fps, name("input_fps")))
         if self.codec is not None and self.codec not in CODECS:
@@ -146,7 +149,7 @@ def target_rates(spec: RetimeSpec, source_fps: Fraction) -> Rates:
     if spec.factor is not None:
         factor = timing.parse_ratio(spec.factor, "--factor")
         return Rates(timing.parse_rate(source_fps * factor, "--factor x source rate"), Fraction(1), "factor", factor)
-    slowmo = timing.parse_ratio(spec.slowmo, "--slowmo", minimum=Fraction(0))
+    slowmo = timing.parse_slowmo(spec.slowmo, "--slowmo")  # the rule validate applies
     return Rates(source_fps, 1 / slowmo, "slowmo", slowmo)
 
 
@@ -372,16 +375,48 @@ def _seconds(value: Fraction) -> float:
     return round(float(value), 6)
 
 
+def timecode(seconds: Fraction | float) -> str:
+    """``HH:MM:SS.mmm`` of a source time: exact at any rate (a frame-count timecode is not, at 23.976)."""
+    ms = round(float(seconds) * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def _cue_fields(cues: scenes.Cues) -> dict:
+    return {"motion": round(cues.motion, 4), "structure": round(cues.structure, 4)}
+
+
+def near_miss_lines(report: dict, limit: int = MAX_PRINTED_NEAR_MISSES) -> list[str]:
+    """Short lines on the near misses of a retime report, for a terminal (at most ``limit`` + 1).
+
+    A near miss is a boundary that scored close to the scene-cut threshold without being
+    called a cut: if it is one, the retime blended across it, and a lower
+    ``--scene-threshold`` would hold it (docs/retime.md, "Scene cuts").
+    """
+    section = report.get("scene_cuts", {})
+    misses, threshold = section.get("near_misses", []), section.get("threshold")
+    lines = [f"near miss after source frame {m['after_source_frame']} ({m['timecode']}): scene score "
+             f"{m['score']:.4f}" + (f" < threshold {threshold:g}" if m["why"] == "below threshold"
+                                    else ", not a peak over its neighbours (sustained change)")
+             for m in misses[:limit]]
+    more = section.get("near_miss_count", len(misses)) - len(lines)
+    if more > 0:
+        lines.append(f"... {more} more near miss{'es' if more > 1 else ''} in the report")
+    return lines
+
+
 def _report(spec, source: Source, target: Target, rates: Rates, plan: timing.Plan, found, runs, stats,
             engine, output_info: dict, cs_in: str, cs_out: str, total: float) -> dict:
     media = source.media
     times = source.times
     cuts = []
-    for i, score in zip(found.cuts, found.cut_scores):
+    for i, score, cues in zip(found.cuts, found.cut_scores, found.cut_cues):
         at = times[i + 1]
         first_out = math.ceil(at * rates.out_fps / rates.speed)  # the first output frame showing the new shot
-        cuts.append({"after_source_frame": i, "source_time": _seconds(at), "score": score,
-                     "first_output_frame": int(first_out)})
+        cuts.append({"after_source_frame": i, "source_time": _seconds(at), "timecode": timecode(at),
+                     "score": score, **_cue_fields(cues), "first_output_frame": int(first_out)})
+    near = [{"after_source_frame": i, "source_time": _seconds(times[i + 1]), "timecode": timecode(times[i + 1]),
+             "score": round(cues.score, 4), **_cue_fields(cues), "why": why}
+            for i, cues, why in found.near_misses[:MAX_REPORTED_NEAR_MISSES]]
     held_runs = [[a, b] for a, b in runs if b > a]
     conf = stats.confidences
     rendered = stats.copied + stats.held + stats.synthesized
@@ -407,7 +442,9 @@ def _report(spec, source: Source, target: Target, rates: Rates, plan: timing.Pla
         "frames": {"copied": stats.copied, "held": stats.held, "synthesized": stats.synthesized,
                    "resumed": stats.resumed,
                    "mean_confidence": round(sum(conf) / len(conf), 4) if conf else None},
-        "scene_cuts": {"threshold": spec.scene_threshold, "count": len(cuts), "cuts": cuts},
+        "scene_cuts": {"threshold": spec.scene_threshold, "count": len(cuts), "cuts": cuts,
+                       "near_miss_from": round(spec.scene_threshold * scenes.NEAR_MISS_FRACTION, 4),
+                       "near_miss_count": len(found.near_misses), "near_misses": near},
         "duplicates": {"enabled": spec.dedup, "threshold": spec.dup_threshold,
                        "repeated_frames": found.duplicate_count, "runs": held_runs[:1000],
                        "runs_truncated": len(held_runs) > 1000},

@@ -52,6 +52,9 @@ SHORT_HOLD_SECONDS = Fraction(1, 6)
 MAX_FPS = 1000
 #: largest --factor / --slowmo accepted
 MAX_RATIO = 64
+#: smallest --slowmo accepted: 1 plays the clip at its own speed (a "slow motion" below 1
+#: would speed it up, which is not what the option says; --fps and --factor keep the speed)
+MIN_SLOWMO = Fraction(1)
 #: NTSC-style rates (N * 1000/1001) are recognised when written to within this many fps
 _NTSC_TOLERANCE = 0.005
 
@@ -116,10 +119,27 @@ def parse_rate(text: str | Fraction, name: str = "--fps") -> Fraction:
 
 
 def parse_ratio(text: str, name: str, minimum: Fraction = Fraction(0)) -> Fraction:
-    """An exact positive ratio (``--factor 2.5``, ``--slowmo 4``, ``5/2``) above ``minimum``."""
+    """An exact positive ratio (``--factor 2.5``, ``5/2``) above ``minimum``, at most `MAX_RATIO`."""
     value = parse_number(text, name)
     if value <= minimum:
         raise InputError(f"{name} must be greater than {minimum}, got {str(text).strip()}")
+    return _within_limit(value, text, name)
+
+
+def parse_slowmo(text: str, name: str = "--slowmo") -> Fraction:
+    """The slow-motion ratio N (N times slower): at least `MIN_SLOWMO`, at most `MAX_RATIO`.
+
+    Exactly 1 is allowed: the clip keeps its speed and rate (a no-op retime, but not a
+    mistake). Below 1 is refused rather than read as a speed-up.
+    """
+    value = parse_number(text, name)
+    if value < MIN_SLOWMO:
+        raise InputError(f"{name} must be at least {MIN_SLOWMO} (N times slower; {MIN_SLOWMO} keeps the speed), "
+                         f"got {str(text).strip()}: Segue does not speed clips up")
+    return _within_limit(value, text, name)
+
+
+def _within_limit(value: Fraction, text: str, name: str) -> Fraction:
     if value > MAX_RATIO:
         raise InputError(f"{name} {str(text).strip()} is above the limit of {MAX_RATIO}")
     return value

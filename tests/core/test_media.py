@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from segue.core.media import ffmpeg as ffmpeg_mod
 from segue.core.media import movie as movie_mod
 from segue.core.media import writers as writers_mod
 from segue.core.media.ffmpeg import error_reason, find_ffmpeg
+from segue.core.media.images import png_pixels_only, read_image
 from segue.core.media.probe import pix_fmt_depth
 from segue.core.media.sequence import natural_key
 
@@ -467,6 +471,50 @@ def test_jpeg_still(tmp_path: Path) -> None:
     assert np.abs(clip.read_frame(0) - bbb_rgb(0) / 255).mean() < 3 * STEP8
 
 
+def png_file(path: Path, rgb: np.ndarray, *chunks: tuple[bytes, bytes]) -> Path:
+    """An 8-bit RGB PNG of ``rgb`` with extra ``(type, data)`` chunks before its pixels, built by hand."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    h, w = rgb.shape[:2]
+    rows = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                     + b"".join(chunk(k, d) for k, d in chunks) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"tEXt", b"Comment\x00made by hand") + chunk(b"IEND", b""))
+    return path
+
+
+def test_png_with_a_profile_libpng_rejects_reads_silently(tmp_path: Path) -> None:
+    """libpng prints warnings about a PNG's colour chunks straight to stderr while OpenCV decodes
+    ("libpng warning: iCCP: known incorrect sRGB profile" in files from image editors); Segue
+    reads such a file with nothing on stderr and the same pixels."""
+    rgb = np.random.default_rng(7).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    plain = png_file(tmp_path / "plain.png", rgb)
+    profile = b"sRGB IEC61966-2.1\x00\x00" + zlib.compress(bytes(132))  # an ICC profile libpng refuses
+    noisy = png_file(tmp_path / "noisy.png", rgb, (b"iCCP", profile), (b"sRGB", b"\x09"), (b"gAMA", bytes(4)))
+    script = ("import sys, numpy as np\nfrom segue.core.media.images import read_image\n"
+              "a, b = (read_image(p).pixels for p in sys.argv[1:])\nprint(np.array_equal(a, b), a.shape)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(noisy), str(plain)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.split() == ["True", "(6,", "5,", "3)"], done.stdout + done.stderr
+    assert done.stderr == ""
+    # the same file decoded as OpenCV alone would: libpng's warnings, the noise kept off the terminal
+    bare = subprocess.run([sys.executable, "-c", "import cv2, sys; cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED)",
+                           str(noisy)], capture_output=True, text=True, check=False)
+    assert "libpng warning: iCCP" in bare.stderr and "libpng warning: sRGB" in bare.stderr
+    assert np.array_equal(read_image(noisy).pixels, rgb.astype(np.float32) / 255)
+
+
+def test_png_transparency_is_kept(tmp_path: Path) -> None:
+    """``tRNS`` changes the decoded channels (an alpha): it is the one ancillary chunk kept."""
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    path = png_file(tmp_path / "t.png", rgb, (b"tRNS", b"\x00\x00\x00\x00\x00\x00"))
+    kept = png_pixels_only(path.read_bytes())
+    assert b"tRNS" in kept and b"tEXt" not in kept
+    assert cv2.imdecode(np.frombuffer(kept, np.uint8), cv2.IMREAD_UNCHANGED).shape == (2, 2, 4)
+    assert png_pixels_only(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xffIHDR") == b"\x89PNG\r\n\x1a\n\x00\x00\xff\xffIHDR"
+
+
 # ------------------------------------------------------------------------ bad input
 
 
@@ -656,27 +704,91 @@ def test_write_frame_killed_before_rename_leaves_no_final_file(tmp_path: Path) -
 # ----------------------------------------------------------------------------- ffmpeg
 
 
-def test_find_ffmpeg_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_ffmpeg(folder: Path, version_line: str, exit_code: int = 0) -> Path:
+    """An executable named ffmpeg: ``-version`` prints ``version_line`` (and logs each call in
+    ``calls`` beside it); any other use leaves ``used`` beside it and fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    exe = folder / "ffmpeg"
+    exe.write_text(f"""#!/bin/sh
+if [ "$1" = "-version" ]; then echo call >> "{folder}/calls"; echo "{version_line}"; exit {exit_code}; fi
+echo "$@" >> "{folder}/used"
+exit 1
+""")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_find_ffmpeg_takes_the_bundled_build_never_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import imageio_ffmpeg
 
-    fake = tmp_path / "bin" / "ffmpeg"
-    fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(0o755)
+    monkeypatch.delenv(ffmpeg_mod.ENV_VAR, raising=False)
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    fake = fake_ffmpeg(tmp_path / "bin", "ffmpeg version 5.1.6 Copyright (c) 2000-2024 the FFmpeg developers")
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    bundled = find_ffmpeg()
+    assert bundled != str(fake) and Path(bundled).parent == Path(imageio_ffmpeg.__file__).parent / "binaries"
+    # imageio-ffmpeg's own lookup honours IMAGEIO_FFMPEG_EXE first; Segue does not
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
+    assert find_ffmpeg() == bundled
+    assert ffmpeg_mod.ffmpeg_version(bundled) >= ffmpeg_mod.MIN_VERSION
+    assert not (fake.parent / "calls").exists() and not (fake.parent / "used").exists()
 
-    monkeypatch.setenv(ffmpeg_mod.ENV_VAR, str(fake))
-    assert find_ffmpeg() == str(fake)
+
+def test_segue_ffmpeg_is_checked_once_and_refused_if_old(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    new = fake_ffmpeg(tmp_path / "new", "ffmpeg version n7.1.1-5-gabc Copyright (c) 2000-2025 the FFmpeg developers")
+    monkeypatch.setenv(ffmpeg_mod.ENV_VAR, str(new))
+    assert find_ffmpeg() == find_ffmpeg() == str(new)
+    assert (new.parent / "calls").read_text() == "call\n"  # asked once per process
+
+    old = fake_ffmpeg(tmp_path / "old", "ffmpeg version 5.1.6 Copyright (c) 2000-2024 the FFmpeg developers")
+    monkeypatch.setenv(ffmpeg_mod.ENV_VAR, str(old))
+    for _ in range(2):
+        with pytest.raises(InputError) as refused:
+            find_ffmpeg()
+        assert str(refused.value) == (
+            f"SEGUE_FFMPEG={old}: ffmpeg 5.1 is older than 6.0, the oldest Segue runs with; name a newer build, "
+            "or unset SEGUE_FFMPEG to use the bundled one")
+    assert (old.parent / "calls").read_text() == "call\n"
+
+
+@pytest.mark.parametrize(("version_line", "exit_code", "expected"), [
+    # a development snapshot has no release number: its libavformat says which release it follows
+    ("ffmpeg version N-113000-g0123abc\nlibavformat    61.  3.100 / 61.  3.100", 0, (7, 0)),
+    ("ffmpeg version 2024-03-04-git-e30369bc1c-full_build\nlibavformat    59. 27.100 / 59. 27.100", 0,
+     "older than 6.0"),
+    ("ffmpeg version 6.1.1-3ubuntu5 Copyright (c) 2000-2023", 0, (6, 1)),
+    ("Usage: not-ffmpeg [options]", 0, "not an ffmpeg Segue can use"),
+    ("ffmpeg version 7.0", 3, "failed (exit 3"),
+])  # fmt: skip
+def test_segue_ffmpeg_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version_line: str, exit_code: int,
+                               expected: tuple[int, int] | str) -> None:
+    exe = fake_ffmpeg(tmp_path / "bin", version_line, exit_code)
+    monkeypatch.setenv(ffmpeg_mod.ENV_VAR, str(exe))
+    if isinstance(expected, tuple):
+        assert find_ffmpeg() == str(exe) and ffmpeg_mod.ffmpeg_version(str(exe)) == expected
+        return
+    for _ in range(2):
+        with pytest.raises(InputError, match=f"^SEGUE_FFMPEG={exe}: .*{re.escape(expected)}"):
+            find_ffmpeg()
+    assert (exe.parent / "calls").read_text() == "call\n"  # a refused build is not asked again either
+
+
+def test_segue_ffmpeg_must_be_an_executable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ffmpeg_mod.ENV_VAR, str(tmp_path / "nope"))
-    with pytest.raises(
-        InputError, match=r"SEGUE_FFMPEG=.*nope: not an executable file"
-    ):
+    with pytest.raises(InputError, match=r"SEGUE_FFMPEG=.*nope: not an executable file"):
+        find_ffmpeg()
+    plain = tmp_path / "ffmpeg"
+    plain.write_text("not a program")
+    plain.chmod(0o755)  # executable bit, but nothing the kernel can run
+    monkeypatch.setenv(ffmpeg_mod.ENV_VAR, str(plain))
+    with pytest.raises(InputError, match=r"SEGUE_FFMPEG=.*ffmpeg: cannot be run"):
         find_ffmpeg()
 
-    monkeypatch.delenv(ffmpeg_mod.ENV_VAR)
-    monkeypatch.setenv("PATH", str(fake.parent))
-    assert find_ffmpeg() == str(fake)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert find_ffmpeg() == imageio_ffmpeg.get_ffmpeg_exe()
+
+def test_segue_ffmpeg_naming_the_bundled_build_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    bundled = ffmpeg_mod.bundled_ffmpeg()
+    monkeypatch.setenv(ffmpeg_mod.ENV_VAR, bundled)
+    assert find_ffmpeg() == bundled
 
 
 def test_error_reason_picks_the_cause() -> None:

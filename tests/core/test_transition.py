@@ -220,3 +220,17 @@ def test_a_transition_spec_names_the_field_it_refuses(tmp_path, change, field):
     with pytest.raises(InputError) as info:
         _spec(tmp_path, **change).validate()
     assert info.value.field == field
+
+
+def test_the_report_flags_low_confidence_frames(tmp_path):
+    from segue.core.synthesis import LOW_CONFIDENCE
+
+    # the demo's arm swings through the cut: frames that ghost, which the report must name
+    report = render_transition(_spec(tmp_path / "demo", frames=4))
+    flagged = report["low_confidence"]
+    assert flagged["threshold"] == LOW_CONFIDENCE
+    assert flagged["frames"] == [f["index"] for f in report["frames"] if f["confidence"] < LOW_CONFIDENCE]
+    assert flagged["frames"] and "dissolve" in flagged["advice"]
+    # the same take on both sides of the cut: nothing to warn about
+    same = render_transition(_spec(tmp_path / "same", clip_b=str(TAKE_A), b_in=-1))
+    assert same["low_confidence"]["frames"] == [] and same["low_confidence"]["advice"] == ""

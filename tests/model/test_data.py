@@ -6,9 +6,11 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from conftest import FIXTURES, encode_movie
 
 from segue.core.cases import is_usable
+from segue.core.errors import InputError
 from segue.core.flow import FlowPair
 from segue.core.intermediate import linear, reversed_, splat_metrics
 from segue.core.model import features
@@ -160,3 +162,11 @@ def test_context_pairs_carry_the_engines_motion_and_their_features_follow_it(tmp
     assert moving, "the generator's curved paths give some acceleration"
     straight = {k: v for k, v in moving[0].items() if not k.startswith("accel")}
     assert not np.allclose(pair_features(moving[0], 0)[0], pair_features(straight, 0)[0])
+
+
+@pytest.mark.parametrize("name", ["cityCC0.mpg", "Megamind.avi"])
+def test_the_held_out_clips_are_refused_for_training(tmp_path, name):
+    held_out = tmp_path / name
+    held_out.write_bytes(b"")
+    with pytest.raises(InputError, match="validation-only"):
+        next(footage_pairs([str(held_out)], 64, seed=1))

@@ -92,3 +92,26 @@ def test_submit_wait_get_cancel_and_list(renderd, allowed_root):
             client.cancel_job(job.job_id)
         assert done.value.code == "FAILED_PRECONDITION"
         assert client.submit(spec, idempotency_key=key).deduplicated
+
+
+def test_model_names_an_editor_understands():
+    """Both plugins show these words and keep the daemon's technical name for the tooltip."""
+    from segue.renderd import client
+
+    assert client.model_labels(["auto", "classic", "segue_fusion"]) == [
+        "Automatic", "Fast (classic)", "Best quality (learned)"]
+    assert client.model_labels(["a.onnx", "b.onnx"]) == ["Best quality (learned) - a.onnx",
+                                                         "Best quality (learned) - b.onnx"]
+    assert all(client.model_description(n).endswith(f"Technical name: {n}") for n in ("auto", "classic", "x.onnx"))
+    assert "classic" in client.model_description("auto")  # what auto runs for a transition
+
+
+def test_the_low_confidence_warning_names_the_frames_to_check():
+    from segue.renderd import client
+
+    assert client.low_confidence_warning({"low_confidence": {"frames": []}}) == ""
+    assert client.low_confidence_warning({}) == ""  # a report of a daemon that did not say
+    one = client.low_confidence_warning({"low_confidence": {"frames": [3]}})
+    assert one.startswith("Check frame 3 before using it") and "dissolve" in one
+    many = client.low_confidence_warning({"low_confidence": {"frames": list(range(1, 20))}})
+    assert many.startswith("Check frames 1, 2,") and "12 ..." in many and "19" not in many

@@ -96,7 +96,7 @@ def test_prune_refuses_while_a_daemon_holds_the_store_then_prunes(tmp_path):
     config.write_text('store = "store"\nkeep_jobs = 5\n')
     done = prune("--config", str(config), "--keep-jobs", "1")  # the flag wins over the file
     assert done.returncode == 0, done.stderr
-    assert "pruned 2 finished job(s) and 4 frame record(s)" in done.stdout
+    assert "pruned 2 finished jobs and 4 frame records" in done.stdout
     assert set(remaining(store, ids)) == {ids[2], ids[3]}
 
     missing = prune("--store", str(tmp_path / "nothing-here"))

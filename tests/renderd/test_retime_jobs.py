@@ -333,6 +333,8 @@ CORPUS = [
      "greater than 0"),
     ("huge slow motion", lambda d, m: submit(d, bad(m, factor="", slowmo="1000")), C.INVALID_ARGUMENT,
      "spec.slowmo", "limit"),
+    ("slowmo below 1", lambda d, m: submit(d, bad(m, factor="", slowmo="0.5")), C.INVALID_ARGUMENT,
+     "spec.slowmo", "at least 1"),
     ("unknown codec", lambda d, m: submit(d, bad(m, codec="vp9")), C.INVALID_ARGUMENT, "spec.codec", "vp9"),
     ("codec the container cannot hold", lambda d, m: submit(d, bad(m, output=str(m["root"] / "x.mp4"),
                                                                    codec="prores")),

@@ -33,6 +33,7 @@ def long_clip(tmp_path_factory):
     (["{clip}", "--fps", "abc"], ["--fps", "abc"]),
     (["{clip}", "--factor", "0"], ["--factor"]),
     (["{clip}", "--slowmo", "100"], ["--slowmo", "limit"]),
+    (["{clip}", "--slowmo", "0.5"], ["--slowmo", "at least 1"]),  # not read as a speed-up
     (["{clip}", "--fps", "50", "--codec", "ffv1", "-o", "{tmp}/x.mp4"], ["ffv1", ".mp4"]),
     (["{clip}", "--fps", "50", "--codec", "h264", "-o", "{tmp}/frames"], ["h264", "folder"]),
     (["{clip}", "--fps", "50", "-o", "{tmp}/x.avi"], ["x.avi"]),
@@ -194,7 +195,7 @@ def test_kill_leaves_no_movie_under_the_final_name(long_clip, tmp_path):
     wait_for(lambda: any(p.stat().st_size > 0 for p in parts()), proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143, err
     assert not out.exists() and parts() == []
     assert not (tmp_path / "slow.mp4.json").exists()
 

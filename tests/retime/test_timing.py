@@ -8,6 +8,8 @@ import pytest
 
 from segue.core.errors import InputError
 from segue.core.media.ffmpeg import format_rate
+from segue.core.retime import RetimeSpec
+from segue.core.retime.job import target_rates
 from segue.core.retime.timing import (
     COPY,
     HOLD,
@@ -15,6 +17,7 @@ from segue.core.retime.timing import (
     make_plan,
     parse_rate,
     parse_ratio,
+    parse_slowmo,
     runs_from_duplicates,
 )
 
@@ -62,6 +65,31 @@ def test_parse_ratio():
     for bad in ("0", "-1", "x", "100"):
         with pytest.raises(InputError, match="--slowmo"):
             parse_ratio(bad, "--slowmo")
+
+
+def test_slowmo_below_one_is_refused_and_one_is_allowed():
+    assert parse_slowmo("1") == 1 and parse_slowmo("4") == 4 and parse_slowmo("3/2") == Fraction(3, 2)
+    for bad in ("0.5", "1/2", "0", "0.999"):
+        with pytest.raises(InputError, match="--slowmo must be at least 1") as refused:
+            parse_slowmo(bad)
+        assert bad in str(refused.value)
+    with pytest.raises(InputError, match="limit"):
+        parse_slowmo("100")
+
+
+def test_the_spec_and_the_rates_agree_on_slowmo():
+    half = RetimeSpec("in.mp4", "out.mp4", slowmo="0.5")
+    with pytest.raises(InputError) as refused:
+        half.validate()
+    assert refused.value.field == "slowmo" and "--slowmo" in str(refused.value)
+    with pytest.raises(InputError, match="spec.slowmo must be at least 1"):  # a service's spelling
+        half.validate(name=lambda field: f"spec.{field}")
+    with pytest.raises(InputError, match="--slowmo"):  # the rate mapping applies the same rule
+        target_rates(half, Fraction(25))
+    same = RetimeSpec("in.mp4", "out.mp4", slowmo="1")
+    same.validate()
+    rates = target_rates(same, Fraction(25))
+    assert (rates.out_fps, rates.speed) == (Fraction(25), Fraction(1))
 
 
 def test_an_hour_of_23976_to_5994_does_not_drift():

@@ -1,4 +1,4 @@
-"""Registration: the operator, the preferences and the two menu entries."""
+"""Registration: the operators, the preferences and the menu entries (Strip menu, strip context menu)."""
 from __future__ import annotations
 
 import bpy
@@ -6,12 +6,14 @@ import bpy
 from . import connection
 from .operator import (
     SEGUE_OT_check_daemon,
+    SEQUENCER_OT_open_transition_contact_sheet,
     SEQUENCER_OT_synthesize_transition,
     menu_draw,
 )
 from .preferences import SegueAddonPreferences
 
-CLASSES = (SegueAddonPreferences, SEQUENCER_OT_synthesize_transition, SEGUE_OT_check_daemon)
+CLASSES = (SegueAddonPreferences, SEQUENCER_OT_synthesize_transition, SEQUENCER_OT_open_transition_contact_sheet,
+           SEGUE_OT_check_daemon)
 MENUS = ("SEQUENCER_MT_strip", "SEQUENCER_MT_context_menu")
 
 

@@ -82,9 +82,9 @@ def client_module() -> ModuleType:
         return import_module("segue.renderd.client")
     except ModuleNotFoundError as exc:
         raise ConnectionProblem(
-            "the Segue gRPC client is missing: install the extension zip made by "
-            "plugins/blender/build_extension.py (it bundles the client, grpcio and protobuf), "
-            f"or install the segue package into Blender's Python ({exc})") from None
+            "the add-on cannot talk to Segue's render daemon: install the Segue extension zip (made by "
+            "plugins/blender/build_extension.py, it brings its own connection modules) rather than the source "
+            f"folder (details: the Segue gRPC client is missing: {exc})") from None
 
 
 def proto_module() -> ModuleType:
@@ -117,9 +117,9 @@ def check_online_access(settings: Settings) -> None:
     """Refuse a non-loopback daemon while Blender's "Allow Online Access" is off."""
     if not settings.online_access and not is_loopback(settings.address):
         raise ConnectionProblem(
-            f"segue-renderd at {settings.address} is on the network, and Blender's online access is off: "
-            "enable Preferences > System > Network > Allow Online Access, or use a daemon on this "
-            "machine (127.0.0.1)")
+            f"Segue's render daemon at {settings.address} is on another computer, and Blender's online access "
+            "is off: enable Preferences > System > Network > Allow Online Access, or use a daemon on this "
+            "computer (127.0.0.1)")
 
 
 # -- the cached client ---------------------------------------------------------------
@@ -152,7 +152,8 @@ def _make_client(settings: Settings, timeout: float, attempts: int | None) -> An
             with open(os.path.expanduser(settings.tls_ca_file), "rb") as f:
                 roots = f.read()
     except OSError as exc:
-        raise ConnectionProblem(f"cannot read {exc.filename}: {exc.strerror} (see the add-on preferences)") from None
+        raise ConnectionProblem(f"cannot read {exc.filename} ({exc.strerror}): check the Token File and TLS CA "
+                                f"File in the add-on preferences") from None
     retry = mod.Retry() if attempts is None else mod.Retry(attempts=attempts)
     return mod.RenderClient(settings.address.strip(), token=token, root_certificates=roots, timeout=timeout,
                             retry=retry)
@@ -171,24 +172,38 @@ def connect(settings: Settings, should_stop: Any = None) -> Any:
     if found is not None:
         return found
     if not (settings.auto_start and is_loopback(settings.address)):
-        hint = ("start one with `segue-renderd serve`" if is_loopback(settings.address)
-                else "check the address in the add-on preferences")
-        raise ConnectionProblem(f"no segue-renderd answers at {settings.address} ({unreachable}); {hint}")
+        raise ConnectionProblem(unreachable_message(settings.address, unreachable))
     daemon = start_local_daemon(settings)
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if should_stop is not None and should_stop():
-            raise ConnectionProblem("cancelled while segue-renderd was starting")
+            raise ConnectionProblem("cancelled while Segue's render daemon was starting")
         found, _ = _answering_client(settings)
         if found is not None:
             return found
         if daemon.poll() is not None:
-            raise ConnectionProblem(f"segue-renderd exited with code {daemon.returncode} on start: "
-                                    f"{_log_tail()}")
+            raise ConnectionProblem(
+                f"Segue's render daemon stopped right after starting (often: another program uses "
+                f"{settings.address}; change the Daemon Address in the add-on preferences). Its log is "
+                f"{_daemon_log} (details: segue-renderd exited with code {daemon.returncode} on start: "
+                f"{_log_tail()})")
         if time.monotonic() > deadline:
-            raise ConnectionProblem(f"segue-renderd started but did not answer at {settings.address} "
-                                    f"within {START_TIMEOUT:.0f} s: {_log_tail()}")
+            raise ConnectionProblem(
+                f"Segue's render daemon started but did not answer at {settings.address} within "
+                f"{START_TIMEOUT:.0f} s; try again, and see its log {_daemon_log} if it keeps happening "
+                f"(details: {_log_tail()})")
         time.sleep(0.2)
+
+
+def unreachable_message(address: str, details: str) -> str:
+    """Nothing answers at ``address``: in words, with what to do; gRPC's own text last."""
+    if is_loopback(address):
+        what = (f"Segue's render daemon is not running at {address}: start it with `segue-renderd serve`, or "
+                "turn on Start a Local Daemon in the add-on preferences")
+    else:
+        what = (f"Segue's render daemon at {address} does not answer: check that it runs there and that the "
+                "Daemon Address in the add-on preferences is right")
+    return f"{what} (details: no segue-renderd answers at {address}: {details})"
 
 
 def _answering_client(settings: Settings) -> tuple[Any | None, str]:
@@ -260,8 +275,8 @@ def find_renderd(path: str) -> str:
     found = shutil.which(candidate)
     if found:
         return found
-    raise ConnectionProblem(f"cannot find segue-renderd ({candidate!r}): install Segue "
-                            "(pip install segue) and set its path in the add-on preferences")
+    raise ConnectionProblem(f"cannot find Segue's render daemon, segue-renderd ({candidate!r}): install Segue "
+                            "(pip install segue) and set the segue-renderd path in the add-on preferences")
 
 
 def start_local_daemon(settings: Settings) -> subprocess.Popen:

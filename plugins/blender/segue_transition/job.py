@@ -9,7 +9,10 @@ Outcomes:
 
 * ``SUCCEEDED``: `JobResult.frames` are the daemon's frame files, in order, and
   `JobResult.colorspace` is the colourspace the daemon wrote them in (from its
-  ``transition.json``), so the strip can declare exactly that.
+  ``transition.json``), so the strip can declare exactly that; `JobResult.previews`
+  are the preview files the report lists (``preview.mp4``, ``preview_dissolve.mp4``,
+  ``contact_sheet.png``) that exist, and `JobResult.handles` how many frames of A and
+  of B the preview movies show around the synthesized ones.
 * ``CANCELLED`` / ``FAILED``: the output folder this job created is removed, so a
   cancelled or failed render leaves no files behind.
 """
@@ -23,7 +26,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import connection
@@ -66,15 +69,28 @@ class Progress:
         return self.frames_done / self.frames_total if self.frames_total else 0.0
 
 
+#: transition.json's "previews" keys of the files beside the frames
+PREVIEW_FILES = ("movie", "dissolve", "contact_sheet")
+
+
 @dataclass(frozen=True)
 class JobResult:
-    """How a job ended. ``message`` is for the editor (empty on success)."""
+    """How a job ended. ``message`` is for the editor (empty on success).
+
+    ``previews`` maps `PREVIEW_FILES` keys to absolute paths (only files that exist);
+    ``handles`` is ``(frames of A, frames of B)`` around the synthesized frames in the
+    preview movies, A's ending with the frame the transition starts from.
+    """
 
     state: str
     frames: tuple[str, ...] = ()
     colorspace: str = ""
     message: str = ""
     job_id: str = ""
+    previews: dict[str, str] = field(default_factory=dict)
+    handles: tuple[int, int] = (0, 0)
+    #: the editor's warning about low-confidence frames (transition.json), empty if none
+    caution: str = ""
 
 
 class TransitionJob:
@@ -211,11 +227,15 @@ class TransitionJob:
                     f"here (e.g. {missing[:1]}): Blender and segue-renderd must see the same folders"))
             report = json.loads(answer.job.report_json or "{}")
             colorspace = report.get("output", {}).get("colorspace", "")
-            return JobResult(SUCCEEDED, frames=frames, colorspace=colorspace, job_id=job.job_id)
+            previews, handles = preview_files(report, os.path.dirname(frames[0]))
+            caution = connection.client_module().low_confidence_warning(report)
+            return JobResult(SUCCEEDED, frames=frames, colorspace=colorspace, job_id=job.job_id,
+                             previews=previews, handles=handles, caution=caution)
         if state == CANCELLED:
             return JobResult(CANCELLED, job_id=job.job_id,
                              message=f"cancelled after {job.frames_done} of {job.frames_total} frames")
-        return JobResult(FAILED, job_id=job.job_id, message=job.error.message or "the render failed")
+        return JobResult(FAILED, job_id=job.job_id,
+                         message=f"the render failed on the daemon: {job.error.message or 'no reason given'}")
 
     def _send_cancel(self) -> None:
         with self._lock:
@@ -261,13 +281,33 @@ class TransitionJob:
         return result
 
 
+def preview_files(report: dict[str, Any], folder: str) -> tuple[dict[str, str], tuple[int, int]]:
+    """The previews a transition report lists that exist in ``folder``, and their handles.
+
+    ``report["previews"]`` names files relative to the frames' folder, or is null when
+    the job was asked for none (an older daemon has no such key).
+    """
+    listed = report.get("previews")
+    if not isinstance(listed, dict):
+        return {}, (0, 0)
+    found = {key: os.path.join(folder, str(listed[key])) for key in PREVIEW_FILES if listed.get(key)}
+    handles = listed.get("handles") or (0, 0)
+    try:
+        before, after = (int(h) for h in handles)
+    except (TypeError, ValueError):
+        before = after = 0
+    return {k: p for k, p in found.items() if os.path.isfile(p)}, (before, after)
+
+
 def describe_error(error: Any, address: str) -> str:
-    """A `RenderError` as one sentence for the editor."""
+    """A `RenderError` as one sentence for the editor: what happened, what to do, details last."""
     if error.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
-        return f"segue-renderd at {address} stopped answering ({error.message})"
+        return (f"Segue's render daemon at {address} stopped answering: check that it is still running, then "
+                f"try again (details: {error.code}: {error.message})")
     if error.code == "UNAUTHENTICATED":
-        return (f"segue-renderd at {address} refused the token: it was started by another user or with "
-                "--token-file; set its token file in the add-on preferences")
+        return (f"Segue's render daemon at {address} does not accept this user (it was started by another user "
+                "or with --token-file): set its token file in the add-on preferences (Token File)")
     if error.code == "PERMISSION_DENIED":
-        return f"segue-renderd may not use these files: {error.message} (see its --allow-root)"
-    return f"segue-renderd refused the transition: {error.message}"
+        return (f"Segue's render daemon may not use these files: {error.message}. Add their folders to its "
+                "--allow-root, or choose an Output Folder inside them")
+    return f"Segue's render daemon refused the transition: {error.message}"

@@ -281,7 +281,8 @@ def lowest_free_channel(occupied: Iterable[tuple[int, int, int]], start: int, en
     for channel in range(max(min_channel, 1), MAX_CHANNEL + 1):
         if channel not in taken:
             return channel
-    raise Refusal(f"no free channel above channel {min_channel - 1} for frames {start}-{end - 1}")
+    raise Refusal(f"no free channel above channel {min_channel - 1} for frames {start}-{end - 1}: unlock, unmute "
+                  "or clear a channel above the cut")
 
 
 def result_name(a: str, b: str) -> str:
@@ -291,6 +292,11 @@ def result_name(a: str, b: str) -> str:
         return name
     half = (MAX_NAME_BYTES - len(" → ".encode())) // 2
     return f"{_truncate(a, half)} → {_truncate(b, half)}"
+
+
+def preview_name(plan: TransitionPlan) -> str:
+    """The preview strip's name, ``"Preview: A → B"``, within Blender's 63 bytes."""
+    return _truncate(f"Preview: {plan.name}", MAX_NAME_BYTES)
 
 
 def output_folder_name(plan: TransitionPlan, token: str | None = None) -> str:

@@ -1,9 +1,14 @@
-"""``sequencer.synthesize_transition`` and its menu entries: thin glue to `run`.
+"""``sequencer.synthesize_transition``, its contact-sheet companion and their menu entries.
 
-From a script (``bpy.ops.sequencer.synthesize_transition(frames=8)``, EXEC) the render
-runs synchronously and the call returns ``{'FINISHED'}`` with the strip added. From the
-Strip menu (INVOKE) a dialog asks for the settings, then the render runs modally: a
-timer updates the status bar, Esc cancels the daemon's job, and Blender stays usable.
+Thin glue to `run`. From a script (``bpy.ops.sequencer.synthesize_transition(frames=8)``,
+EXEC) the render runs synchronously and the call returns ``{'FINISHED'}`` with the strip
+added. From the Strip menu (INVOKE) a dialog asks for the settings, then the render runs
+modally: a timer updates the status bar, Esc cancels the daemon's job, and Blender stays
+usable. ``sequencer.open_transition_contact_sheet`` opens the contact sheet of the active
+Segue strip in the system's image viewer.
+
+Wording: every report says what happened and what to do in plain words; technical
+detail (a daemon's status, a model's technical name) comes last or in a tooltip.
 """
 from __future__ import annotations
 
@@ -11,13 +16,18 @@ import traceback
 from typing import Any
 
 import bpy
-from bpy.props import EnumProperty, IntProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty
 
 from . import connection, mapping, preferences, strips
 from .run import Outcome, TransitionRun
 
 FALLBACK_MODELS = ("auto", "classic")
 FALLBACK_FORMATS = ("png", "exr", "tiff")
+FORMAT_DESCRIPTIONS = {
+    "png": "PNG files, 8 or 16 bits like the clips: right for most edits",
+    "exr": "OpenEXR files, float and scene-linear: for a float or ACES pipeline",
+    "tiff": "TIFF files, 8 or 16 bits like the clips (float for float clips)",
+}
 TIMER_SECONDS = 0.2
 # Blender reads dynamic enum strings after the callback returns: keep them referenced.
 _items_alive: dict[str, list[tuple[str, str, str]]] = {}
@@ -34,8 +44,9 @@ def _model_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
     caps = _capabilities(context)
     names = list(caps.models) if caps is not None and caps.models else list(FALLBACK_MODELS)
     names = ["auto"] + [n for n in names if n != "auto"]  # 'auto' first: index 0 is the default
-    default = caps.default_model if caps is not None else "the best shipped model"
-    items = [(n, n, f"Use {default}" if n == "auto" else f"Model {n!r} of segue-renderd") for n in names]
+    # identifier: the daemon's technical name; shown: words; tooltip: what it does, with the name
+    client = connection.client_module()
+    items = [(n, label, client.model_description(n)) for n, label in zip(names, client.model_labels(names))]
     _items_alive["model"] = items
     return items
 
@@ -44,7 +55,7 @@ def _format_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
     caps = _capabilities(context)
     names = list(caps.formats) if caps is not None and caps.formats else list(FALLBACK_FORMATS)
     names = sorted(names, key=lambda n: n != "png")  # PNG first: the default
-    items = [(n, n.upper(), f"Write {n.upper()} frames") for n in names]
+    items = [(n, n.upper(), FORMAT_DESCRIPTIONS.get(n, f"Write the frames as {n.upper()} files")) for n in names]
     _items_alive["format"] = items
     return items
 
@@ -58,16 +69,21 @@ class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
     # re-run the render synchronously and freeze the UI.
     bl_options = {"UNDO"}  # noqa: RUF012 - Blender's class convention
 
-    frames: IntProperty(name="Frames", description="Number of frames to synthesize", default=8, min=1,
-                        soft_max=48)
+    frames: IntProperty(name="Frames", description="How many new frames to make between the two clips",
+                        default=8, min=1, soft_max=48)
     placement: EnumProperty(
         name="Placement", default=mapping.CENTERED,
         items=((mapping.CENTERED, "Centred on the Cut",
-                "Overlap both clips: bridge A's frame before the transition to B's frame after it"),
+                "Over the end of A and the start of B, like Morph Cut: from A's frame before the new frames "
+                "to B's frame after them"),
                (mapping.BRIDGE, "Bridge Last and First Frames",
-                "Bridge A's last and B's first visible frames; the strip starts at the cut")))
-    model: EnumProperty(name="Model", description="Synthesis model of segue-renderd", items=_model_items)
-    file_format: EnumProperty(name="Format", description="File format of the frames", items=_format_items)
+                "From A's last to B's first visible frame; the strip starts at the cut, over the start of B")))
+    model: EnumProperty(name="Model", description="How the new frames are made", items=_model_items)
+    file_format: EnumProperty(name="Format", description="File type of the new frames", items=_format_items)
+    add_preview: BoolProperty(
+        name="Add Preview Strip", default=False,
+        description="Also load the daemon's preview movie (a few frames of A, the new frames, a few of B) as a "
+                    "muted movie strip above the result, to compare")
 
     @classmethod
     def poll(cls, context: Any) -> bool:
@@ -83,13 +99,15 @@ class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
 
     def execute(self, context: Any) -> set[str]:
         try:
-            run = TransitionRun.prepare(context, self.frames, self.placement, self.model, self.file_format)
+            run = TransitionRun.prepare(context, self.frames, self.placement, self.model, self.file_format,
+                                        self.add_preview)
         except (mapping.Refusal, connection.ConnectionProblem) as exc:
             self.report({"ERROR"}, f"Segue: {exc}")
             return {"CANCELLED"}
         except Exception as exc:  # noqa: BLE001 - a bug: the editor gets a message, the console the traceback
             traceback.print_exc()
-            self.report({"ERROR"}, f"Segue: unexpected error ({type(exc).__name__}: {exc}); see the console")
+            self.report({"ERROR"}, f"Segue: something went wrong inside the add-on and nothing was changed; the "
+                                   f"console has the details for a bug report ({type(exc).__name__}: {exc})")
             return {"CANCELLED"}
         # Modal only from the UI: a background Blender has no event loop to drive the timer.
         if getattr(self, "_interactive", False) and context.window is not None and not bpy.app.background:
@@ -135,8 +153,38 @@ class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
         return {outcome.status}
 
 
+class SEQUENCER_OT_open_transition_contact_sheet(bpy.types.Operator):
+    """Open the contact sheet of the active Segue strip: A's frame, the new frames with their confidence, B's frame"""
+
+    bl_idname = "sequencer.open_transition_contact_sheet"
+    bl_label = "Open Transition Contact Sheet"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        scene = strips.sequencer_scene(context)
+        editor = scene.sequence_editor if scene is not None else None
+        if editor is None or not strips.transition_folder(editor.active_strip):
+            cls.poll_message_set("Make a strip that Segue added (or its preview) the active strip")
+            return False
+        return True
+
+    def execute(self, context: Any) -> set[str]:
+        strip = strips.sequencer_scene(context).sequence_editor.active_strip
+        sheet = strips.contact_sheet(strip)
+        if not sheet:
+            self.report({"ERROR"}, f"Segue: {strip.name!r} has no contact sheet: the daemon wrote none (an older "
+                                   "segue-renderd?); synthesize the transition again to get one")
+            return {"CANCELLED"}
+        if bpy.app.background:  # no desktop to show it on: say where it is
+            self.report({"INFO"}, f"Segue: the contact sheet is {sheet}")
+            return {"FINISHED"}
+        bpy.ops.wm.path_open(filepath=sheet)  # the system's image viewer, outside Blender's data
+        self.report({"INFO"}, f"Segue: opened the contact sheet {sheet}")
+        return {"FINISHED"}
+
+
 class SEGUE_OT_check_daemon(bpy.types.Operator):
-    """Ask segue-renderd for its version and models (starts a local one if allowed)"""
+    """Ask Segue's render daemon for its version and models (starts a local one if allowed)"""
 
     bl_idname = "segue.check_daemon"
     bl_label = "Check Connection"
@@ -149,13 +197,15 @@ class SEGUE_OT_check_daemon(bpy.types.Operator):
         except Exception as exc:  # noqa: BLE001 - shown to the user, whatever it is
             self.report({"ERROR"}, f"Segue: {exc}")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"segue-renderd {caps.version} at {settings.address}: models "
-                              f"{', '.join(caps.models)} (auto = {caps.default_model}), {caps.workers} worker(s)")
+        names = ["auto"] + [n for n in caps.models if n != "auto"]
+        self.report({"INFO"}, f"Segue: connected to the render daemon at {settings.address} (segue-renderd "
+                              f"{caps.version}); models: {', '.join(connection.client_module().model_labels(names))}; "
+                              f"{caps.workers} worker(s)")
         return {"FINISHED"}
 
 
 def menu_draw(menu: Any, context: Any) -> None:
-    """The menu entry, in the Strip menu and the strip context menu."""
+    """The menu entries, in the Strip menu and the strip context menu."""
     if getattr(context.space_data, "view_type", "SEQUENCER") == "PREVIEW":
         return  # the preview's context menu is about images, not cuts
     layout = menu.layout
@@ -163,3 +213,5 @@ def menu_draw(menu: Any, context: Any) -> None:
     layout.operator_context = "INVOKE_DEFAULT"
     layout.operator(SEQUENCER_OT_synthesize_transition.bl_idname, text="Synthesize Transition",
                     icon="RENDER_ANIMATION")
+    layout.operator(SEQUENCER_OT_open_transition_contact_sheet.bl_idname, text="Open Transition Contact Sheet",
+                    icon="IMAGE_DATA")

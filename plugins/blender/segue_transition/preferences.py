@@ -34,33 +34,38 @@ def _blend_relative_option() -> set[str]:
 
 
 class SegueAddonPreferences(bpy.types.AddonPreferences):
+    """Edit > Preferences > Add-ons > Segue Transition: the daemon and the frames' folder."""
+
     bl_idname = ADDON_ID
 
     address: StringProperty(
         name="Daemon Address", default=connection.DEFAULT_ADDRESS,
-        description="host:port of segue-renderd. Addresses other than this machine (127.0.0.1) "
-                    "need Blender's online access")
+        description="Where Segue's render daemon (segue-renderd) listens, as host:port. 127.0.0.1 is this "
+                    "computer; a daemon on another computer needs Blender's online access")
     token_file: StringProperty(
         name="Token File", subtype="FILE_PATH", default="",
-        description="File holding the daemon's bearer token (its --token-file), if it wants one")
+        description="Leave empty for a daemon you started on this computer. Only for a daemon started by "
+                    "another user or with its own token file (its --token-file): that file")
     tls_ca_file: StringProperty(
         name="TLS CA File", subtype="FILE_PATH", default="",
-        description="PEM file of the CA that signed the daemon's certificate; setting it turns TLS on")
+        description="Only for a daemon on another computer that uses TLS: the PEM file of the certificate "
+                    "authority that signed its certificate. Setting it turns TLS on")
     auto_start: BoolProperty(
         name="Start a Local Daemon", default=True,
-        description="When nothing answers at a 127.0.0.1 address, start segue-renderd there "
-                    "(stopped again when Blender quits)")
+        description="When no daemon answers on this computer, start one (segue-renderd serve); it stops when "
+                    "Blender quits")
     renderd_path: StringProperty(
         name="segue-renderd", subtype="FILE_PATH", default="segue-renderd",
-        description="The segue-renderd executable: a path, or a name found on PATH")
+        description="Where the daemon program is: a full path, or a name found on PATH (pip install segue "
+                    "installs it)")
     output_dir: StringProperty(
         name="Output Folder", subtype="DIR_PATH", default=DEFAULT_OUTPUT, options=_blend_relative_option(),
-        description="Where rendered transitions go, one folder each. '//' is the .blend's folder; "
-                    "an unsaved file uses the system's temporary folder")
+        description="Where new frames go, one folder per transition. '//' is the .blend's folder; an unsaved "
+                    "file uses the system's temporary folder")
     daemon_ocio_config: StringProperty(
         name="OCIO Config on the Daemon", subtype="FILE_PATH", default="",
-        description="Path of Blender's OCIO config as the daemon sees it. Empty: this Blender's own "
-                    "config (right for a daemon on this machine)")
+        description="Leave empty for a daemon on this computer. Only for a daemon on another computer: where "
+                    "that computer sees Blender's colour management config (config.ocio)")
 
     def draw(self, context: Any) -> None:
         layout = self.layout
@@ -79,7 +84,8 @@ class SegueAddonPreferences(bpy.types.AddonPreferences):
         row = layout.row()
         row.operator("segue.check_daemon", icon="PLUGIN")
         if not bpy.app.online_access and not connection.is_loopback(self.address):
-            layout.label(text="Online access is off: only a daemon on this machine can be used", icon="ERROR")
+            layout.label(text="Online access is off: only a daemon on this computer can be used (Preferences > "
+                              "System > Network > Allow Online Access)", icon="ERROR")
 
 
 class _Defaults:

@@ -35,15 +35,21 @@ class Outcome:
 class TransitionRun:
     """Render and place the transition for the selected cut of one scene."""
 
-    def __init__(self, scene: Any, plan: mapping.TransitionPlan, transition_job: job.TransitionJob) -> None:
+    def __init__(self, scene: Any, plan: mapping.TransitionPlan, transition_job: job.TransitionJob,
+                 add_preview: bool = False) -> None:
         self.scene_name = scene.name
         self.plan = plan
         self.job = transition_job
+        self.add_preview = add_preview
         self._area: Any = None
 
     @classmethod
-    def prepare(cls, context: Any, frames: int, placement: str, model: str, file_format: str) -> TransitionRun:
+    def prepare(cls, context: Any, frames: int, placement: str, model: str, file_format: str,
+                add_preview: bool = False) -> TransitionRun:
         """Read the selection, plan the transition and build (not start) its job.
+
+        ``add_preview``: also load the daemon's ``preview.mp4`` as a muted movie strip
+        above the result (see `strips.add_preview_strip`).
 
         Raises:
             mapping.Refusal: the selection cannot be bridged.
@@ -64,7 +70,7 @@ class TransitionRun:
         out_dir = os.path.join(preferences.output_root(context), mapping.output_folder_name(plan))
         ocio = preferences.daemon_ocio_config(context) or strips.ocio_config()
         spec = plan.spec(out_dir, model=model, file_format=file_format, ocio_config=ocio)
-        return cls(scene, plan, job.TransitionJob(settings, spec))
+        return cls(scene, plan, job.TransitionJob(settings, spec), add_preview)
 
     # -- blocking (scripts) ------------------------------------------------------------
 
@@ -97,26 +103,41 @@ class TransitionRun:
     # -- both --------------------------------------------------------------------------
 
     def finish(self, context: Any) -> Outcome:
-        """Clear the status text and, if the render succeeded, add the strip."""
+        """Clear the status text and, if the render succeeded, add the strip (and its preview)."""
         self._show(context, None)
         result = self.job.result
         if result is None:
-            return Outcome("CANCELLED", "ERROR", "the render has not finished")
+            return Outcome("CANCELLED", "ERROR", "Segue: the render has not finished")
         if result.state == job.CANCELLED:
             return Outcome("CANCELLED", "WARNING", f"Segue: {result.message}; no strip added")
         if result.state != job.SUCCEEDED:
             return Outcome("CANCELLED", "ERROR", f"Segue: {result.message}")
+        folder = os.path.dirname(result.frames[0])
         scene = bpy.data.scenes.get(self.scene_name)
         if scene is None or scene.sequence_editor is None:
             return Outcome("CANCELLED", "ERROR",
-                           f"Segue: scene {self.scene_name!r} is gone; the frames are in {self.job.out_dir}")
+                           f"Segue: the scene {self.scene_name!r} was deleted during the render; the frames are "
+                           f"in {folder}")
         try:
             strip = strips.add_result_strip(scene, self.plan, result.frames, result.colorspace)
         except (mapping.Refusal, ValueError) as exc:
-            return Outcome("CANCELLED", "ERROR", f"Segue: {exc}; the frames are in {self.job.out_dir}")
-        return Outcome("FINISHED", "INFO",
-                       f"Segue: added {strip.name!r} ({self.plan.frames} frames) on channel {strip.channel}",
-                       strip.name)
+            return Outcome("CANCELLED", "ERROR", f"Segue: {exc}; the frames are in {folder}")
+        message = (f"Segue: added {strip.name!r}, {self.plan.frames} frames from frame {strip.frame_final_start} "
+                   f"on channel {strip.channel}; the frames are in {folder}")
+        level = "INFO"
+        if result.caution:  # the frames Segue doubts: said where the editor looks, as a warning
+            message, level = f"{message}. {result.caution}", "WARNING"
+        if not self.add_preview:
+            return Outcome("FINISHED", level, message, strip.name)
+        if "movie" not in result.previews:
+            return Outcome("FINISHED", "WARNING", f"{message}. No preview strip: the daemon wrote no preview movie "
+                           "(an older segue-renderd?)", strip.name)
+        try:
+            preview = strips.add_preview_strip(scene, self.plan, strip, result.previews["movie"], result.handles)
+        except (mapping.Refusal, RuntimeError, ValueError) as exc:
+            return Outcome("FINISHED", "WARNING", f"{message}. No preview strip: {exc}", strip.name)
+        return Outcome("FINISHED", level, f"{message}. The preview is on channel {preview.channel}, muted: "
+                       "unmute it to compare", strip.name)
 
     def _show(self, context: Any, text: str | None) -> None:
         workspace = getattr(context, "workspace", None)

@@ -15,6 +15,7 @@ Version notes (the extension runs on Blender 4.2 to 5.2):
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -169,6 +170,64 @@ def add_result_strip(scene: Any, plan: mapping.TransitionPlan, frames: Iterable[
     strip.select = True
     editor.active_strip = strip
     return strip
+
+
+def add_preview_strip(scene: Any, plan: mapping.TransitionPlan, result: Any, movie: str,
+                      handles: tuple[int, int]) -> Any:
+    """Load the daemon's preview movie as a muted movie strip above ``result``, for comparison.
+
+    The movie shows ``handles[0]`` frames of A (ending with the frame the transition
+    starts from), the synthesized frames, then ``handles[1]`` frames of B; it starts
+    ``handles[0]`` frames before the result strip, so its synthesized frames line up with
+    the result's. It goes on the lowest free channel above the result over its whole
+    length, muted (it is for looking, not for the edit), fitted to the scene (previews are
+    at most 1280 pixels wide). The result stays the selected, active strip.
+    """
+    editor = scene.sequence_editor
+    start = plan.start - handles[0]
+    end = plan.end + handles[1]
+    channel = mapping.lowest_free_channel(occupied(editor), start, end, result.channel + 1,
+                                          unavailable_channels(editor))
+    strip = _collection(level_owner(editor)).new_movie(name=mapping.preview_name(plan), filepath=movie,
+                                                       channel=channel, frame_start=start, fit_method="FIT")
+    strip.mute = True
+    if bpy.data.filepath and bpy.context.preferences.filepaths.use_relative_paths:
+        try:
+            strip.filepath = bpy.path.relpath(movie)  # like the result: the project folder can move
+        except ValueError:  # another drive on Windows: keep it absolute
+            pass
+    strip.select = False
+    result.select = True
+    editor.active_strip = result
+    return strip
+
+
+def transition_folder(strip: Any) -> str:
+    """The folder of the Segue transition ``strip`` shows (its frames or its preview), or "".
+
+    A strip is Segue's when its folder holds the daemon's ``transition.json``.
+    """
+    if strip is None or strip.type not in mapping.SUPPORTED_KINDS:
+        return ""
+    library = strip.id_data.library
+    path = strip.directory if strip.type == "IMAGE" else os.path.dirname(strip.filepath)
+    folder = os.path.normpath(bpy.path.abspath(path, library=library))
+    return folder if os.path.isfile(os.path.join(folder, "transition.json")) else ""
+
+
+def contact_sheet(strip: Any) -> str:
+    """The contact sheet of the Segue transition ``strip`` shows, if the daemon wrote one, else ""."""
+    folder = transition_folder(strip)
+    if not folder:
+        return ""
+    try:
+        with open(os.path.join(folder, "transition.json"), encoding="utf-8") as f:
+            listed = json.load(f).get("previews")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    name = listed.get("contact_sheet") if isinstance(listed, dict) else None
+    path = os.path.join(folder, str(name)) if name else ""
+    return path if path and os.path.isfile(path) else ""
 
 
 def _absolute(path: str, library: Any) -> str:

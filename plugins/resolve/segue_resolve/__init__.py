@@ -8,9 +8,11 @@ Modules, one concept each; dependencies point downwards:
 
 * `app`: the flow (find the cut, ask, render, place) and its refusals;
 * `resolve_timeline`: the only module that talks to Resolve's timeline and media pool;
-* `dialogs`: the windows, built with Fusion's UIManager (console fallback);
+* `dialogs`: the windows (options, progress, result, messages), built with Fusion's
+  UIManager (console fallback);
 * `daemon`: the connection to segue-renderd through the shared client;
 * `mapping`, `timecode`: pure arithmetic on plain values (no Resolve, no gRPC);
+* `models`: the daemon's model names in an editor's words (pure);
 * `settings`, `host`, `errors`: configuration, the Resolve/Fusion handles, `Refusal`.
 
 It runs in Resolve's own Python (3.9 or newer, since grpcio needs it), so the code

@@ -8,6 +8,7 @@ Resolve user can act on.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
@@ -17,7 +18,10 @@ from .settings import Settings
 
 #: connection check before any dialog: fail fast when nothing listens
 PROBE_ATTEMPTS = 2
-START_HINT = "Start one with `segue-renderd serve` (in the environment where Segue is installed)"
+START_HINT = ("Start it in a terminal with `segue-renderd serve` (in the environment where Segue is installed), "
+              "then run Segue Synthesize Transition again.")
+OTHER_ADDRESS_HINT = ("If your daemon runs at another address, give it to the script with "
+                      "`segue install resolve --server HOST:PORT`.")
 
 
 def client_module() -> ModuleType:
@@ -26,17 +30,20 @@ def client_module() -> ModuleType:
         from ._client import client as module  # written by `segue install resolve`
     except ImportError as exc:
         if exc.name != f"{__package__}._client":
-            raise Refusal("Segue client", f"The installed Segue client does not load: {exc}. "
-                          "Run `segue install resolve` again.") from None
+            raise Refusal("Segue client", "The installed Segue client does not load. Run `segue install resolve` "
+                          "again.", str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - e.g. protobuf older than the generated stubs need
-        raise Refusal("Segue client", f"The installed Segue client does not load: {exc}") from None
+        raise Refusal("Segue client", "The installed Segue client does not load: Resolve's Python may have "
+                      "an older protobuf than it needs. Run `segue install resolve` again, or install "
+                      "'protobuf>=7.35.1,<8' for Resolve's Python (docs/resolve.md).",
+                      f"{type(exc).__name__}: {exc}") from None
     else:
         return module
     try:  # a source checkout, or an environment with segue installed
         from segue.renderd import client as module
     except ImportError as exc:
-        raise Refusal("Segue client", f"Segue's client is not installed for this Python ({exc}): run "
-                      "`segue install resolve`.") from None
+        raise Refusal("Segue client", "Segue's client is not installed for Resolve's Python: run "
+                      "`segue install resolve`.", str(exc)) from None
     return module
 
 
@@ -57,6 +64,7 @@ class Daemon:
         self.client = self.module.RenderClient(self.address, **self._options)
 
     def close(self) -> None:
+        """Close the channel (the daemon and its jobs carry on)."""
         self.client.close()
 
     def capabilities(self) -> Any:
@@ -85,7 +93,7 @@ class Daemon:
                 job = event.job
                 on_job(job)
         except self.module.RenderError as exc:  # the daemon went away for longer than the retries
-            raise self.refusal(exc) from None
+            raise self.refusal(exc, during_render=True) from None
         return job
 
     def cancel(self, job_id: str) -> None:
@@ -95,46 +103,64 @@ class Daemon:
         except self.module.RenderError:
             pass  # finished meanwhile, or the daemon is gone: the watch tells which
 
-    def frame_paths(self, job_id: str) -> list[str]:
-        """The finished frames' paths, in frame order."""
+    def result(self, job_id: str) -> tuple[list[str], dict[str, Any]]:
+        """A finished job's frame paths, in frame order, and its report (``transition.json``)."""
         try:
-            # every page of frames, without the report (which this script does not use)
-            return [frame.path for frame in self.client.get_job(job_id, view=self.pb.JOB_VIEW_FRAMES).frames]
+            # the report names the previews; every page of frames comes with it
+            answer = self.client.get_job(job_id, view=self.pb.JOB_VIEW_FULL)
         except self.module.RenderError as exc:
             raise self.refusal(exc) from None
+        try:
+            report = json.loads(answer.job.report_json or "{}")
+        except ValueError:
+            report = {}
+        frames = sorted(answer.frames, key=lambda frame: frame.index)
+        return [frame.path for frame in frames], report if isinstance(report, dict) else {}
 
     def is_succeeded(self, job: Any) -> bool:
+        """True if ``job`` (a final Job or None) succeeded."""
         return job is not None and job.state == self.pb.JOB_STATE_SUCCEEDED
 
     def is_cancelled(self, job: Any) -> bool:
+        """True if ``job`` (a final Job or None) was cancelled on the daemon."""
         return job is not None and job.state == self.pb.JOB_STATE_CANCELLED
 
-    def refusal(self, error: Any, spec: Mapping[str, object] | None = None) -> Refusal:
-        """What a status code means for the user, with what to do about it."""
+    def refusal(self, error: Any, spec: Mapping[str, object] | None = None, during_render: bool = False) -> Refusal:
+        """What a status code means for the user, in words, with what to do; the raw status as detail."""
         code, message = error.code, error.message
+        detail = f"{code}: {message}"
         if code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+            if during_render:
+                return Refusal("Segue render daemon stopped answering",
+                               f"The Segue render daemon at {self.address} stopped answering during the render. "
+                               "Check that it is still running (it may have been stopped or crashed); running "
+                               "the script again resumes the frames it finished.", detail)
             return Refusal("Segue render daemon unreachable",
-                           f"No Segue render daemon answers at {self.address}. {START_HINT}, then run this "
-                           "script again. Another address: `segue install resolve --server HOST:PORT` or the "
-                           f"SEGUE_RENDERD_ADDRESS variable. ({message})")
+                           f"Segue cannot reach its render daemon at {self.address}. Is it running? "
+                           f"{START_HINT} {OTHER_ADDRESS_HINT}", detail)
         if code == "UNAUTHENTICATED":
-            return Refusal("Segue render daemon", f"The daemon at {self.address} wants another token: it was "
-                           "started by another user, or with --token-file. Pass its token file with `segue install "
-                           f"resolve --token-file FILE`. ({message})")
+            return Refusal("Segue render daemon",
+                           f"The render daemon at {self.address} does not accept this user: it was started by "
+                           "another user, or with its own token file (--token-file). Give the script that file "
+                           "with `segue install resolve --token-file FILE`.", detail)
         if code == "PERMISSION_DENIED":
-            where = f" and the output folder {spec['out_dir']}" if spec and spec.get("out_dir") else ""
-            return Refusal("Segue render daemon", f"The daemon may not use these paths: {message}. Start it with "
-                           f"--allow-root folders that hold the clips{where}.")
+            where = f" and the render folder {spec['out_dir']}" if spec and spec.get("out_dir") else ""
+            return Refusal("Segue render daemon",
+                           f"The render daemon is not allowed to use the clips{where}. Start it with --allow-root "
+                           "folders that hold them, or set a render folder inside its allowed folders "
+                           "(`segue install resolve --output-root DIR`).", detail)
         if code == "NOT_FOUND":
-            return Refusal("Segue render daemon", f"{message}. Paths are read on the daemon's machine: the media "
-                           "must be reachable there under the same path.")
-        return Refusal("Segue render daemon", f"The daemon refused the request ({code}): {message}")
+            return Refusal("Segue render daemon",
+                           f"The render daemon cannot find a file: {message}. It reads the media on its own "
+                           "machine: the clips must be reachable there under the same path.", detail)
+        return Refusal("Segue render daemon", f"The render daemon refused the request: {message}", detail)
 
-    def failure_message(self, job: Any) -> str:
-        """A failed job's error for a dialog."""
+    def failure_message(self, job: Any) -> tuple[str, str]:
+        """A failed job's error for a dialog: ``(message, technical detail)``."""
         if job is None:
-            return "The daemon ended the job without a final state."
-        return f"The render failed on the daemon ({job.error.code}): {job.error.message}"
+            return "The render daemon ended the job without saying how it ended. Run the script again.", ""
+        return (f"The render failed on the daemon: {job.error.message or 'no reason given'}",
+                f"{job.error.code}: {job.error.message}")
 
 
 def job_progress(job: Any) -> dict[str, Any]:

@@ -1,10 +1,15 @@
-"""The windows: options, progress with cancel, messages. Fusion's UIManager, or the console.
+"""The windows: options, progress with cancel, the result, messages. Fusion's UIManager, or the console.
 
 Built only from what Resolve documents for ``UIManager`` (Developer/Workflow Integrations
 README, "UIManager Introduction" ... "Event Handlers"): ``UIDispatcher.AddWindow``,
-``RunLoop``/``ExitLoop``, the Label, Button, SpinBox, ComboBox and Slider elements with
-their documented attributes, ``win.On.<ID>.<Event>`` handlers, and
-``UIManager.QueueEvent(element, event, info)``.
+``RunLoop``/``ExitLoop``, the Label, Button, CheckBox, SpinBox, ComboBox, LineEdit and
+Slider elements with their documented attributes (``ToolTip``, ``ReadOnly``, ``StyleSheet``
+among them), ``win.On.<ID>.<Event>`` handlers, and ``UIManager.QueueEvent(element, event,
+info)``.
+
+Wording: the first line of every window says what happened and what to do, in an
+editor's words; technical detail (a daemon's status, a model's technical name) goes on
+a secondary line or in a tooltip, never in its place.
 
 One dispatcher serves every window of a run, and an event queued for a window can still
 be delivered after that window's loop ended; so each window's handlers are live only
@@ -29,17 +34,23 @@ Report = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Options:
-    """What the user chose."""
+    """What the user chose; ``previews``: import the preview movies into the Segue bin."""
 
     frames: int
     placement: str
     model: str
     format: str
+    previews: bool = False
 
 
 @dataclass(frozen=True)
 class Choices:
-    """What the options dialog offers: limits per placement, and the daemon's models and formats."""
+    """What the options dialog offers: limits per placement, the daemon's models and formats.
+
+    ``models`` are the daemon's technical names; ``model_labels`` what the menu shows for
+    them and ``model_tips`` their tooltips (see `models`). ``render_folder`` is where the
+    frames will be written.
+    """
 
     summary: str
     frames: int
@@ -49,6 +60,19 @@ class Choices:
     model: str
     formats: Sequence[str]
     format: str
+    model_labels: Sequence[str] = ()
+    model_tips: Sequence[str] = ()
+    render_folder: str = ""
+    previews: bool = False
+
+
+@dataclass(frozen=True)
+class Done:
+    """What the final window shows: the result in the editor's terms, and where the files are."""
+
+    title: str
+    lines: Sequence[str]
+    folder: str
 
 
 def progress_text(progress: dict[str, Any] | None) -> str:
@@ -96,26 +120,54 @@ class UIDialogs:
             live.active = False
             window.Hide()
 
-    def message(self, title: str, text: str) -> None:
-        """A message with an OK button; returns when it is dismissed."""
+    def message(self, title: str, text: str, detail: str = "") -> None:
+        """A message with an OK button; returns when it is dismissed.
+
+        ``detail`` (technical: a status code, the daemon's own words) is a second, dimmer
+        line, for a bug report rather than for reading first.
+        """
         ui = self.ui
-        window = self._window("SegueMessageWin", f"Segue: {title}", 180, [
-            ui.Label({"ID": "Message", "Text": text, "WordWrap": True, "Weight": 1}),
-            ui.HGroup({"Weight": 0}, [ui.Button({"ID": "OK", "Text": "OK"})]),
-        ])
+        children = [ui.Label({"ID": "Message", "Text": text, "WordWrap": True, "Weight": 1})]
+        if detail:
+            children.append(ui.Label({"ID": "Detail", "Text": f"Details: {detail}", "WordWrap": True, "Weight": 0,
+                                      "StyleSheet": "color: gray;", "ToolTip": detail}))
+        children.append(ui.HGroup({"Weight": 0}, [ui.Button({"ID": "OK", "Text": "OK"})]))
+        window = self._window("SegueMessageWin", f"Segue: {title}", 200 if detail else 180, children)
         live = _Live()
         window.On.OK.Clicked = live(self._exit)
         window.On.SegueMessageWin.Close = live(self._exit)
         self._run(window, live)
 
+    def done(self, result: Done) -> None:
+        """The result window: what was placed where, and the folder with the frames (selectable)."""
+        ui = self.ui
+        lines = [ui.Label({"ID": f"Line{k}", "Text": line, "WordWrap": True, "Weight": 0})
+                 for k, line in enumerate(result.lines, 1)]
+        window = self._window("SegueDoneWin", f"Segue: {result.title}", 120 + 30 * len(lines), [
+            *lines,
+            ui.HGroup({"Weight": 0}, [
+                ui.Label({"Text": "Frames in", "Weight": 0, "MinimumSize": [90, 0]}),
+                # a read-only field, so the path can be selected and copied
+                ui.LineEdit({"ID": "Folder", "Text": result.folder, "ReadOnly": True, "ToolTip": result.folder}),
+            ]),
+            ui.HGroup({"Weight": 0}, [ui.Button({"ID": "OK", "Text": "OK"})]),
+        ])
+        live = _Live()
+        window.On.OK.Clicked = live(self._exit)
+        window.On.SegueDoneWin.Close = live(self._exit)
+        self._run(window, live)
+
     def ask_options(self, choices: Choices) -> Options | None:
-        """Frames, placement, model and format; None if the user cancels."""
+        """Frames, placement, model, format and previews; None if the user cancels."""
         ui = self.ui
 
         def row(label: str, element: Any) -> Any:
             return ui.HGroup({"Weight": 0}, [ui.Label({"Text": label, "Weight": 0, "MinimumSize": [90, 0]}), element])
 
-        window = self._window("SegueOptionsWin", "Segue: Synthesize Transition", 260, [
+        models = list(choices.models)
+        labels = list(choices.model_labels) or models
+        tips = list(choices.model_tips) or [f"Technical name: {m}" for m in models]
+        window = self._window("SegueOptionsWin", "Segue: Synthesize Transition", 330, [
             ui.Label({"ID": "Summary", "Text": choices.summary, "WordWrap": True, "Weight": 1}),
             row("Frames", ui.SpinBox({"ID": "Frames", "Minimum": 1,
                                       "Maximum": max(1, choices.limits[choices.placement]),
@@ -123,15 +175,24 @@ class UIDialogs:
             row("Placement", ui.ComboBox({"ID": "Placement"})),
             row("Model", ui.ComboBox({"ID": "Model"})),
             row("Format", ui.ComboBox({"ID": "Format"})),
+            row("Frames go to", ui.LineEdit({"ID": "RenderFolder", "Text": choices.render_folder, "ReadOnly": True,
+                                             "ToolTip": "One folder per Resolve project. To change it: "
+                                                        "segue install resolve --output-root DIR, or "
+                                                        "output_root in the script's settings.json"})),
+            ui.CheckBox({"ID": "Previews", "Text": "Import previews into the Segue bin", "Checked": choices.previews,
+                         "ToolTip": "Also import preview.mp4 (a few frames of A, the new frames, a few of B) and "
+                                    "preview_dissolve.mp4 (the same with a plain dissolve), to compare. They are "
+                                    "not placed on the timeline."}),
             ui.HGroup({"Weight": 0}, [ui.Button({"ID": "Cancel", "Text": "Cancel"}),
                                       ui.Button({"ID": "Synthesize", "Text": "Synthesize"})]),
         ])
         items = window.GetItems()
         items["Placement"].AddItems([PLACEMENT_LABELS[p] for p in PLACEMENTS])
         items["Placement"].CurrentIndex = PLACEMENTS.index(choices.placement)
-        items["Model"].AddItems(list(choices.models))
-        items["Model"].CurrentIndex = list(choices.models).index(choices.model)
-        items["Format"].AddItems(list(choices.formats))
+        items["Model"].AddItems(labels)
+        items["Model"].CurrentIndex = models.index(choices.model)
+        items["Model"].ToolTip = tips[models.index(choices.model)]
+        items["Format"].AddItems([f.upper() for f in choices.formats])
         items["Format"].CurrentIndex = list(choices.formats).index(choices.format)
 
         def placement_changed(ev: Any) -> None:
@@ -141,8 +202,15 @@ class UIDialogs:
             if int(items["Frames"].Value) > limit:
                 items["Frames"].Value = limit
 
+        def model_changed(ev: Any) -> None:
+            # a combo box has one tooltip: it describes the model shown, with its technical name
+            index = int(items["Model"].CurrentIndex)
+            if 0 <= index < len(tips):
+                items["Model"].ToolTip = tips[index]
+
         live = _Live()
         window.On.Placement.CurrentIndexChanged = live(placement_changed)
+        window.On.Model.CurrentIndexChanged = live(model_changed)
         window.On.Synthesize.Clicked = live(lambda ev: self.dispatcher.ExitLoop(1))
         window.On.Cancel.Clicked = live(self._exit)
         window.On.SegueOptionsWin.Close = live(self._exit)
@@ -150,8 +218,9 @@ class UIDialogs:
             return None
         return Options(frames=int(items["Frames"].Value),
                        placement=PLACEMENTS[int(items["Placement"].CurrentIndex)],
-                       model=list(choices.models)[int(items["Model"].CurrentIndex)],
-                       format=list(choices.formats)[int(items["Format"].CurrentIndex)])
+                       model=models[int(items["Model"].CurrentIndex)],
+                       format=list(choices.formats)[int(items["Format"].CurrentIndex)],
+                       previews=bool(items["Previews"].Checked))
 
     def progress(self, title: str, work: Callable[[Report], Any], cancel: Callable[[], None]) -> tuple[Any, bool]:
         """Run ``work(report)`` on a worker thread behind a progress window with Cancel.
@@ -231,14 +300,25 @@ class UIDialogs:
 class ConsoleDialogs:
     """No UI (no Fusion UIManager, e.g. run from a terminal): print, and take the defaults."""
 
-    def message(self, title: str, text: str) -> None:
+    def message(self, title: str, text: str, detail: str = "") -> None:
+        """Print the message (and its detail on a second line)."""
         print(f"Segue: {title}: {text}")
+        if detail:
+            print(f"Segue:   details: {detail}")
+
+    def done(self, result: Done) -> None:
+        """Print the result and the folder."""
+        for line in result.lines:
+            print(f"Segue: {line}")
+        print(f"Segue: frames in {result.folder}")
 
     def ask_options(self, choices: Choices) -> Options | None:
+        """The defaults, announced."""
         print(f"Segue: {choices.summary} ({choices.frames} frames, {choices.placement})")
-        return Options(choices.frames, choices.placement, choices.model, choices.format)
+        return Options(choices.frames, choices.placement, choices.model, choices.format, choices.previews)
 
     def progress(self, title: str, work: Callable[[Report], Any], cancel: Callable[[], None]) -> tuple[Any, bool]:
+        """Run ``work`` here, printing its progress; Ctrl-C cancels the job."""
         def report(progress: dict[str, Any]) -> None:
             print(f"Segue: {progress_text(progress)}")
 

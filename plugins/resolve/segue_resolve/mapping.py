@@ -240,9 +240,26 @@ def output_folder(root: str, a: ClipSource, b: ClipSource, fields: Mapping[str, 
     return os.path.join(root, f"{_stem(a.path)}-{_stem(b.path)}-{digest}")
 
 
-def default_output_root(a: ClipSource) -> str:
-    """``Segue`` beside clip A's media: a place the daemon can already reach in most setups."""
-    return os.path.join(os.path.dirname(a.path), "Segue")
+def project_folder_name(project_name: str) -> str:
+    """A folder name for a Resolve project: its name, minus what file systems refuse.
+
+    Keeps the editor's own words (any language); only path separators, the characters
+    Windows forbids and control characters become ``_``.
+    """
+    name = re.sub(r'[<>:"/\\|?*\x00-\x1f]+', "_", project_name or "").strip(" .")
+    return name[:80] or "Untitled project"
+
+
+def output_root(a: ClipSource, project_name: str, render_root: str, beside_media: bool = False) -> str:
+    """The folder that receives this project's transitions (one subfolder each, `output_folder`).
+
+    By default the project's own folder in the user's render folder; a ``Segue`` folder
+    beside clip A's media only when the settings ask for it, since camera media is often
+    read-only and frames there clutter the footage.
+    """
+    if beside_media:
+        return os.path.join(os.path.dirname(a.path), "Segue")
+    return os.path.join(render_root, project_folder_name(project_name))
 
 
 def frames_pattern(out_dir: str, fmt: str) -> str:

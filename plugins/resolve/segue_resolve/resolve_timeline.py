@@ -1,23 +1,26 @@
 """Resolve's timeline and media pool, read into `mapping` values and written back.
 
 The only module that calls Resolve's scripting API (besides `host` fetching the handles).
-It uses documented methods only (Resolve's Developer/Scripting README, "DaVinci Resolve
-API"), prefers each call's canonical form, and reaches for newer methods through
-`host.optional` so that older versions fall back:
+Every call is one that Resolve 20.0's scripting README ("Last Updated: 7 May 2025",
+section "DaVinci Resolve API") documents, so the script relies on nothing a later or an
+undocumented build may lack:
 
-* ``Timeline.GetSettings()`` (21.1+) else ``GetSetting("timelineFrameRate")``;
-* ``MediaPoolItem.GetClipProperty()`` without a key (a dict of all properties, the form
-  21.1 keeps) else one key at a time;
-* ``TimelineItem.GetSourceStartFrame()`` (19.0.2+) else ``GetLeftOffset()``;
-* ``Timeline.GetSelectedClips()`` (21.0.4+) and ``GetCurrentVideoItem()`` to prefer the
-  track the user is working on.
+* ``Timeline.GetSetting("timelineFrameRate")``: 21.1 deprecates the name-argument form
+  but keeps it working; ``Timeline.GetSettings()`` is not in Resolve 20.0's README;
+* ``MediaPoolItem.GetClipProperty()`` without a key (a dict of all properties, the
+  README's "Looking up Project and Clip properties"), else one key at a time;
+* ``TimelineItem.GetSourceStartFrame()`` (19.0.2+), else ``GetLeftOffset()`` on older
+  versions, reached through `host.optional`;
+* ``Timeline.GetCurrentVideoItem()`` to prefer the track the user is working on
+  (``Timeline.GetSelectedClips()`` would say more, but Resolve 20.0's README lacks it).
 
 Track and item indices are Resolve's: video tracks ``1 .. GetTrackCount("video")``,
-bottom to top. Nothing here changes Resolve until `import_frames` and `place`, which undo
-their own partial work when a step fails.
+bottom to top. Nothing here changes Resolve until `import_frames`, `place` and
+`import_previews`, which undo their own partial work when a step fails.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,10 +68,7 @@ def current_timeline(resolve: Any) -> tuple[Any, Any]:
 
 
 def timeline_setting(timeline: Any, name: str) -> Any:
-    """A timeline setting by its documented key, through the canonical call where available."""
-    settings = optional(timeline, "GetSettings")  # 21.1+: GetSetting(name) is deprecated there
-    if isinstance(settings, dict) and name in settings:
-        return settings[name]
+    """A timeline setting by its documented key (``Timeline.GetSetting(settingName)``)."""
     return optional(timeline, "GetSetting", name)
 
 
@@ -104,20 +104,18 @@ def read_view(timeline: Any) -> TimelineView:
 
 
 def preferred_tracks(view: TimelineView) -> list[int]:
-    """Tracks of the selected clips (top first), then of Resolve's current video item."""
-    tracks_by_id = {}
+    """The track of Resolve's current video item, if any: searched before the others.
+
+    Resolve's documented API has no selection or "selected track" for timeline items;
+    the current video item (the one the viewer shows) is the closest documented notion.
+    """
+    current = optional(optional(view.timeline, "GetCurrentVideoItem"), "GetUniqueId")
+    if not current:
+        return []
     for track, items in view.items.items():
-        for item in items:
-            unique = optional(item, "GetUniqueId")
-            if unique:
-                tracks_by_id[unique] = track
-    selected = optional(view.timeline, "GetSelectedClips") or []  # 21.0.4+
-    preferred = sorted({tracks_by_id[u] for u in (optional(i, "GetUniqueId") for i in selected) if u in tracks_by_id},
-                       reverse=True)
-    current = tracks_by_id.get(optional(optional(view.timeline, "GetCurrentVideoItem"), "GetUniqueId"))
-    if current and current not in preferred:
-        preferred.append(current)
-    return preferred
+        if any(optional(item, "GetUniqueId") == current for item in items):
+            return [track]
+    return []
 
 
 def clip_properties(media_item: Any, *names: str) -> dict[str, Any]:
@@ -185,26 +183,33 @@ class Imported:
     created_folder: bool
 
     def undo(self, media_pool: Any) -> None:
+        """Remove the imported clip, and the bin if this import created it."""
         media_pool.DeleteClips([self.media_item])
         if self.created_folder:
             media_pool.DeleteFolders([self.folder])
 
 
-def import_frames(media_pool: Any, pattern: str, count: int, name: str) -> Imported:
-    """Import ``pattern`` frames 1..count as one clip into the "Segue" bin.
+def _into_segue_bin(media_pool: Any, items: list[Any]) -> tuple[list[Any], Any, bool]:
+    """``MediaPool.ImportMedia(items)`` into the "Segue" bin: ``(created clips, bin, bin created)``.
 
-    The current bin is restored afterwards, so the editor's media pool view stays put.
+    ImportMedia imports into the current bin; the current bin is restored afterwards, so
+    the editor's media pool view stays put.
     """
     folder, created = _segue_bin(media_pool)
     previous = media_pool.GetCurrentFolder()
     result: list = []
     try:
-        if media_pool.SetCurrentFolder(folder):  # ImportMedia imports into the current bin
-            result = media_pool.ImportMedia([{"FilePath": pattern, "StartIndex": 1, "EndIndex": count}]) or []
+        if media_pool.SetCurrentFolder(folder):
+            result = media_pool.ImportMedia(items) or []
     finally:
         if previous:
             media_pool.SetCurrentFolder(previous)
-    items = [item for item in result if item]
+    return [item for item in result if item], folder, created
+
+
+def import_frames(media_pool: Any, pattern: str, count: int, name: str) -> Imported:
+    """Import ``pattern`` frames 1..count as one clip into the "Segue" bin."""
+    items, folder, created = _into_segue_bin(media_pool, [{"FilePath": pattern, "StartIndex": 1, "EndIndex": count}])
     if len(items) != 1:
         if items:
             media_pool.DeleteClips(items)
@@ -213,6 +218,32 @@ def import_frames(media_pool: Any, pattern: str, count: int, name: str) -> Impor
         raise PlacementError(f"Resolve imported {len(items)} clips from {pattern} (frames 1-{count}), expected one.")
     optional(items[0], "SetClipProperty", "Clip Name", name)  # cosmetic: keep Resolve's name if refused
     return Imported(items[0], folder, created)
+
+
+def import_previews(media_pool: Any, paths: list[str]) -> tuple[list[str], list[str]]:
+    """Import the preview movies into the "Segue" bin, never onto a timeline.
+
+    Returns ``(imported, already there)``, as file paths. A movie already in the bin (the
+    same request run again) is not imported twice. Raises `PlacementError` if Resolve
+    imports none of the new ones.
+    """
+    folder, _ = _segue_bin(media_pool)
+    present = _file_paths(folder.GetClipList() or [])
+    new = [p for p in paths if os.path.normcase(p) not in present]
+    old = [p for p in paths if p not in new]
+    if not new:
+        return [], old
+    items, _, _ = _into_segue_bin(media_pool, new)
+    landed = _file_paths(items)
+    imported = [p for p in new if os.path.normcase(p) in landed]
+    if not imported:
+        raise PlacementError(f"Resolve did not import {', '.join(os.path.basename(p) for p in new)}.")
+    return imported, old
+
+
+def _file_paths(clips: list[Any]) -> set[str]:
+    """The media pool clips' "File Path" properties, case-normalised as the platform compares them."""
+    return {os.path.normcase(str(clip_properties(clip, "File Path")["File Path"] or "")) for clip in clips if clip}
 
 
 def place(media_pool: Any, view: TimelineView, cut_track: int, imported: Imported, plan: Plan) -> tuple[int, Any]:

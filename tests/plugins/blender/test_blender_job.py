@@ -73,12 +73,23 @@ def test_source_tree_uses_the_installed_shared_client():
 
 def test_nothing_answers_and_no_auto_start():
     address = free_address()
-    with pytest.raises(ConnectionProblem, match=f"no segue-renderd answers at {address}.*segue-renderd serve"):
+    with pytest.raises(ConnectionProblem) as caught:
         connection.connect(Settings(address=address, auto_start=False))
+    # words and what to do first; gRPC's own text only in the details at the end
+    words, _, details = str(caught.value).partition(" (details: ")
+    assert words == (f"Segue's render daemon is not running at {address}: start it with `segue-renderd serve`, "
+                     "or turn on Start a Local Daemon in the add-on preferences")
+    assert details.startswith(f"no segue-renderd answers at {address}: ") and details.endswith(")")
+
+
+def test_a_network_daemon_that_does_not_answer_points_at_the_address():
+    text = connection.unreachable_message("192.0.2.7:50051", "failed to connect to all addresses")
+    assert text.startswith("Segue's render daemon at 192.0.2.7:50051 does not answer: check that it runs there")
+    assert text.index("Daemon Address") < text.index("failed to connect")
 
 
 def test_missing_daemon_executable(tmp_path):
-    with pytest.raises(ConnectionProblem, match="cannot find segue-renderd"):
+    with pytest.raises(ConnectionProblem, match="cannot find Segue's render daemon, segue-renderd"):
         connection.connect(Settings(address=free_address(), renderd_path=str(tmp_path / "nope"),
                                     store_dir=str(tmp_path)))
 
@@ -122,6 +133,20 @@ def test_job_succeeds(daemon, tmp_path):
     assert result.colorspace  # the daemon's own name for what it wrote
     assert [p.frames_done for p in seen if p.state == "RUNNING"][-1] == 3
     assert run.done and run.progress.state == job.SUCCEEDED
+    # the previews the daemon lists beside the frames, as absolute paths of existing files
+    folder = Path(result.frames[0]).parent
+    assert result.previews == {"movie": str(folder / "preview.mp4"), "dissolve": str(folder / "preview_dissolve.mp4"),
+                               "contact_sheet": str(folder / "contact_sheet.png")}
+    assert result.handles == (1, 1)  # two stills: A's one frame before, B's one frame after
+
+
+def test_preview_files_from_a_report(tmp_path):
+    (tmp_path / "preview.mp4").write_bytes(b"")
+    listed = {"movie": "preview.mp4", "dissolve": "preview_dissolve.mp4", "handles": [12, 5]}
+    assert job.preview_files({"previews": listed}, str(tmp_path)) == (
+        {"movie": str(tmp_path / "preview.mp4")}, (12, 5))  # a listed file that is not there is left out
+    assert job.preview_files({"previews": None}, str(tmp_path)) == ({}, (0, 0))  # asked for none
+    assert job.preview_files({}, str(tmp_path)) == ({}, (0, 0))  # an older daemon
 
 
 def test_job_cancelled_leaves_no_files(daemon, tmp_path):
@@ -155,7 +180,8 @@ def test_job_refused_by_the_daemon(daemon, tmp_path):
     bad = spec(tmp_path / "out", clip_a=str(tmp_path / "missing.png"))
     result = job.TransitionJob(Settings(address=daemon.address), bad).run()
     assert result.state == job.FAILED
-    assert result.message.startswith("segue-renderd refused the transition:") and "missing.png" in result.message
+    assert result.message.startswith("Segue's render daemon refused the transition:")
+    assert "missing.png" in result.message
     assert not (tmp_path / "out").exists()
 
 
@@ -171,7 +197,8 @@ def test_existing_output_folder_is_not_touched(daemon, tmp_path):
 def test_unreachable_daemon(tmp_path):
     address = free_address()
     result = job.TransitionJob(Settings(address=address, auto_start=False), spec(tmp_path / "out")).run()
-    assert result.state == job.FAILED and f"no segue-renderd answers at {address}" in result.message
+    assert result.state == job.FAILED
+    assert result.message.startswith(f"Segue's render daemon is not running at {address}")
 
 
 def test_token(tmp_path):
@@ -182,7 +209,8 @@ def test_token(tmp_path):
     try:
         without = job.TransitionJob(Settings(address=process.address, auto_start=False),
                                     spec(tmp_path / "a")).run()
-        assert without.state == job.FAILED and "refused the token" in without.message
+        assert without.state == job.FAILED and "does not accept this user" in without.message
+        assert "Token File" in without.message
         with_token = job.TransitionJob(Settings(address=process.address, token_file=str(token_file)),
                                        spec(tmp_path / "b", frames=1)).run()
         assert with_token.state == job.SUCCEEDED, with_token.message

@@ -7,13 +7,16 @@ nothing the script could lean on by accident. Sources (cited as [tag] below):
 [R20]  Resolve's scripting README (``Developer/Scripting/README.txt``), "Last Updated:
        7 May 2025" (DaVinci Resolve 20.0), section "DaVinci Resolve API", one block per
        class; "Using a script" for the Scripts folders and ``DaVinciResolveScript``;
-       "Looking up Project and Clip properties" for GetSetting/GetClipProperty keys.
+       "Looking up Project and Clip properties" for GetSetting/GetClipProperty keys (and
+       for calling them without a key: a dict of every property). Every API method here
+       is one of its entries; its docstring starts with ``[R20]``.
 [V]    The versioned rendering of that README in WheheoHu/bmd_doc
-       (``ResolveAPI_versioned_docs``, up to version-21.1.1), for the "New in X" of each
+       (``ResolveAPI_versioned_docs``), only for the version that brought a documented
        method: TimelineItem.GetTrackTypeAndIndex (19.0.0), GetSourceStartFrame /
-       GetSourceEndFrame (19.0.2), Timeline.GetSelectedClips (21.0.4),
-       Timeline.GetSettings (21.1.0), and other/misc.md "Deprecated Calling Conventions"
+       GetSourceEndFrame (19.0.2); and other/misc.md "Deprecated Calling Conventions"
        (21.1.0: GetSetting(name), GetClipProperty(name), ImportMedia([paths]) still work).
+       Methods that only later documentation lists (Timeline.GetSettings,
+       Timeline.GetSelectedClips) are deliberately absent: the script keeps to [R20].
 [WI]   Resolve's ``Developer/Workflow Integrations/README.txt`` ("Updated as of 3 October
        2024"), sections "UIManager Introduction", "UIDispatcher Functions", "UIManager
        Elements", "UIManager Layout" and "Event Handlers": the UI elements, attributes,
@@ -30,9 +33,14 @@ created; timecodes are strings. ``FakeResolve(version=...)`` hides methods newer
 version (AttributeError, like a Python object without the attribute), and
 ``append_end="inclusive"`` / ``record_frame="relative"`` flip the two conventions [M]
 measured, so that "an independent re-implementation of the documented API" can be played
-too. Where the README is silent
-the fake is stricter than Resolve is known to be (appending over an occupied range or
-past the media fails), so a script cannot pass by luck.
+too. Where the README is silent the fake is stricter than Resolve is known to be
+(appending over an occupied range or past the media fails), so a script cannot pass by
+luck.
+
+Every API name a script looks up, found or not, is recorded in ``FakeResolve._looked_up``
+(``(class, name)``, the README's class names): `undocumented_lookups` lists those that are not [R20] methods, so a
+test can prove the script asks Resolve for nothing else, even through a guard that would
+swallow the AttributeError.
 
 Everything whose name starts with ``add_``/``set_``/``snapshot`` on `Scene`, and every
 attribute starting with ``_``, is test-side scaffolding, not part of the fake API.
@@ -65,17 +73,40 @@ def since(*version: int) -> Callable:
 
 
 class _Api:
-    """Base of the fake's API objects: methods newer than the simulated version do not exist."""
+    """Base of the fake's API objects: methods newer than the simulated version do not exist.
+
+    Public names looked up are recorded (found or not) for `undocumented_lookups`.
+    """
 
     _resolve: FakeResolve
 
     def __getattribute__(self, name: str) -> Any:
+        if name.startswith("_"):
+            return object.__getattribute__(self, name)
+        resolve = object.__getattribute__(self, "_resolve")
+        resolve._looked_up.add((type(self).__name__.removeprefix("Fake"), name))  # the README's class name
         attr = object.__getattribute__(self, name)
         need = getattr(attr, "_since", None)
-        if need is not None and object.__getattribute__(self, "_resolve")._version < need:
+        if need is not None and resolve._version < need:
             raise AttributeError(f"{type(self).__name__} has no attribute {name!r} before Resolve "
                                  f"{'.'.join(map(str, need))}")
         return attr
+
+
+def documented_methods() -> set[tuple[str, str]]:
+    """``(class, method)`` of every fake API method (the README's class names), each an entry of [R20]."""
+    found = set()
+    for cls in _Api.__subclasses__():
+        for name, member in vars(cls).items():
+            if callable(member) and not name.startswith("_"):
+                assert (member.__doc__ or "").startswith("[R20]"), f"{cls.__name__}.{name} cites no [R20] entry"
+                found.add((cls.__name__.removeprefix("Fake"), name))
+    return found
+
+
+def undocumented_lookups(resolve: FakeResolve) -> set[tuple[str, str]]:
+    """API names a script looked up on ``resolve``'s objects that [R20] does not document."""
+    return resolve._looked_up - documented_methods()
 
 
 # -- timecode (the fake's own arithmetic, independent of the script's) ------------------
@@ -118,6 +149,7 @@ class FakeResolve(_Api):
     def __init__(self, version: tuple[int, ...] = (20, 0), append_end: str = "exclusive",
                  record_frame: str = "absolute") -> None:
         assert append_end in ("exclusive", "inclusive") and record_frame in ("absolute", "relative")
+        self._looked_up: set[tuple[str, str]] = set()
         self._resolve = self
         self._version = tuple(version)
         self._append_end = append_end
@@ -273,6 +305,20 @@ class FakeMediaPoolItem(_Api):
 
 
 _SEQUENCE = re.compile(r"%0?(\d*)d")
+_MOVIES = (".mp4", ".mov", ".mxf", ".mkv", ".avi")
+
+
+def _movie_frames(path: str) -> tuple[int, float]:
+    """(frame count, fps) of a movie as a media reader sees it; (0, 0) if it cannot be read."""
+    import cv2  # test-side: the fake needs a movie's length, as Resolve's own reader would
+
+    capture = cv2.VideoCapture(path)
+    try:
+        if not capture.isOpened():
+            return 0, 0.0
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
 
 
 class FakeMediaPool(_Api):
@@ -326,7 +372,8 @@ class FakeMediaPool(_Api):
     def ImportMedia(self, items: list) -> list:
         """[R20] Imports into the current folder; returns the MediaPoolItems created ([] if none).
 
-        ``[paths]`` (deprecated since 21.1 [V], still working) imports existing still images;
+        ``[paths]`` (deprecated since 21.1 [V], still working) imports existing still images and
+        movies (a movie Resolve cannot read imports nothing);
         ``[{"FilePath": "file_%03d.dpx", "StartIndex": 1, "EndIndex": 100}]`` imports one
         clip "file_[001-100].dpx" whose every frame must exist.
         """
@@ -363,6 +410,13 @@ class FakeMediaPool(_Api):
             return FakeMediaPoolItem(self._resolve, {"Clip Name": os.path.basename(entry), "File Path": entry,
                                                      "FPS": self._project._media_fps(), "Frames": "1",
                                                      "Type": "Still"}, 1)
+        if isinstance(entry, str) and os.path.isfile(entry) and entry.lower().endswith(_MOVIES):
+            frames, fps = _movie_frames(entry)
+            if frames < 1:
+                return None
+            return FakeMediaPoolItem(self._resolve, {"Clip Name": os.path.basename(entry), "File Path": entry,
+                                                     "FPS": f"{fps:.3f}", "Frames": str(frames), "Type": "Video"},
+                                     frames)
         return None
 
     def DeleteClips(self, clips: list) -> bool:
@@ -470,7 +524,6 @@ class FakeTimeline(_Api):
         self._enabled = {t: [True] * len(v) for t, v in self._tracks.items()}
         self._locked = {t: [False] * len(v) for t, v in self._tracks.items()}
         self._playhead = self._start_frame
-        self._selected: list[FakeTimelineItem] = []
         self._unique_id = _unique_id()
 
     def _valid(self, track_type: str, index: Any) -> bool:
@@ -502,11 +555,6 @@ class FakeTimeline(_Api):
         if not settingName:
             return dict(self._settings)
         return self._settings.get(settingName, "")
-
-    @since(21, 1)
-    def GetSettings(self) -> dict:
-        """[V] 21.1: Returns a dict with all timeline settings."""
-        return dict(self._settings)
 
     def GetTrackCount(self, trackType: str) -> int:
         """[R20] Returns the number of tracks for the given track type ("audio", "video" or "subtitle")."""
@@ -606,11 +654,6 @@ class FakeTimeline(_Api):
                     return item
         return None
 
-    @since(21, 0, 4)
-    def GetSelectedClips(self) -> list:
-        """[V] 21.0.4: Returns the currently selected TimelineItems."""
-        return [i for i in self._selected if i._track() is not None]
-
 
 class FakeTimelineItem(_Api):
     """[R20] TimelineItem. ``media`` None: a generator or title (no media pool item)."""
@@ -662,12 +705,12 @@ class FakeTimelineItem(_Api):
 
     @since(19, 0, 2)
     def GetSourceStartFrame(self) -> int:
-        """[V] 19.0.2: Returns the start frame position of the media pool clip in the timeline clip."""
+        """[R20] Returns the start frame position of the media pool clip in the timeline clip (19.0.2+ [V])."""
         return self._source_in
 
     @since(19, 0, 2)
     def GetSourceEndFrame(self) -> int:
-        """[V] 19.0.2: Returns the end frame position of the media pool clip in the timeline clip.
+        """[R20] Returns the end frame position of the media pool clip in the timeline clip (19.0.2+ [V]).
 
         Same convention as AppendToTimeline's endFrame [M]: exclusive (inclusive with ``append_end``).
         """
@@ -684,7 +727,7 @@ class FakeTimelineItem(_Api):
 
     @since(19, 0)
     def GetTrackTypeAndIndex(self) -> list | None:
-        """[V] 19.0.0: Returns [trackType, trackIndex] of the item."""
+        """[R20] Returns [trackType, trackIndex] of the item (19.0.0+ [V])."""
         where = self._track()
         return list(where) if where else None
 
@@ -1137,9 +1180,6 @@ class Scene:
 
     def set_playhead(self, frame: int) -> None:
         self.timeline._playhead = frame
-
-    def set_selected(self, *items: FakeTimelineItem) -> None:
-        self.timeline._selected = list(items)
 
     def snapshot(self) -> dict:
         """Everything a script could change: timelines (tracks, items, flags) and the media pool."""

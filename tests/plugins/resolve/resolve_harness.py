@@ -37,28 +37,38 @@ def run_entry(scene: Scene, user: FakeUser, entry: Path = ENTRY, with_file: bool
 
 
 class Editor(FakeUser):
-    """Answers Segue's dialogs: sets frames and placement and confirms; dismisses messages.
+    """Answers Segue's dialogs: sets frames, placement and previews and confirms; dismisses the rest.
 
     ``cancel_options`` cancels the options dialog; ``cancel_render`` clicks Cancel in the
-    progress window at its first update. ``messages`` collects (title, text) of messages.
+    progress window at its first update; ``previews`` ticks "Import previews". What the
+    windows said is kept: ``messages`` (title, text), ``details`` (their technical line or
+    ""), ``options_seen`` (the options dialog's state) and ``results`` (the final window's
+    title, lines and folder).
     """
 
     def __init__(self, frames: int | None = None, placement: int | None = None, cancel_options: bool = False,
-                 cancel_render: bool = False) -> None:
+                 cancel_render: bool = False, previews: bool = False) -> None:
         self.frames = frames
         self.placement = placement
         self.cancel_options = cancel_options
         self.cancel_render = cancel_render
+        self.previews = previews
         self.messages: list[tuple[str, str]] = []
+        self.details: list[str] = []
         self.options_seen: list[dict] = []
+        self.results: list[dict] = []
         self.progress_updates = 0
         self._awaiting_placement = False
 
     def shown(self, window: FakeWindow) -> None:
         items = window.GetItems()
         if window.ID == "SegueOptionsWin":
-            self.options_seen.append({"summary": items["Summary"].Text, "frames": items["Frames"].Value,
-                                      "maximum": items["Frames"].Maximum, "placement": items["Placement"].CurrentIndex})
+            self.options_seen.append({
+                "summary": items["Summary"].Text, "frames": items["Frames"].Value,
+                "maximum": items["Frames"].Maximum, "placement": items["Placement"].CurrentIndex,
+                "models": list(items["Model"]._items), "model": items["Model"].CurrentText,
+                "model_tip": items["Model"].ToolTip, "render_folder": items["RenderFolder"].Text,
+                "previews": items["Previews"].Checked})
             if self.cancel_options:
                 items["Cancel"].Click()
             elif self.placement is not None and self.placement != items["Placement"].CurrentIndex:
@@ -68,12 +78,20 @@ class Editor(FakeUser):
                 self._confirm(items)
         elif window.ID == "SegueMessageWin":
             texts = window.texts()
-            self.messages.append((texts[0], texts[1]))
+            self.messages.append((texts[0], items["Message"].Text))
+            self.details.append(items["Detail"].Text if "Detail" in items else "")
+            items["OK"].Click()
+        elif window.ID == "SegueDoneWin":
+            lines = sorted((int(i[4:]), e.Text) for i, e in items.items() if i.startswith("Line"))
+            self.results.append({"title": window.WindowTitle, "lines": [text for _, text in lines],
+                                 "folder": items["Folder"].Text})
             items["OK"].Click()
 
     def _confirm(self, items: dict) -> None:
         if self.frames is not None:
             items["Frames"].Value = self.frames
+        if self.previews != bool(items["Previews"].Checked):
+            items["Previews"].Click()
         items["Synthesize"].Click()
 
     def event(self, window: FakeWindow, element_id: str | None, event: str) -> None:

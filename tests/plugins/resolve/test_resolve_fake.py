@@ -4,7 +4,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fake_resolve import FakeUser, Scene
+import resolve_harness  # noqa: F401 - the fixtures' helpers (media) on sys.path
+from fake_resolve import FakeUser, Scene, documented_methods, undocumented_lookups
+
+pytest_plugins = ("resolve_fixtures",)
 
 
 def scene_with_cut(**kw) -> tuple[Scene, object, object]:
@@ -26,11 +29,21 @@ def test_indices_are_one_based_and_out_of_range_is_none():
 
 def test_newer_methods_do_not_exist_in_older_versions():
     old, a, _ = scene_with_cut(version=(18, 6))
-    assert not hasattr(a, "GetSourceStartFrame") and not hasattr(old.timeline, "GetSelectedClips")
+    assert not hasattr(a, "GetSourceStartFrame") and not hasattr(a, "GetSourceEndFrame")
     assert a.GetLeftOffset() == 2
-    new, a, _ = scene_with_cut(version=(21, 1))
-    assert a.GetSourceStartFrame() == 2 and new.timeline.GetSettings() == {"timelineFrameRate": "25"}
-    assert new.timeline.GetSelectedClips() == []
+    _, a, _ = scene_with_cut(version=(21, 1))
+    assert a.GetSourceStartFrame() == 2
+
+
+def test_only_readme_methods_exist_and_every_lookup_is_recorded():
+    """The fake has no method [R20] lacks (GetSettings, GetSelectedClips), and notices a script asking."""
+    scene, a, _ = scene_with_cut(version=(21, 1))
+    assert ("Timeline", "GetSetting") in documented_methods()
+    assert not {("Timeline", "GetSettings"), ("Timeline", "GetSelectedClips")} & documented_methods()
+    assert scene.timeline.GetSetting("timelineFrameRate") == "25"
+    assert scene.timeline.GetSetting() == {"timelineFrameRate": "25"}  # no key: every setting [R20]
+    assert not hasattr(scene.timeline, "GetSettings") and not hasattr(scene.timeline, "GetSelectedClips")
+    assert undocumented_lookups(scene.resolve) == {("Timeline", "GetSettings"), ("Timeline", "GetSelectedClips")}
 
 
 def test_timecodes_are_strings_from_the_start_timecode():
@@ -72,6 +85,16 @@ def test_media_pool_items_and_imports(tmp_path):
     [clip] = pool.ImportMedia([{"FilePath": str(tmp_path / "f_%03d.png"), "StartIndex": 1, "EndIndex": 2}])
     assert clip.GetClipProperty("File Path") == str(tmp_path / "f_[001-002].png")
     assert clip in pool.GetCurrentFolder().GetClipList()
+
+
+def test_movies_import_with_their_length_and_unreadable_ones_do_not(resolve_media, tmp_path):
+    scene = Scene()
+    pool = scene.project.GetMediaPool()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a movie")
+    [movie] = pool.ImportMedia([str(resolve_media["a"]), str(broken)])
+    assert movie.GetClipProperty("Type") == "Video" and movie.GetClipProperty("Frames") == "12"
+    assert movie.GetClipProperty("FPS") == "25.000" and movie.GetClipProperty("File Path") == str(resolve_media["a"])
 
 
 class Clicker(FakeUser):

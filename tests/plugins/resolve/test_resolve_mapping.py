@@ -163,5 +163,20 @@ def test_one_folder_per_request():
     folder = mapping.output_folder("/out", A, B, fields)
     assert folder.startswith("/out/a-b-") and folder == mapping.output_folder("/out", A, B, dict(fields))
     assert folder != mapping.output_folder("/out", A, B, dict(fields, frames=5))
-    assert mapping.default_output_root(A) == "/m/Segue"
     assert mapping.frames_pattern(folder, "tiff").endswith("/frame_%04d.tif")
+
+
+def test_frames_go_to_a_folder_per_project_unless_asked_beside_the_media():
+    assert mapping.output_root(A, "Short film: cut 2/3", "/renders") == "/renders/Short film_ cut 2_3"
+    assert mapping.output_root(A, "Épisode 1", "/renders") == "/renders/Épisode 1"  # the editor's own words
+    assert mapping.output_root(A, " .. ", "/renders") == "/renders/Untitled project"
+    assert mapping.output_root(A, "Short film", "/renders", beside_media=True) == "/m/Segue"
+
+
+def test_the_default_render_folder_is_where_media_lives():
+    from segue_resolve.settings import default_render_root, load
+
+    assert default_render_root("darwin", "/Users/ed") == "/Users/ed/Movies/Segue"
+    assert default_render_root("linux", "/home/ed") == "/home/ed/Videos/Segue"
+    assert load(None, {}).output_root is None and load(None, {}).output_beside_media is False
+    assert load(None, {"SEGUE_RESOLVE_OUTPUT_BESIDE_MEDIA": "1"}).output_beside_media is True

@@ -96,7 +96,7 @@ def test_refusal_shows_why_and_changes_nothing(build, title, phrase, resolve_med
     assert run_entry(scene, user) == "refused"
 
     assert user.messages and user.messages[0][0] == f"Segue: {title}", user.messages
-    assert len(user.messages) == 1 and phrase in user.messages[0][1]
+    assert len(user.messages) == 1 and phrase in user.messages[0][1] and user.details == [""]
     assert user.options_seen == []  # refused before asking anything
     assert scene.snapshot() == before
     assert jobs(resolve_connected) == submitted
@@ -116,5 +116,9 @@ def test_unreachable_daemon_says_how_to_start_one(resolve_media, resolve_connect
 
     [(title, text)] = user.messages
     assert title == "Segue: Segue render daemon unreachable"
-    assert f"127.0.0.1:{port}" in text and "segue-renderd serve" in text
+    assert f"127.0.0.1:{port}" in text and "Is it running?" in text and "`segue-renderd serve`" in text
+    # in words: gRPC's own text ("failed to connect to all addresses ...") is only the secondary line
+    assert not any(raw in text for raw in ("failed to connect", "Connection refused", "UNAVAILABLE", "UNKNOWN"))
+    [detail] = user.details
+    assert detail.startswith("Details: UNAVAILABLE") and f"127.0.0.1:{port}" in detail
     assert user.options_seen == [] and scene.snapshot() == before

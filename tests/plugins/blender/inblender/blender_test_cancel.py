@@ -8,6 +8,7 @@ instance that holds a real `run.TransitionRun` and a real window-manager timer.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import bpy
 from blender_fixtures import (
@@ -112,9 +113,14 @@ def test_modal_run_adds_the_strip_when_done(addon, project):
     op = ModalOperator(addon, 2)
     assert op.until_done() == {"FINISHED"}
     (level, message), = op.reports
-    assert level == {"INFO"} and message == "Segue: added 'take_a → take_b' (2 frames) on channel 2"
     strip = bpy.context.scene.sequence_editor.strips_all["take_a → take_b"]
     assert (strip.frame_final_start, strip.frame_final_duration, strip.channel) == (12, 2, 2)
+    folder = Path(bpy.path.abspath(strip.directory))
+    # the demo's swinging arm ghosts: a warning names the frames to check before using them
+    assert level == {"WARNING"} and message == ("Segue: added 'take_a → take_b', 2 frames from frame 12 on channel 2; "
+                                                f"the frames are in {folder}. Check frames 1, 2 before using them: "
+                                                "Segue is not confident in them (they may ghost or tear). Fewer "
+                                                "frames, the other placement or a plain dissolve may look better.")
 
 
 def test_invoke_without_a_ui_renders_synchronously(addon, project):

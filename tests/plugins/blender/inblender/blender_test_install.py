@@ -55,7 +55,9 @@ def test_operator_and_menu_entries(extension):
     operator.menu_draw(Menu, bpy.context)
     entries = [(args, kw) for name, args, kw in Menu.layout.calls if name == "operator"]
     assert entries == [(("sequencer.synthesize_transition",), {"text": "Synthesize Transition",
-                                                                 "icon": "RENDER_ANIMATION"})]
+                                                                 "icon": "RENDER_ANIMATION"}),
+                       (("sequencer.open_transition_contact_sheet",), {"text": "Open Transition Contact Sheet",
+                                                                        "icon": "IMAGE_DATA"})]
 
 
 def test_preferences_defaults(extension):

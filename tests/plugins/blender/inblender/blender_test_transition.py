@@ -232,3 +232,50 @@ def test_exr_frames_are_declared_scene_linear(addon, project):
     assert frame.name == "frame_0001.exr" and frame.is_file()
     # The daemon writes float EXR in scene-linear Rec.709; the strip must not read it as sRGB.
     assert strip.colorspace_settings.name == "Linear Rec.709"
+
+
+def test_add_preview_strip_lines_up_muted_above_the_result(addon, project):
+    a, b = movie_cut()
+    # in the way of the preview's handles (frames 1-2), not of the result (9-12): the preview must pass it
+    editor().strips.new_effect(name="matte", type="COLOR", channel=4, frame_start=1, length=2)
+    select_only(a, b)
+    assert bpy.ops.sequencer.synthesize_transition(frames=4, add_preview=True) == {"FINISHED"}
+
+    added = [s for s in editor().strips_all if s.name not in {"take_a", "take_b", "title", "matte"}]
+    [strip] = [s for s in added if s.type == "IMAGE"]
+    [preview] = [s for s in added if s.type == "MOVIE"]
+    assert len(added) == 2
+    folder = strip_files(strip)[0].parent
+    report = json.loads((folder / "transition.json").read_text())
+    before, after = report["previews"]["handles"]
+    assert before >= 1 and after >= 1
+    assert Path(bpy.path.abspath(preview.filepath)).resolve() == folder / "preview.mp4"
+    assert preview.name == "Preview: take_a → take_b" and preview.mute
+    # its synthesized frames sit under the result's: A's handle frames end just before the result
+    assert preview.frame_final_start == strip.frame_final_start - before
+    assert preview.frame_final_duration == before + 4 + after  # the movie's own length agrees
+    assert (strip.channel, preview.channel) == (3, 5)  # 4 holds the matte within the preview's span
+    assert editor().active_strip == strip and strip.select and not preview.select
+
+
+def test_contact_sheet_of_the_active_segue_strip(addon, project):
+    a, _ = movie_cut()
+    opened = bpy.ops.sequencer.open_transition_contact_sheet
+    editor().active_strip = a
+    assert not opened.poll()  # a clip of the editor's own: nothing of Segue's to show
+    assert bpy.ops.sequencer.synthesize_transition(frames=2) == {"FINISHED"}
+    strip = result_strip()
+    assert editor().active_strip == strip and opened.poll()
+    sheet = Path(addon.strips.contact_sheet(strip))
+    assert sheet == strip_files(strip)[0].parent / "contact_sheet.png"
+    assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert opened() == {"FINISHED"}  # headless: it reports where the sheet is
+
+
+def test_the_dialog_names_models_in_words(addon, project):
+    items = addon.operator._model_items(None, bpy.context)
+    assert [(identifier, name) for identifier, name, _ in items] == [("auto", "Automatic"),
+                                                                    ("classic", "Fast (classic)")]
+    assert items[0][2].endswith("Technical name: auto") and items[1][2].endswith("Technical name: classic")
+    add_preview = bpy.ops.sequencer.synthesize_transition.get_rna_type().properties["add_preview"]
+    assert add_preview.default is False and add_preview.name == "Add Preview Strip"

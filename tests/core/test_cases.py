@@ -1,8 +1,7 @@
-"""`bench/cases_from_clip.py`: benchmark cases with ground truth cut from a real movie."""
+"""`core.cases` and ``segue bench --make-cases``: benchmark cases with ground truth cut from a real movie."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -10,15 +9,11 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, encode_movie, read_rgb
 
+from segue.cli import main
+from segue.core.cases import write_cases
 from segue.core.errors import InputError
 from segue.core.media import open_clip
 from segue.core.quality import run
-from segue.training.footage import footage_pairs
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from cases_from_clip import main
-
-from segue.core.cases import write_cases
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +70,11 @@ def test_cases_inside_a_shot_carry_their_context_frames(tmp_path):
     assert row["context_cases"] == 3
 
 
-def test_an_existing_set_is_never_overwritten_and_a_partial_one_never_read(movie_with_a_cut, tmp_path, capsys):
+def test_an_existing_set_is_never_overwritten_and_a_partial_one_never_read(movie_with_a_cut, tmp_path):
     (tmp_path / "shots_gap2").mkdir()
     (tmp_path / "shots_gap2" / "mine.txt").write_text("keep")
-    assert main([str(movie_with_a_cut), str(tmp_path), "--gap", "2", "--set", "shots"]) == 2
-    assert "shots_gap2: already exists" in capsys.readouterr().err
+    with pytest.raises(InputError, match="shots_gap2: already exists"):
+        write_cases(str(movie_with_a_cut), tmp_path, gaps=[2], set_name="shots")
     assert (tmp_path / "shots_gap2" / "mine.txt").read_text() == "keep"
     # a set an interrupted run left half-written stays hidden from `segue bench`
     write_cases(str(movie_with_a_cut), tmp_path / "other", gaps=[2], every=1, set_name="shots")
@@ -91,16 +86,16 @@ def test_an_existing_set_is_never_overwritten_and_a_partial_one_never_read(movie
     assert not (tmp_path / "other" / ".shots_gap4.part").exists()
 
 
+def test_segue_bench_makes_the_cases_then_scores_them(movie_with_a_cut, tmp_path, capsys):
+    assert main(["bench", "--make-cases", str(movie_with_a_cut), "--data", str(tmp_path / "b"), "--every", "1",
+                 "--model", "classic"]) == 0
+    out = capsys.readouterr().out
+    assert "two_shots_gap2: 3 cases, two_shots_gap4: 0 cases" in out
+    assert "two_shots_gap2" in out.split("PSNR/SSIM", 1)[1]  # and its row in the table that follows
+
+
 def test_bad_arguments_are_named(movie_with_a_cut, tmp_path, capsys):
-    assert main([str(movie_with_a_cut), str(tmp_path), "--gap", "1"]) == 2
+    assert main(["bench", "--make-cases", str(movie_with_a_cut), "--data", str(tmp_path), "--gap", "1"]) == 2
     assert "gap 1:" in capsys.readouterr().err
-    assert main([str(tmp_path / "none.mp4"), str(tmp_path)]) == 2
+    assert main(["bench", "--make-cases", str(tmp_path / "none.mp4"), "--data", str(tmp_path)]) == 2
     assert "none.mp4" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("name", ["cityCC0.mpg", "Megamind.avi"])
-def test_the_held_out_clips_are_refused_for_training(tmp_path, name):
-    held_out = tmp_path / name
-    held_out.write_bytes(b"")
-    with pytest.raises(InputError, match="validation-only"):
-        next(footage_pairs([str(held_out)], 64, seed=1))
