@@ -312,6 +312,11 @@ class JobService:
         if after_frame < 0:
             raise InvalidArgument(f"must be 0 or a frame index, got {after_frame}", "after_frame")
         with self._lock:
+            # again under the lock: `shutdown` ends the watches it finds under it, so one
+            # registered after that would never end, and its server thread would keep the
+            # process from exiting
+            if self._stopping.is_set():
+                raise Unavailable("segue-renderd is shutting down")
             job = self._job(job_id)
             if self._watch_count >= self.max_watchers:
                 raise ResourceExhausted(f"too many watchers ({self.max_watchers}); poll GetJob or retry later")

@@ -203,7 +203,8 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
     @_streaming
     def WatchJob(self, request: pb.WatchJobRequest, context: grpc.ServicerContext):
         backlog, watch = self.jobs.watch(request.job_id, request.after_frame)
-        context.add_callback(watch.close)  # the client went away: free the watch at once
+        if not context.add_callback(watch.close):  # the client went away: free the watch at once
+            watch.close()  # it already has: nothing would ever close it
         try:
             for event in backlog:
                 yield _event_to_proto(event)
