@@ -56,11 +56,8 @@ from segue.core.retime import (
 from segue.renderd.errors import InvalidArgument
 from segue.renderd.paths import PathPolicy
 from segue.renderd.validation import (
-    check_absolute_paths,
-    check_model_name,
-    check_ocio_form,
+    check_spec_fields,
     check_support_files,
-    check_text,
     clip_files,
     open_model_and_colour,
     spec_field,
@@ -80,14 +77,8 @@ def check_retime(spec: RetimeSpec, policy: PathPolicy) -> int:
 
 def check_fields(spec: RetimeSpec) -> None:
     """Step 1: the request's own shape, no file access: the service's rules, then the spec's own."""
-    check_text(spec, PATH_FIELDS)
-    check_absolute_paths(spec, ("input", "output"))
-    try:
-        spec.validate(name=str)  # rates, codec, thresholds, audio, resume against overwrite
-    except InputError as exc:
-        raise InvalidArgument(str(exc), spec_field(exc.field) if exc.field else "spec") from None
-    check_model_name(spec.model)
-    check_ocio_form(spec.ocio_config)
+    # the spec's rules (rates, codec, thresholds, audio, resume against overwrite), fields by proto name
+    check_spec_fields(spec, PATH_FIELDS, ("input", "output"), lambda: spec.validate(name=str))
 
 
 def check_paths(spec: RetimeSpec, policy: PathPolicy) -> None:

@@ -22,7 +22,9 @@ names are the proto's (``spec.frames``), which are also `TransitionSpec`'s.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import fields
+from typing import Any
 
 from segue.core.color import ColorManager
 from segue.core.engine import MODEL_NAMES, resolve_model
@@ -60,10 +62,17 @@ def check_spec(spec: TransitionSpec, policy: PathPolicy) -> None:
 
 def check_fields(spec: TransitionSpec) -> None:
     """Step 1: the request's own shape, no file access."""
-    check_text(spec, PATH_FIELDS)
-    check_absolute_paths(spec, ("clip_a", "clip_b", "out_dir"))
+    check_spec_fields(spec, PATH_FIELDS, ("clip_a", "clip_b", "out_dir"), spec.validate)  # frames, format, conform
+
+
+def check_spec_fields(spec: Any, path_fields: tuple[str, ...], absolute_fields: tuple[str, ...],
+                      validate: Callable[[], None]) -> None:
+    """Step 1 of any job: the service's rules (text, absolute paths), then the spec's own
+    ``validate``, its error reported on the field it names; then the model and OCIO forms."""
+    check_text(spec, path_fields)
+    check_absolute_paths(spec, absolute_fields)
     try:
-        spec.validate()  # the spec's own rules: frames, format, conform
+        validate()
     except InputError as exc:
         raise InvalidArgument(str(exc), spec_field(exc.field) if exc.field else "spec") from None
     check_model_name(spec.model)

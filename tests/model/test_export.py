@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,6 +42,18 @@ def _features(h: int, w: int, t: float = 0.4) -> np.ndarray:
                            rng.normal(0, 4, (h, w, 8)).astype(np.float32)], axis=2)
 
 
+def _onnx_and_torch(model: Path, net) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each output of the ONNX file at ``model`` beside the same output of ``net``, (H, W, C)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    feats = _features(40, 56)
+    got = session.run(None, {"features": feats[None]})
+    with torch.no_grad():
+        want = net(torch.from_numpy(feats.transpose(2, 0, 1).copy())[None])
+    return [(g[0], w[0].permute(1, 2, 0).numpy()) for g, w in zip(got, want, strict=True)]
+
+
 def test_onnxruntime_matches_torch_at_odd_sizes(tiny_run, exported):
     fusion = LearnedFusion(exported, threads=1)
     for h, w in ((37, 53), (64, 96)):
@@ -75,8 +88,6 @@ def test_export_of_a_missing_checkpoint_is_a_usage_error(tmp_path, capsys):
 
 
 def test_a_net_with_both_cost_volumes_exports_to_the_same_outputs(tmp_path):
-    import onnxruntime as ort
-
     from segue.training.export import export_onnx
     from segue.training.net import FusionNet
 
@@ -85,20 +96,13 @@ def test_a_net_with_both_cost_volumes_exports_to_the_same_outputs(tmp_path):
     for p in net.parameters():  # trained-like: every cost plane reaches the outputs
         torch.nn.init.normal_(p, 0.0, 0.1)
     export_onnx(net, tmp_path / "both.onnx")
-    session = ort.InferenceSession(str(tmp_path / "both.onnx"), providers=["CPUExecutionProvider"])
-    feats = _features(40, 56)
-    got = session.run(None, {"features": feats[None]})
-    with torch.no_grad():
-        want = net(torch.from_numpy(feats.transpose(2, 0, 1).copy())[None])
-    for g, w in zip(got, want, strict=True):
-        assert float(w.abs().max()) > 1e-2
-        np.testing.assert_allclose(g[0], w[0].permute(1, 2, 0).numpy(), atol=ORT_TORCH_ATOL)
+    for got, want in _onnx_and_torch(tmp_path / "both.onnx", net):
+        assert float(np.abs(want).max()) > 1e-2
+        np.testing.assert_allclose(got, want, atol=ORT_TORCH_ATOL)
 
 
 def test_a_fine_tune_starts_from_the_shipped_model_without_its_checkpoint():
     # model.init may name an exported model: its ONNX file holds every parameter of the net
-    import onnxruntime as ort
-
     from segue.core.model.infer import shipped_model_dir
     from segue.training.net import FusionNet, load_widened
     from segue.training.train import load_exported
@@ -108,13 +112,8 @@ def test_a_fine_tune_starts_from_the_shipped_model_without_its_checkpoint():
     net = FusionNet(tuple(state["widths"]), cost_radius=state["cost_radius"],
                     fine_cost_radius=state["fine_cost_radius"]).eval()
     assert load_widened(net, state["model"]) == [] and state["step"] == 2500
-    session = ort.InferenceSession(str(folder / "segue_fusion.onnx"), providers=["CPUExecutionProvider"])
-    feats = _features(40, 56)
-    got = session.run(None, {"features": feats[None]})
-    with torch.no_grad():
-        want = net(torch.from_numpy(feats.transpose(2, 0, 1).copy())[None])
-    for g, w in zip(got, want, strict=True):
-        np.testing.assert_allclose(g[0], w[0].permute(1, 2, 0).numpy(), atol=ORT_TORCH_ATOL)
+    for got, want in _onnx_and_torch(folder / "segue_fusion.onnx", net):
+        np.testing.assert_allclose(got, want, atol=ORT_TORCH_ATOL)
 
 
 def test_an_init_that_is_not_a_model_is_refused(tmp_path):
