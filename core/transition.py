@@ -160,8 +160,12 @@ def _prepare(spec: TransitionSpec, colour: ColorManager) -> _Prepared:
                      cs_a, cs_b, cs_out, _output_depth(spec.format, clip_a, clip_b))
 
 
-def _job_key(spec: TransitionSpec, prep: _Prepared) -> str:
-    """Identity of a job's output: same key, same bytes (so finished frames may be kept)."""
+def _job_key(spec: TransitionSpec, prep: _Prepared, portable: bool = False) -> str:
+    """Identity of a job's output: same key, same bytes (so finished frames may be kept).
+
+    ``portable``: without the clips' paths (their files' names, sizes and times stay in),
+    so that the nodes of a farm, which may mount the media elsewhere, agree on it.
+    """
     def stamp(path: str) -> list:
         # A changed source must not be mixed with frames rendered from the old one. A file
         # is stamped by size and mtime; a folder or sequence pattern by its folder's files.
@@ -169,7 +173,8 @@ def _job_key(spec: TransitionSpec, prep: _Prepared) -> str:
         files = [p] if p.is_file() else sorted((p if p.is_dir() else p.parent).iterdir())
         return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files[:4096] if f.is_file()]
 
-    body = {"version": __version__, "spec": asdict(spec) | {"out_dir": None, "preview": None},
+    ignored = {"out_dir": None, "preview": None} | ({"clip_a": None, "clip_b": None} if portable else {})
+    body = {"version": __version__, "spec": asdict(spec) | ignored,
             "a": [prep.a_index, stamp(spec.clip_a)], "b": [prep.b_index, stamp(spec.clip_b)],
             "cs": [prep.colorspace_a, prep.colorspace_b, prep.colorspace_out, prep.bit_depth]}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
@@ -266,6 +271,165 @@ def _claim_folder(ledger: Ledger, names: list[str], previews: bool) -> None:
     ledger.compact()
 
 
+@dataclass
+class TransitionJob:
+    """A transition opened and checked, before any work: what every phase of the render shares.
+
+    `render_transition` runs its phases in one go; a farm job (`core.farm`) runs them in
+    separate processes: `claim` once, `synthesize` per chunk of frames, `finish` once.
+    """
+
+    spec: TransitionSpec
+    engine: Engine
+    colour: ColorManager
+    prep: _Prepared
+    folder: Path
+    #: the frame files, in order
+    names: list[str]
+    key: str
+    ledger: Ledger
+    #: what `synthesize` found of the correspondence (the report's ``correspondence``)
+    correspondence: dict | None = None
+    _frames: tuple | None = None
+
+    @property
+    def portable_key(self) -> str:
+        """`key` without the clips' paths: what the nodes of a farm job agree on."""
+        return _job_key(self.spec, self.prep, portable=True)
+
+    def claim(self) -> None:
+        """Make the folder this job's: refuse files Segue did not write, remove its own stale ones."""
+        _claim_folder(self.ledger, self.names, self.spec.preview)
+
+    def load_state(self) -> dict[str, FrameRecord]:
+        """The frames an earlier run of this job finished in the folder (``.segue-state.json``)."""
+        return _load_state(self.folder, self.ledger, self.key, self.names)
+
+    def save_state(self, done: dict[str, FrameRecord]) -> None:
+        """Record the finished frames in the folder's state file."""
+        state = {"key": self.key, "done": {name: asdict(record) for name, record in done.items()}}
+        atomic_write_text(self.folder / STATE_FILE, json.dumps(state), before_replace=self.ledger.recorder(STATE_FILE))
+
+    def read(self) -> tuple[np.ndarray, np.ndarray, list[tuple[float, np.ndarray]]]:
+        """A's frame, B's frame and their context in the working space (read once)."""
+        if self._frames is None:
+            t0 = time.perf_counter()
+            width, height = output_size(self.prep.clip_a.size, self.prep.clip_b.size)
+            self._frames = _read_frames(self.prep, self.spec, self.colour, width, height)
+            self.prep.timings["read"] = time.perf_counter() - t0
+        return self._frames
+
+    def synthesize(self, numbers: Sequence[int], done: dict[str, FrameRecord],
+                   on_record: Callable[[FrameRecord], None],
+                   on_frame: Callable[[FrameEvent], None] | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> list[FrameRecord]:
+        """Write frames ``numbers`` (1-based) and return their records in order.
+
+        Frames in ``done`` are kept as they are. ``on_record`` is called once each new
+        frame is on disk, before the next one is handed over (the caller records it), so
+        a cancel or a crash loses nothing. A frame's pixels do not depend on which other
+        frames are made with it.
+        """
+        spec, colour, prep, folder, ledger = self.spec, self.colour, self.prep, self.folder, self.ledger
+        a, b, context = self.read()
+        t0 = time.perf_counter()
+        synth, info = self.engine.transition_synthesizer(a, b, context)
+        prep.timings["correspondence"] = time.perf_counter() - t0
+        self.correspondence = info
+        records: list[FrameRecord] = []
+        # Frame k is converted and encoded on a writer thread while frame k + 1 is synthesized
+        # (the encoders release the GIL); at most one frame waits, and it is on disk and
+        # recorded before the next one is handed over.
+        with ThreadPoolExecutor(1, thread_name_prefix="segue-write") as writer:
+            pending: Future[FrameRecord] | None = None
+
+            def finish_pending() -> None:
+                nonlocal pending
+                if pending is None:
+                    return
+                record, pending = pending.result(), None
+                records.append(record)
+                on_record(record)
+                if on_frame:
+                    on_frame(FrameEvent(spec.frames, record, resumed=False))
+
+            def stop_if_cancelled() -> None:
+                if should_cancel and should_cancel():
+                    finish_pending()
+                    raise CancelledError(f"cancelled after {len(records)} of {spec.frames} frames")
+
+            def write(k: int, name: str, frame: Synthesized, started: float) -> FrameRecord:
+                out = colour.from_working(frame.image, prep.colorspace_out)
+                write_frame(folder / name, out, spec.format, prep.bit_depth, before_replace=ledger.recorder(name))
+                return FrameRecord(k, name, round(k / (spec.frames + 1), 6), round(frame.confidence, 4),
+                                   round(time.perf_counter() - started, 4))
+
+            t0 = time.perf_counter()
+            try:
+                for k in numbers:
+                    name = self.names[k - 1]
+                    record = done.get(name)
+                    if record is not None:
+                        finish_pending()
+                        records.append(record)
+                        if on_frame:
+                            on_frame(FrameEvent(spec.frames, record, resumed=True))
+                        continue
+                    stop_if_cancelled()
+                    f0 = time.perf_counter()
+                    frame = synth.frame(k / (spec.frames + 1))
+                    stop_if_cancelled()  # a cancel that came during synthesis: this frame is dropped
+                    finish_pending()
+                    pending = writer.submit(write, k, name, frame, f0)
+            finally:
+                finish_pending()  # what was synthesized is kept, whatever stopped the loop
+            prep.timings["synthesis"] = time.perf_counter() - t0
+        return records
+
+    def finish(self, records: list[FrameRecord], correspondence: dict, started: float) -> dict:
+        """Write the previews and ``transition.json`` for the finished ``records``; return the report."""
+        spec, prep, folder, ledger = self.spec, self.prep, self.folder, self.ledger
+        a, b, _ = self.read()
+        previews = None
+        if spec.preview:
+            t0 = time.perf_counter()
+            inputs = _preview_inputs(prep, spec, self.colour, folder, records, a, b)
+            previews = preview.write_previews(folder, inputs, ledger.recorder)
+            prep.timings["preview"] = time.perf_counter() - t0
+        prep.timings["total"] = time.perf_counter() - started
+        height, width = a.shape[:2]
+        report = {
+            "segue_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "model": {"requested": spec.model, "used": self.engine.transition_model},
+            "sources": {"a": _source_info(prep.clip_a, prep.a_index, prep.colorspace_a),
+                        "b": _source_info(prep.clip_b, prep.b_index, prep.colorspace_b)},
+            "output": {"folder": str(folder), "format": spec.format, "bit_depth": prep.bit_depth,
+                       "colorspace": prep.colorspace_out, "width": width, "height": height,
+                       "conform": spec.conform, "ocio_config": self.colour.config_source},
+            "frames": [asdict(r) for r in records],
+            "low_confidence": low_confidence(records, previews is not None),
+            "previews": previews,
+            "correspondence": correspondence,
+            "timings": {k: round(v, 4) for k, v in prep.timings.items()},
+        }
+        atomic_write_text(folder / REPORT_FILE, json.dumps(report, indent=2),
+                          before_replace=ledger.recorder(REPORT_FILE))
+        return report
+
+
+def open_transition(spec: TransitionSpec, engine: Engine | None = None) -> TransitionJob:
+    """Validate ``spec``, open both clips and the output folder; `InputError` on a user mistake."""
+    spec.validate()
+    engine = engine or Engine(model=spec.model)
+    colour = ColorManager(spec.ocio_config)
+    prep = _prepare(spec, colour)
+    folder = prepare_folder(spec.out_dir)
+    names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
+    _check_not_input(folder, names, prep)
+    return TransitionJob(spec, engine, colour, prep, folder, names, _job_key(spec, prep), Ledger(folder))
+
+
 def render_transition(
     spec: TransitionSpec,
     engine: Engine | None = None,
@@ -284,105 +448,17 @@ def render_transition(
             `CancelledError`, leaving finished frames for a later resume.
     """
     started = time.perf_counter()
-    spec.validate()
-    engine = engine or Engine(model=spec.model)
-    colour = ColorManager(spec.ocio_config)
-    prep = _prepare(spec, colour)
-    folder = prepare_folder(spec.out_dir)
-    names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
-    _check_not_input(folder, names, prep)
-    key = _job_key(spec, prep)
-    ledger = Ledger(folder)
-    _claim_folder(ledger, names, spec.preview)
-    done = _load_state(folder, ledger, key, names)
+    job = open_transition(spec, engine)
+    job.claim()
+    done = job.load_state()
+    job.save_state(done)
 
-    def save_state() -> None:
-        state = {"key": key, "done": {name: asdict(record) for name, record in done.items()}}
-        atomic_write_text(folder / STATE_FILE, json.dumps(state), before_replace=ledger.recorder(STATE_FILE))
+    def record(frame: FrameRecord) -> None:
+        done[frame.file] = frame
+        job.save_state(done)
 
-    save_state()
-    t0 = time.perf_counter()
-    width, height = output_size(prep.clip_a.size, prep.clip_b.size)
-    a, b, context = _read_frames(prep, spec, colour, width, height)
-    prep.timings["read"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    synth, info = engine.transition_synthesizer(a, b, context)
-    prep.timings["correspondence"] = time.perf_counter() - t0
-
-    records: list[FrameRecord] = []
-    # Frame k is converted and encoded on a writer thread while frame k + 1 is synthesized
-    # (the encoders release the GIL); at most one frame waits, and it is on disk and
-    # recorded before the next one is handed over, so a cancel or a crash loses nothing.
-    with ThreadPoolExecutor(1, thread_name_prefix="segue-write") as writer:
-        pending: Future[FrameRecord] | None = None
-
-        def finish_pending() -> None:
-            nonlocal pending
-            if pending is None:
-                return
-            record, pending = pending.result(), None
-            records.append(record)
-            done[record.file] = record
-            save_state()
-            if on_frame:
-                on_frame(FrameEvent(spec.frames, record, resumed=False))
-
-        def stop_if_cancelled() -> None:
-            if should_cancel and should_cancel():
-                finish_pending()
-                raise CancelledError(f"cancelled after {len(records)} of {spec.frames} frames")
-
-        def write(k: int, name: str, frame: Synthesized, started: float) -> FrameRecord:
-            out = colour.from_working(frame.image, prep.colorspace_out)
-            write_frame(folder / name, out, spec.format, prep.bit_depth, before_replace=ledger.recorder(name))
-            return FrameRecord(k, name, round(k / (spec.frames + 1), 6), round(frame.confidence, 4),
-                               round(time.perf_counter() - started, 4))
-
-        t0 = time.perf_counter()
-        try:
-            for k, name in enumerate(names, start=1):
-                record = done.get(name)
-                if record is not None:
-                    finish_pending()
-                    records.append(record)
-                    if on_frame:
-                        on_frame(FrameEvent(spec.frames, record, resumed=True))
-                    continue
-                stop_if_cancelled()
-                f0 = time.perf_counter()
-                frame = synth.frame(k / (spec.frames + 1))
-                stop_if_cancelled()  # a cancel that came during synthesis: this frame is dropped
-                finish_pending()
-                pending = writer.submit(write, k, name, frame, f0)
-        finally:
-            finish_pending()  # what was synthesized is kept, whatever stopped the loop
-        prep.timings["synthesis"] = time.perf_counter() - t0
-
-    previews = None
-    if spec.preview:
-        t0 = time.perf_counter()
-        inputs = _preview_inputs(prep, spec, colour, folder, records, a, b)
-        previews = preview.write_previews(folder, inputs, ledger.recorder)
-        prep.timings["preview"] = time.perf_counter() - t0
-    prep.timings["total"] = time.perf_counter() - started
-    report = {
-        "segue_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"requested": spec.model, "used": engine.transition_model},
-        "sources": {"a": _source_info(prep.clip_a, prep.a_index, prep.colorspace_a),
-                    "b": _source_info(prep.clip_b, prep.b_index, prep.colorspace_b)},
-        "output": {"folder": str(folder), "format": spec.format, "bit_depth": prep.bit_depth,
-                   "colorspace": prep.colorspace_out, "width": width, "height": height,
-                   "conform": spec.conform, "ocio_config": colour.config_source},
-        "frames": [asdict(r) for r in records],
-        "low_confidence": low_confidence(records, previews is not None),
-        "previews": previews,
-        "correspondence": info,
-        "timings": {k: round(v, 4) for k, v in prep.timings.items()},
-    }
-    atomic_write_text(folder / REPORT_FILE, json.dumps(report, indent=2), before_replace=ledger.recorder(REPORT_FILE))
-    return report
+    records = job.synthesize(range(1, spec.frames + 1), done, record, on_frame, should_cancel)
+    return job.finish(records, job.correspondence, started)
 
 
 class _WrittenFrames(Sequence[np.ndarray]):

@@ -164,15 +164,22 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_transition(args: argparse.Namespace) -> int:
-    from segue.core.transition import TransitionSpec, mean_confidence, render_transition
+def transition_spec(args: argparse.Namespace):
+    """The `TransitionSpec` of parsed `add_transition_arguments` options."""
+    from segue.core.transition import TransitionSpec
 
-    spec = TransitionSpec(
+    return TransitionSpec(
         clip_a=args.clip_a, clip_b=args.clip_b, frames=args.frames, out_dir=args.output,
         a_out=-1 if args.a_out is None else args.a_out, b_in=0 if args.b_in is None else args.b_in,
         model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
         colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
         preview=not args.no_preview)
+
+
+def cmd_transition(args: argparse.Namespace) -> int:
+    from segue.core.transition import mean_confidence, render_transition
+
+    spec = transition_spec(args)
     spec.validate()  # a count it refuses is not worth a question
     _confirm_frames(args.frames, args.yes)
     if args.server:
@@ -232,16 +239,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_retime(args: argparse.Namespace) -> int:
-    from segue.core.retime import RetimeSpec, near_miss_lines, run_retime
-    from segue.core.retime.progress import ProgressBar
+def retime_spec(args: argparse.Namespace):
+    """The `RetimeSpec` of parsed `add_retime_arguments` options."""
+    from segue.core.retime import RetimeSpec
 
-    spec = RetimeSpec(
+    return RetimeSpec(
         input=args.input, output=args.output, fps=args.fps, factor=args.factor, slowmo=args.slowmo,
         codec=args.codec, model=args.model, scene_threshold=args.scene_threshold, dedup=not args.no_dedup,
         dup_threshold=args.dup_threshold, audio=args.audio, input_fps=args.input_fps,
         colorspace_in=args.colorspace_in, colorspace_out=args.colorspace_out, ocio_config=args.ocio_config,
-        resume=args.resume, overwrite=args.overwrite)
+        resume=getattr(args, "resume", False), overwrite=args.overwrite)
+
+
+def cmd_retime(args: argparse.Namespace) -> int:
+    from segue.core.retime import near_miss_lines, run_retime
+    from segue.core.retime.progress import ProgressBar
+
+    spec = retime_spec(args)
     bar = None if args.quiet else ProgressBar(stream=_STDERR)
     try:
         if args.server:  # render on a segue-renderd; grpc is loaded only then
@@ -302,32 +316,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
-    p.add_argument("--version", action="version", version=f"segue {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    ocio_help = "OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)"
-    model_help = "auto (best shipped model), classic (optical flow, no learning) or PATH.onnx"
-    yes_help = f"start a job of more than {CONFIRM_FRAMES} frames without asking (needed when not run from a terminal)"
+OCIO_HELP = "OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)"
+MODEL_HELP = "auto (best shipped model), classic (optical flow, no learning) or PATH.onnx"
 
-    d = sub.add_parser("demo", help="transition on the embedded demo clips")
-    d.add_argument("-o", "--output", default="segue-demo", help="output folder (default: ./segue-demo)")
-    d.add_argument("--frames", type=int, default=8, help="number of in-between frames (default 8)")
-    d.add_argument("--model", default="auto", help=model_help)
-    d.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    d.add_argument("-y", "--yes", action="store_true", help=yes_help)
-    d.set_defaults(func=cmd_demo)
 
-    i = sub.add_parser("interpolate", help="in-between frames of two images")
-    i.add_argument("in0", help="first image (t=0)")
-    i.add_argument("in1", help="second image (t=1)")
-    i.add_argument("--times", type=float, nargs="+", required=True, help="times in (0, 1), e.g. 0.25 0.5 0.75")
-    i.add_argument("-o", "--output", required=True, help="output folder: writes out_<t>.png")
-    i.add_argument("--model", default="auto", help=model_help)
-    i.add_argument("--ocio-config", help=ocio_help)
-    i.set_defaults(func=cmd_interpolate)
-
-    t = sub.add_parser("transition", help="bridge the cut from clip A to clip B with N synthesized frames")
+def add_transition_arguments(t: argparse.ArgumentParser) -> None:
+    """What a transition is: `segue transition`'s arguments, shared by `segue farm`."""
     t.add_argument("clip_a", help="movie, image-sequence pattern (name.%%04d.png), folder of frames or still")
     t.add_argument("clip_b", help="same kinds as CLIP_A")
     t.add_argument("--frames", type=int, required=True, help="number of frames to synthesize (>= 1)")
@@ -335,40 +329,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--a-out", type=int,
                    help="frame of A to leave from (0-based, negative from the end; default -1, the last)")
     t.add_argument("--b-in", type=int, help="frame of B to arrive at (0-based; default 0, the first)")
-    t.add_argument("--model", default="auto", help=model_help)
+    t.add_argument("--model", default="auto", help=MODEL_HELP)
     t.add_argument("--format", choices=("png", "exr", "tiff"), default="png", help="output format (default png)")
     t.add_argument("--colorspace-a",
                    help="colourspace of A (default: sRGB for integer files, linear Rec.709 for float)")
     t.add_argument("--colorspace-b", help="colourspace of B (same default)")
     t.add_argument("--colorspace-out", help="colourspace of the output frames (default: A's; linear Rec.709 for EXR)")
-    t.add_argument("--ocio-config", help=ocio_help)
+    t.add_argument("--ocio-config", help=OCIO_HELP)
     t.add_argument("--conform", choices=("fit", "fill", "stretch"), default="fit",
                    help="how B is brought to A's size if they differ (default fit: letterbox, no crop)")
-    t.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
-    t.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    t.add_argument("-y", "--yes", action="store_true", help=yes_help)
     t.add_argument("--no-preview", action="store_true",
                    help="skip preview.mp4, preview_dissolve.mp4 and contact_sheet.png beside the frames")
-    t.set_defaults(func=cmd_transition)
 
-    b = sub.add_parser("bench", help="PSNR/SSIM/ms per frame on a benchmark folder, beside a cross-dissolve")
-    b.add_argument("--data", required=True, help="folder of <set>/<case>/input0.png, input1.png, target_<t>.png")
-    b.add_argument("--json", help="also write the results to this JSON file")
-    b.add_argument("--make-cases", metavar="CLIP", action="append",
-                   help="first cut cases with ground truth from this clip into --data (repeatable): frames i and "
-                        "i + gap as inputs, the frames between as truth, windows across a cut skipped")
-    b.add_argument("--gap", type=int, action="append",
-                   help="with --make-cases: frame intervals between the inputs (repeatable; default 2 and 4)")
-    b.add_argument("--every", type=int, default=6,
-                   help="with --make-cases: frames between the starts of two cases (default 6)")
-    b.add_argument("--model", default="auto", help=model_help)
-    b.add_argument("--jump-cut", action="store_true",
-                   help="score the jump-cut path (alignment, exposure ramp, fallback) that segue transition runs")
-    b.add_argument("--no-context", action="store_true",
-                   help="do not give the engine the cases' context frames (before_*/after_*), for comparison")
-    b.set_defaults(func=cmd_bench)
 
-    r = sub.add_parser("retime", help="retime a whole clip: another frame rate, or slow motion")
+def add_retime_arguments(r: argparse.ArgumentParser) -> None:
+    """What a retime is: `segue retime`'s arguments, shared by `segue farm`."""
     r.add_argument("input", help="movie, image-sequence pattern (name.%%04d.png) or folder of frames")
     r.add_argument("-o", "--output", required=True,
                    help="movie (.mp4 .mov .mkv), sequence pattern (name.%%06d.png/.tif/.exr) or folder")
@@ -377,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--factor", help="output rate = source rate x FACTOR (2, 2.5, 5/2)")
     rate.add_argument("--slowmo", help="slow motion: N times longer at the source's frame rate")
     r.add_argument("--codec", help="h264, prores, ffv1 (movies) or png, tiff, exr (frames); default by extension")
-    r.add_argument("--model", default="auto", help=model_help)
+    r.add_argument("--model", default="auto", help=MODEL_HELP)
     r.add_argument("--scene-threshold", type=float, default=0.06,
                    help="scene-cut score threshold in (0, 1]; lower finds more cuts (default 0.06, see docs/retime.md)")
     r.add_argument("--no-dedup", action="store_true",
@@ -390,9 +365,60 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--colorspace-in", help="colourspace of the input (default: sRGB for integer files and movies, "
                    "linear Rec.709 for float)")
     r.add_argument("--colorspace-out", help="colourspace of the output (default: the input's; linear Rec.709 for EXR)")
-    r.add_argument("--ocio-config", help=ocio_help)
-    r.add_argument("--resume", action="store_true", help="continue an interrupted image-sequence render")
+    r.add_argument("--ocio-config", help=OCIO_HELP)
     r.add_argument("--overwrite", action="store_true", help="replace an earlier output of Segue's")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="segue", description="Segue: synthesize in-between frames and jump-cut transitions.")
+    p.add_argument("--version", action="version", version=f"segue {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    yes_help = f"start a job of more than {CONFIRM_FRAMES} frames without asking (needed when not run from a terminal)"
+
+    d = sub.add_parser("demo", help="transition on the embedded demo clips")
+    d.add_argument("-o", "--output", default="segue-demo", help="output folder (default: ./segue-demo)")
+    d.add_argument("--frames", type=int, default=8, help="number of in-between frames (default 8)")
+    d.add_argument("--model", default="auto", help=MODEL_HELP)
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    d.add_argument("-y", "--yes", action="store_true", help=yes_help)
+    d.set_defaults(func=cmd_demo)
+
+    i = sub.add_parser("interpolate", help="in-between frames of two images")
+    i.add_argument("in0", help="first image (t=0)")
+    i.add_argument("in1", help="second image (t=1)")
+    i.add_argument("--times", type=float, nargs="+", required=True, help="times in (0, 1), e.g. 0.25 0.5 0.75")
+    i.add_argument("-o", "--output", required=True, help="output folder: writes out_<t>.png")
+    i.add_argument("--model", default="auto", help=MODEL_HELP)
+    i.add_argument("--ocio-config", help=OCIO_HELP)
+    i.set_defaults(func=cmd_interpolate)
+
+    t = sub.add_parser("transition", help="bridge the cut from clip A to clip B with N synthesized frames")
+    add_transition_arguments(t)
+    t.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    t.add_argument("-y", "--yes", action="store_true", help=yes_help)
+    t.set_defaults(func=cmd_transition)
+
+    b = sub.add_parser("bench", help="PSNR/SSIM/ms per frame on a benchmark folder, beside a cross-dissolve")
+    b.add_argument("--data", required=True, help="folder of <set>/<case>/input0.png, input1.png, target_<t>.png")
+    b.add_argument("--json", help="also write the results to this JSON file")
+    b.add_argument("--make-cases", metavar="CLIP", action="append",
+                   help="first cut cases with ground truth from this clip into --data (repeatable): frames i and "
+                        "i + gap as inputs, the frames between as truth, windows across a cut skipped")
+    b.add_argument("--gap", type=int, action="append",
+                   help="with --make-cases: frame intervals between the inputs (repeatable; default 2 and 4)")
+    b.add_argument("--every", type=int, default=6,
+                   help="with --make-cases: frames between the starts of two cases (default 6)")
+    b.add_argument("--model", default="auto", help=MODEL_HELP)
+    b.add_argument("--jump-cut", action="store_true",
+                   help="score the jump-cut path (alignment, exposure ramp, fallback) that segue transition runs")
+    b.add_argument("--no-context", action="store_true",
+                   help="do not give the engine the cases' context frames (before_*/after_*), for comparison")
+    b.set_defaults(func=cmd_bench)
+
+    r = sub.add_parser("retime", help="retime a whole clip: another frame rate, or slow motion")
+    add_retime_arguments(r)
+    r.add_argument("--resume", action="store_true", help="continue an interrupted image-sequence render")
     r.add_argument("--server", metavar="HOST:PORT", help="render on a segue-renderd daemon")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_retime)
@@ -422,6 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: ~/Videos/Segue, ~/Movies/Segue on macOS)")
     ins.add_argument("--force", action="store_true", help="replace files in the way that Segue did not write")
     ins.set_defaults(func=cmd_install)
+
+    from segue.farm_cli import add_farm_parser
+
+    add_farm_parser(sub, _Parser, add_retime_arguments, add_transition_arguments)
     return p
 
 

@@ -166,6 +166,22 @@ def plan_audio(streams: tuple[AudioStream, ...], muxer: str, speed: Fraction, ke
     return AudioPlan("copy", [*maps, "-c:a", "copy"], "passed through untouched")
 
 
+def pipe_format(bit_depth: int) -> str:
+    """The raw RGB format frames reach the encoder in: 8-bit for 8-bit video, else 16-bit."""
+    return "rgb24" if bit_depth <= 8 else "rgb48le"
+
+
+def pipe_pixels(frame: np.ndarray, bit_depth: int) -> np.ndarray:
+    """A float32 ``(H, W, 3)`` R'G'B' frame in [0, 1] as the encoder receives it (`pipe_format`):
+    clipped, scaled and rounded to 8 or 16-bit integers."""
+    peak, dtype = (255.0, np.uint8) if bit_depth <= 8 else (65535.0, np.dtype("<u2"))
+    data = np.empty(frame.shape, np.float32)
+    np.clip(frame, 0.0, 1.0, out=data)
+    data *= peak
+    data += 0.5
+    return data.astype(dtype)
+
+
 class MovieEncoder:
     """Pipes frames to ffmpeg and produces the movie atomically (see module docstring).
 
@@ -190,8 +206,7 @@ class MovieEncoder:
         self.audio_source = audio_source
         self.video_offset = video_offset
         self.frames = 0
-        self._pipe_fmt, self._peak, self._dtype = (
-            ("rgb24", 255.0, np.uint8) if video.bit_depth <= 8 else ("rgb48le", 65535.0, np.dtype("<u2")))
+        self._pipe_fmt = pipe_format(video.bit_depth)
         self._proc: subprocess.Popen | None = None
         self._log = None
         part = f".{self.path.stem}.segue-part-{os.getpid()}-{secrets.token_hex(3)}{self.path.suffix}"
@@ -225,13 +240,13 @@ class MovieEncoder:
 
     def write(self, frame: np.ndarray) -> None:
         """Append one float32 ``(H, W, 3)`` R'G'B' frame in [0, 1] (clipped, rounded)."""
+        self.write_pixels(pipe_pixels(frame, self.video.bit_depth))
+
+    def write_pixels(self, pixels: np.ndarray) -> None:
+        """Append one frame already in the pipe's format (`pipe_pixels`)."""
         assert self._proc is not None and self._proc.stdin is not None
-        data = np.empty(frame.shape, np.float32)
-        np.clip(frame, 0.0, 1.0, out=data)
-        data *= self._peak
-        data += 0.5
         try:
-            self._proc.stdin.write(data.astype(self._dtype).tobytes())
+            self._proc.stdin.write(pixels.tobytes())
         except (BrokenPipeError, OSError):
             self._fail()
         self.frames += 1

@@ -59,20 +59,22 @@ class Source:
     def frame_count(self) -> int:
         return len(self.times)
 
-    def frames(self, max_width: int | None = None) -> Iterator[np.ndarray]:
-        """Every frame in order as float32 ``(H, W, 3)`` RGB in the file's encoding.
+    def frames(self, max_width: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
+        """Every frame from ``start`` on, in order, as float32 ``(H, W, 3)`` RGB in the file's encoding.
 
         ``max_width``: frames wider than this are shrunk (area average) to it, keeping the
-        aspect ratio; the analysis pass uses small frames. The generator can be closed
-        early; a movie's ffmpeg process is then stopped.
+        aspect ratio; the analysis pass uses small frames. A movie is still decoded from
+        its first frame (the frames before ``start`` are dropped before any conversion),
+        so frame ``i`` has the same pixels whatever ``start`` is. The generator can be
+        closed early; a movie's ffmpeg process is then stopped.
         """
         if self.kind == "sequence":
             assert self.clip is not None
-            for i in range(self.clip.frame_count):
+            for i in range(start, self.clip.frame_count):
                 frame = self.clip.read_frame(i)
                 yield frame if max_width is None or self.width <= max_width else _shrink(frame, max_width)
             return
-        yield from self._movie_frames(max_width)
+        yield from self._movie_frames(max_width, start)
 
     def analysis_size(self, max_width: int) -> tuple[int, int]:
         """(width, height) of frames from ``frames(max_width)``."""
@@ -80,7 +82,7 @@ class Source:
             return self.width, self.height
         return max_width, max(2, round(self.height * max_width / self.width / 2) * 2)
 
-    def _movie_frames(self, max_width: int | None) -> Iterator[np.ndarray]:
+    def _movie_frames(self, max_width: int | None, start: int) -> Iterator[np.ndarray]:
         assert self.colour is not None
         small = max_width is not None and self.width > max_width
         width, height = self.analysis_size(max_width) if small else (self.width, self.height)
@@ -94,9 +96,10 @@ class Source:
         else:
             fmt, dtype, peak = "rgb48le", np.dtype("<u2"), 65535.0
         scale = decode_filter(self.colour, (width, height) if small else None)
+        skip = f"select=gte(n\\,{start})," if start else ""
         args = [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error",
                 *input_args(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
-                "-vf", f"{scale},format={fmt}", "-fps_mode", "passthrough",
+                "-vf", f"{skip}{scale},format={fmt}", "-fps_mode", "passthrough",
                 "-f", "rawvideo", "-pix_fmt", fmt, "pipe:1"]
         frame_bytes = width * height * 3 * dtype.itemsize
         with tempfile.TemporaryFile() as log:
@@ -128,7 +131,7 @@ class Source:
                 if refused is not None:
                     raise refused
                 reason = error_reason(text)
-                raise InputError(f"{self.path}: frame {delivered}: cannot decode ({reason})")
+                raise InputError(f"{self.path}: frame {start + delivered}: cannot decode ({reason})")
 
 
 def _shrink(frame: np.ndarray, max_width: int) -> np.ndarray:

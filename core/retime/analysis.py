@@ -49,6 +49,49 @@ class Analysis:
     def duplicate_count(self) -> int:
         return sum(self.repeats)
 
+    def as_dict(self) -> dict:
+        """A JSON-ready copy (a farm job's plan keeps it: `from_dict` reads it back exactly)."""
+        cues = lambda c: [c.motion, c.structure, c.gain]  # noqa: E731
+        return {"repeats": [i for i, r in enumerate(self.repeats) if r], "cuts": self.cuts,
+                "cut_scores": self.cut_scores, "cut_cues": [cues(c) for c in self.cut_cues], "seconds": self.seconds,
+                "near_misses": [[i, cues(c), why] for i, c, why in self.near_misses]}
+
+    @classmethod
+    def from_dict(cls, data: object, frame_count: int) -> Analysis:
+        """The analysis `as_dict` wrote for a source of ``frame_count`` frames; `ValueError` if
+        ``data`` is anything else (it comes from a file)."""
+        def frame(v: object) -> int:
+            if type(v) is not int or not 0 <= v < frame_count:
+                raise ValueError(f"frame {v!r} out of range")
+            return v
+
+        def number(v: object) -> float:
+            if type(v) not in (int, float) or v != v:
+                raise ValueError(f"{v!r} is not a number")
+            return float(v)
+
+        def cues(v: object) -> scenes.Cues:
+            if not isinstance(v, list) or len(v) != 3:
+                raise ValueError("cues are three numbers")
+            return scenes.Cues(*map(number, v))
+
+        if not isinstance(data, dict):
+            raise ValueError("not an analysis")
+        repeats = [False] * frame_count
+        for i in data["repeats"]:
+            repeats[frame(i)] = True
+        cuts, scores, cut_cues = data["cuts"], data["cut_scores"], data["cut_cues"]
+        if not (isinstance(cuts, list) and isinstance(scores, list) and isinstance(cut_cues, list)
+                and len(cuts) == len(scores) == len(cut_cues)):
+            raise ValueError("cut lists differ in length")
+        misses = []
+        for item in data["near_misses"]:
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[2], str)):
+                raise ValueError("a near miss is [frame, cues, why]")
+            misses.append((frame(item[0]), cues(item[1]), item[2]))
+        return cls(repeats, [frame(c) for c in cuts], [number(s) for s in scores], [cues(c) for c in cut_cues],
+                   number(data["seconds"]), misses)
+
 
 def analyse(source: Source, to_working: Callable[[np.ndarray], np.ndarray], *,
             scene_threshold: float = scenes.SCENE_THRESHOLD,

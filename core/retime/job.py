@@ -1,6 +1,8 @@
 """A retime job: a whole clip in, a clip at another frame rate (or slowed down) out.
 
-`run_retime` is what ``segue retime`` runs (and what a render daemon would run):
+`run_retime` is what ``segue retime`` runs (and what the render daemon runs); it opens the
+job (`open_retime`: a `RetimeJob`) and runs its passes, which a farm job (`core.farm`)
+runs in separate processes:
 
 1. open the source (`source`) and the output (`target`), check everything that can be
    checked before any work: rates, codec and container, sizes, existing outputs;
@@ -15,8 +17,8 @@ and 8/16-bit images are sRGB-encoded Rec.709, which is the working space itself,
 movie-to-movie retime changes no value; EXR is scene-linear). The Y'CbCr side (range,
 matrix, tags) is `core.media.ycbcr`'s.
 
-Resume (image sequences): frames are written atomically, and a state file in the folder
-records the job's identity (source stamp, options, version). ``--resume`` keeps every
+Resume (image sequences, `sinks.SequenceSink`): frames are written atomically, and a state
+file in the folder records the job's identity (source stamp, options, version). ``--resume`` keeps every
 frame file already there and renders the rest; a different source or options refuse to
 resume. Without ``--resume`` an earlier render in the folder is only replaced with
 ``--overwrite``; files Segue did not write are never replaced.
@@ -26,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -39,19 +40,16 @@ import numpy as np
 from segue.core import __version__
 from segue.core.color import ColorManager
 from segue.core.errors import InputError, with_field
-from segue.core.media import ycbcr
-from segue.core.media.encode import MOVIE_CODECS, MovieEncoder, choose_format, plan_audio
+from segue.core.media.encode import MOVIE_CODECS
 from segue.core.media.ffmpeg import format_rate
 from segue.core.media.source import Source, open_source
-from segue.core.media.writers import write_frame
 from segue.core.output import atomic_write_text
 from segue.core.ownership import Ledger
 from segue.core.retime import analysis as analysis_mod
 from segue.core.retime import duplicates, scenes, stream, timing
+from segue.core.retime.sinks import make_sink, movie_format
 from segue.core.retime.target import (
     IMAGE_CODECS,
-    SEQUENCE_REPORT,
-    STATE_FILE,
     Target,
     check_not_input,
     check_replaceable,
@@ -63,8 +61,6 @@ AUDIO_MODES = ("keep", "drop")
 #: what ``codec`` may name
 CODECS = (*MOVIE_CODECS, *IMAGE_CODECS)
 RATE_FIELDS = ("fps", "factor", "slowmo")
-#: a state file claiming more frames than this is not one Segue wrote (46 days at 24 fps)
-_MAX_STATE_FRAMES = 10**8
 #: near misses listed in the report (the count covers all) and printed by ``segue retime``
 MAX_REPORTED_NEAR_MISSES = 20
 MAX_PRINTED_NEAR_MISSES = 5
@@ -153,18 +149,78 @@ def target_rates(spec: RetimeSpec, source_fps: Fraction) -> Rates:
     return Rates(source_fps, 1 / slowmo, "slowmo", slowmo)
 
 
-def run_retime(spec: RetimeSpec, engine=None,
-               on_progress: Callable[[stream.Progress], None] | None = None,
-               on_stage: Callable[[str, int, int], None] | None = None) -> dict:
-    """Render ``spec``; return the report (also written next to the output).
+@dataclass
+class RetimeJob:
+    """A retime opened and checked, before any work: what every pass of the render shares.
 
-    Args:
-        spec: the job; user mistakes raise `InputError` before any output is written.
-        engine: a `core.engine.Engine` to reuse; default: one for ``spec.model``.
-        on_progress: called after each output frame is written (or kept from a resumed run).
-        on_stage: ``(stage, done, total)`` for the analysis pass ("analysis").
+    `open_retime` makes one; `run_retime` runs it start to end, and a farm job
+    (`core.farm`) runs its passes in separate processes.
     """
-    started = time.perf_counter()
+
+    spec: RetimeSpec
+    target: Target
+    source: Source
+    rates: Rates
+    engine: object  # a `core.engine.Engine`
+    colour: ColorManager
+    cs_in: str
+    cs_out: str
+
+    def to_working(self, image: np.ndarray) -> np.ndarray:
+        """A frame in the source's encoding -> the working space."""
+        return self.colour.to_working(image, self.cs_in)
+
+    def from_working(self, image: np.ndarray) -> np.ndarray:
+        """A working-space frame -> the output's encoding."""
+        return self.colour.from_working(image, self.cs_out)
+
+    @property
+    def key(self) -> str:
+        """Identity of the render: same key, same frames (so a resume may keep what is there)."""
+        return _job_key(self.spec, self.source, self.engine.model, self.cs_in, self.cs_out)
+
+    @property
+    def portable_key(self) -> str:
+        """`key` without the input's path: what the nodes of a farm job agree on."""
+        return _job_key(self.spec, self.source, self.engine.model, self.cs_in, self.cs_out, portable=True)
+
+    def make_sink(self):
+        """The output's sink and what the report says of the output: ``(sink, info)``."""
+        return make_sink(self.target, self.source, self.rates.out_fps, self.rates.speed, self.spec.audio == "keep")
+
+    def analyse(self, on_stage: Callable[[str, int, int], None] | None = None) -> analysis_mod.Analysis:
+        """The analysis pass (`core.retime.analysis`)."""
+        spec, count = self.spec, self.source.frame_count
+        progress = (lambda i: on_stage("analysis", i + 1, count)) if on_stage else None
+        return analysis_mod.analyse(self.source, self.to_working, scene_threshold=spec.scene_threshold,
+                                    dup_threshold=spec.dup_threshold, on_frame=progress)
+
+    def plan(self, found: analysis_mod.Analysis) -> tuple[timing.Plan, list[tuple[int, int]]]:
+        """The plan of every output frame, and the runs of repeated frames it was made with."""
+        source = self.source
+        runs = timing.runs_from_duplicates(source.frame_count, found.repeats)
+        plan = timing.make_plan(source.times, source.duration, self.rates.out_fps, speed=self.rates.speed,
+                                runs=runs if self.spec.dedup else None, cuts=found.cuts)
+        return plan, runs
+
+    def write_report(self, plan: timing.Plan, found: analysis_mod.Analysis, runs, stats: stream.RenderStats,
+                     output_info: dict, seconds: float, ledger: Ledger | None = None) -> dict:
+        """Write the JSON report next to the output (recorded in ``ledger``, or the folder's) and return it."""
+        report = _report(self.spec, self.source, self.target, self.rates, plan, found, runs, stats, self.engine,
+                         output_info, self.cs_in, self.cs_out, seconds)
+        ledger = ledger or Ledger(self.target.path.parent if self.target.kind == "movie" else self.target.folder)
+        atomic_write_text(self.target.report_path, json.dumps(report, indent=2),
+                          before_replace=ledger.recorder(self.target.report_path.name))
+        return report
+
+
+def open_retime(spec: RetimeSpec, engine=None, check_existing: bool = True) -> RetimeJob:
+    """Check everything that can be checked before any work (rates, codec and container,
+    sizes, colourspaces, existing outputs) and open the source; `InputError` on a user mistake.
+
+    ``check_existing=False`` leaves out whether existing outputs may be replaced (`check_replaceable`):
+    a farm step that writes none of them, or checks them itself, opens the job so.
+    """
     spec.validate()
     input_fps = timing.parse_rate(spec.input_fps, "--input-fps") if spec.input_fps else None
     target = resolve_target(spec.output, spec.codec)
@@ -180,37 +236,39 @@ def run_retime(spec: RetimeSpec, engine=None,
     colour = ColorManager(spec.ocio_config)
     cs_in = colour.resolve(spec.colorspace_in or colour.default_for(source.bit_depth, source.is_float))
     cs_out = colour.output_space(spec.colorspace_out, cs_in, source.is_float, float_file=target.codec == "exr")
-
-    def to_working(image: np.ndarray) -> np.ndarray:
-        return colour.to_working(image, cs_in)
-
-    def from_working(image: np.ndarray) -> np.ndarray:
-        return colour.from_working(image, cs_out)
-
     check_not_input(target, source_files(source))
     check_writable(target)
-    check_replaceable(target, spec.overwrite)
-    sink, output_info = _make_sink(spec, target, source, rates)
-    key = _job_key(spec, source, engine.model, cs_in, cs_out)
-    if target.kind == "sequence":
-        sink.claim(key, spec.resume, spec.overwrite)
+    if check_existing:
+        check_replaceable(target, spec.overwrite)
+    if target.kind == "movie":
+        movie_format(target, source)  # a size the codec cannot take is refused before the analysis
+    return RetimeJob(spec, target, source, rates, engine, colour, cs_in, cs_out)
 
-    progress = (lambda i: on_stage("analysis", i + 1, source.frame_count)) if on_stage else None
-    found = analysis_mod.analyse(source, to_working, scene_threshold=spec.scene_threshold,
-                                 dup_threshold=spec.dup_threshold, on_frame=progress)
-    runs = timing.runs_from_duplicates(source.frame_count, found.repeats)
-    plan = timing.make_plan(source.times, source.duration, rates.out_fps, speed=rates.speed,
-                            runs=runs if spec.dedup else None, cuts=found.cuts)
-    if target.kind == "sequence":
+
+def run_retime(spec: RetimeSpec, engine=None,
+               on_progress: Callable[[stream.Progress], None] | None = None,
+               on_stage: Callable[[str, int, int], None] | None = None) -> dict:
+    """Render ``spec``; return the report (also written next to the output).
+
+    Args:
+        spec: the job; user mistakes raise `InputError` before any output is written.
+        engine: a `core.engine.Engine` to reuse; default: one for ``spec.model``.
+        on_progress: called after each output frame is written (or kept from a resumed run).
+        on_stage: ``(stage, done, total)`` for the analysis pass ("analysis").
+    """
+    started = time.perf_counter()
+    job = open_retime(spec, engine)
+    sink, output_info = job.make_sink()
+    if job.target.kind == "sequence":
+        sink.claim(job.key, spec.resume, spec.overwrite)
+    found = job.analyse(on_stage)
+    plan, runs = job.plan(found)
+    if job.target.kind == "sequence":
         sink.expect(plan.frame_count)
-    stats = stream.render(plan, source, engine, sink, to_working=to_working, from_working=from_working,
-                          on_progress=on_progress)
-    report = _report(spec, source, target, rates, plan, found, runs, stats, engine, output_info,
-                     cs_in, cs_out, time.perf_counter() - started)
-    ledger = sink.ledger if target.kind == "sequence" else Ledger(target.path.parent)
-    atomic_write_text(target.report_path, json.dumps(report, indent=2),
-                      before_replace=ledger.recorder(target.report_path.name))
-    return report
+    stats = stream.render(plan, job.source, job.engine, sink, to_working=job.to_working,
+                          from_working=job.from_working, on_progress=on_progress)
+    return job.write_report(plan, found, runs, stats, output_info, time.perf_counter() - started,
+                            ledger=sink.ledger if job.target.kind == "sequence" else None)
 
 
 def source_files(source: Source) -> list[str]:
@@ -218,156 +276,18 @@ def source_files(source: Source) -> list[str]:
     return list(source.clip.files) if source.clip is not None else [source.path]
 
 
-def _make_sink(spec: RetimeSpec, target: Target, source: Source, rates: Rates):
-    if target.kind == "sequence":
-        depth = _image_depth(target.codec, source)
-        return _SequenceSink(target, depth), {"format": target.codec, "bit_depth": depth}
-    media = source.media
-    chroma = media.chroma if media is not None else "rgb"
-    src_colour = source.colour
-    video = choose_format(target.codec, chroma, source.bit_depth, source.is_float, src_colour,
-                          output_colour=lambda rgb, limited: ycbcr.output_colour(
-                              src_colour, rgb_output=rgb, limited_only=limited))
-    if video.pix_fmt.startswith(("yuv420", "yuv422")) and (source.width % 2 or source.height % 2):
-        raise InputError(f"{source.path} is {source.width}x{source.height}: {target.codec} {video.pix_fmt} needs "
-                         "an even width and height (use --codec ffv1 with an .mkv, or write frames)")
-    streams = media.audio if media is not None else ()
-    audio = plan_audio(streams, target.muxer, rates.speed, spec.audio == "keep")
-    encoder = MovieEncoder(target.path, target.muxer, source.width, source.height, rates.out_fps, video,
-                           audio=audio, audio_source=source.path, video_offset=source.start / rates.speed,
-                           before_replace=Ledger(target.path.parent).recorder(target.path.name))
-    info = {"codec": video.codec, "pix_fmt": video.pix_fmt, "bit_depth": video.bit_depth,
-            "container": target.muxer, "colour": video.colour.as_dict(), "audio": audio.as_dict(streams)}
-    return _MovieSink(encoder), info
+def _job_key(spec: RetimeSpec, source: Source, model: str, cs_in: str, cs_out: str, portable: bool = False) -> str:
+    """Identity of a render: same key, same frames (so a resume may keep what is there).
 
-
-def _image_depth(fmt: str, source: Source) -> int:
-    # Precision is kept: deep or float sources give deep or float frames.
-    deep = source.bit_depth > 8 or source.is_float
-    if fmt == "png":
-        return 16 if deep else 8
-    if fmt == "tiff":
-        return 32 if source.is_float else (16 if deep else 8)
-    return 32 if source.bit_depth >= 32 else 16
-
-
-class _MovieSink:
-    def __init__(self, encoder: MovieEncoder) -> None:
-        self.encoder = encoder
-        self.started = False
-
-    def exists(self, index: int) -> bool:
-        return False
-
-    def write(self, index: int, image) -> None:
-        if not self.started:
-            self.encoder.start()
-            self.started = True
-        self.encoder.write(image)
-
-    def finish(self) -> None:
-        if not self.started:
-            self.encoder.start()
-        self.encoder.finish()
-
-    def abort(self) -> None:
-        self.encoder.abort()
-
-
-class _SequenceSink:
-    """Atomic frame files plus the folder's state file (see module docstring).
-
-    Every file it writes is recorded in the folder's ledger (`core.ownership`); it
-    replaces or removes only files the ledger proves are Segue's, and reads the state
-    file only if Segue wrote it (and even then checks it like any other input).
+    ``portable``: without the input's path (its files' names, sizes and times stay in), so
+    that the nodes of a farm, which may mount the media elsewhere, agree on it.
     """
-
-    def __init__(self, target: Target, depth: int) -> None:
-        self.target, self.depth = target, depth
-        self.resume = self.overwrite = False
-        assert target.folder is not None
-        self.state_path = target.folder / STATE_FILE
-        self.ledger: Ledger | None = None
-
-    def claim(self, key: str, resume: bool, overwrite: bool) -> None:
-        """Check the folder against this job; remove an old render of Segue's if ``overwrite``."""
-        self.ledger = ledger = Ledger(self.target.folder)  # check_replaceable vetted its report and state file
-        state = self._load_state()
-        ours = state.get("template") == self.target.template
-        previous = self._existing(state["frames"] if ours else 0)
-        if resume:
-            if not ours:
-                raise InputError(f"--resume: {self.target.path} holds no earlier render of Segue's to continue")
-            if state.get("key") != key:
-                raise InputError(f"--resume: the render in {self.target.path} was made from another source or "
-                                 "other options; run without --resume and with --overwrite to start over")
-            self.resume = True
-        elif previous and not overwrite:
-            raise InputError(f"{self.target.path} already holds a render ({len(previous)} frames): pass --resume "
-                             "to continue it or --overwrite to start over")
-        elif overwrite:
-            for path in previous:
-                ledger.remove(path.name)
-        self.overwrite = overwrite
-        ledger.sweep_temporaries(lambda name: name in (STATE_FILE, SEQUENCE_REPORT) or self.target.names_frame(name))
-        self.key = key
-        self.state = {"key": key, "template": self.target.template, "frames": state["frames"] if ours else 0}
-
-    def _load_state(self) -> dict:
-        """The folder's state file if Segue wrote it and it has the expected shape, else empty."""
-        empty = {"frames": 0}
-        if not self.ledger.owns(STATE_FILE):
-            return empty
-        state = _load_json(self.state_path)
-        if not (isinstance(state.get("key"), str) and isinstance(state.get("template"), str)
-                and type(state.get("frames")) is int and 0 <= state["frames"] <= _MAX_STATE_FRAMES):
-            return empty
-        return state
-
-    def expect(self, frames: int) -> None:
-        """Record the output's length; refuse to overwrite frame files Segue did not write."""
-        for number in range(1, frames + 1):
-            path = self.target.frame_path(number)
-            if os.path.lexists(path) and not (self.resume and self.ledger.owns(path.name)):
-                whose = "Segue's earlier render" if self.ledger.owns(path.name) else "not written by Segue"
-                raise InputError(f"{path} already exists ({whose}): choose an empty folder or another name"
-                                 + (", or pass --overwrite" if whose.startswith("Segue") else ""))
-        self.state["frames"] = max(frames, self.state["frames"])
-        atomic_write_text(self.state_path, json.dumps(self.state), before_replace=self.ledger.recorder(STATE_FILE))
-
-    def _existing(self, frames: int) -> list[Path]:
-        """Frames 1..``frames`` that are Segue's."""
-        return [p for p in (self.target.frame_path(k) for k in range(1, frames + 1)) if self.ledger.owns(p.name)]
-
-    def exists(self, index: int) -> bool:
-        return self.resume and self.ledger.owns(self.target.frame_path(index + 1).name)
-
-    def write(self, index: int, image) -> None:
-        path = self.target.frame_path(index + 1)
-        write_frame(path, image, self.target.codec, self.depth, before_replace=self.ledger.recorder(path.name))
-
-    def finish(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass  # every frame file on disk is complete (atomic writes): they are kept for --resume
-
-
-def _load_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _job_key(spec: RetimeSpec, source: Source, model: str, cs_in: str, cs_out: str) -> str:
-    """Identity of a render: same key, same frames (so a resume may keep what is there)."""
     path = Path(spec.input)
     files = [path] if path.is_file() else sorted((path if path.is_dir() else path.parent).iterdir())
     stamp = [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files[:4096] if f.is_file()]
+    ignored = {"output": None, "resume": None, "overwrite": None} | ({"input": None} if portable else {})
     body = {"version": __version__, "model": model, "colour": [cs_in, cs_out], "source": stamp,
-            "spec": asdict(spec) | {"output": None, "resume": None, "overwrite": None}}
+            "spec": asdict(spec) | ignored}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 

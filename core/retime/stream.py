@@ -98,9 +98,10 @@ class _Reader(threading.Thread):
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
 
     def run(self) -> None:
-        frames = self.source.frames()
+        first = self.used.index(True) if True in self.used else len(self.used)
+        frames = self.source.frames(start=first)
         try:
-            for i, raw in enumerate(frames):
+            for i, raw in enumerate(frames, start=first):
                 used = i < len(self.used) and self.used[i]
                 self._put((i, self.to_working(raw) if used else None))
             self._put(None)
@@ -141,7 +142,12 @@ class _Writer(threading.Thread):
     def run(self) -> None:
         try:
             while True:
-                item = self.queue.get()
+                try:
+                    item = self.queue.get(timeout=_POLL)
+                except queue.Empty:
+                    if self.stop.is_set():  # the render stopped: no end marker is coming
+                        return
+                    continue
                 if item is None:
                     return
                 out, image = item
@@ -167,12 +173,12 @@ class _Writer(threading.Thread):
                 continue
 
 
-def used_frames(plan: Plan, source_count: int, exists: Callable[[int], bool]) -> list[bool]:
-    """Which source frames the output frames still to render use (an in-between's context too)."""
+def used_frames(plan: Plan, source_count: int, skip: Callable[[int], bool]) -> list[bool]:
+    """Which source frames the output frames still to render (not ``skip``) use, an in-between's context too."""
     used = [False] * source_count
     pair = None
     for out in plan.frames():
-        if exists(out.index):
+        if skip(out.index):
             continue
         used[out.source] = True
         if out.target is not None:
@@ -255,19 +261,23 @@ class _Inbetweens:
 def render(plan: Plan, source: Source, engine, sink: Sink, *,
            to_working: Callable[[np.ndarray], np.ndarray],
            from_working: Callable[[np.ndarray], np.ndarray],
-           on_progress: Callable[[Progress], None] | None = None) -> RenderStats:
-    """Render every output frame of ``plan`` into ``sink`` (see module docstring).
+           on_progress: Callable[[Progress], None] | None = None,
+           only: range | None = None) -> RenderStats:
+    """Render the output frames of ``plan`` into ``sink`` (see module docstring).
 
     ``engine`` is a `core.engine.Engine`; ``to_working``/``from_working`` convert between
-    the file encodings and the working space. Returns counts and timings; raises what
-    the reader, engine or sink raised, after stopping everything and aborting the sink.
+    the file encodings and the working space; ``only``: the output frames to render (a
+    farm chunk), all by default. An output frame is the same whichever frames are
+    rendered with it. Returns counts and timings; raises what the reader, engine or sink
+    raised, after stopping everything and aborting the sink.
     """
     started = time.perf_counter()
     stats = RenderStats()
     stop = threading.Event()
-    used = used_frames(plan, source.frame_count, sink.exists)
+    outside = (lambda index: False) if only is None else (lambda index: index not in only)
+    used = used_frames(plan, source.frame_count, lambda index: outside(index) or sink.exists(index))
     reader = _Reader(source, to_working, used, stop)
-    writer = _Writer(sink, from_working, plan.frame_count, on_progress, stop)
+    writer = _Writer(sink, from_working, plan.frame_count if only is None else len(only), on_progress, stop)
     window = _Window(source, reader, writer, stop)
     inbetweens = _Inbetweens(plan, engine, window, writer, stats)
 
@@ -275,6 +285,8 @@ def render(plan: Plan, source: Source, engine, sink: Sink, *,
     writer.start()
     try:
         for out in plan.frames():
+            if outside(out.index):
+                continue
             if inbetweens.ends_before(out):
                 inbetweens.flush()  # before the window moves on: the group needs its pair
             if sink.exists(out.index):

@@ -30,7 +30,8 @@ from segue.core.ownership import Ledger
 
 IMAGE_CODECS = {"png": ".png", "tiff": ".tif", "exr": ".exr"}
 _IMAGE_EXT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".exr": "exr"}
-_TOKEN = re.compile(r"%(0?\d*)d|#+")
+#: a frame-number token in a sequence pattern (``%04d``, ``####``)
+TOKEN = re.compile(r"%(0?\d*)d|#+")
 SEQUENCE_REPORT = "retime.json"
 STATE_FILE = ".segue-retime-state.json"
 
@@ -75,7 +76,7 @@ def resolve_target(output: str, codec: str | None = None) -> Target:
     ext = path.suffix.lower()
     if codec is not None and codec not in MOVIE_CODECS and codec not in IMAGE_CODECS:
         raise InputError(f"--codec {codec}: unknown (choose {', '.join([*MOVIE_CODECS, *IMAGE_CODECS])})")
-    if ext in CONTAINERS and not _TOKEN.search(path.name):
+    if ext in CONTAINERS and not TOKEN.search(path.name):
         muxer, default, allowed = CONTAINERS[ext]
         chosen = codec or default
         if chosen not in allowed:
@@ -83,7 +84,7 @@ def resolve_target(output: str, codec: str | None = None) -> Target:
         if path.is_dir():
             raise InputError(f"{path} is a folder, not a movie file name")
         return Target(path, "movie", chosen, muxer=muxer)
-    token = _TOKEN.search(path.name)
+    token = TOKEN.search(path.name)
     if token:
         fmt = _IMAGE_EXT.get(ext)
         if fmt is None:
@@ -91,7 +92,7 @@ def resolve_target(output: str, codec: str | None = None) -> Target:
                              f"(got {ext or 'no extension'})")
         if codec is not None and codec != fmt:
             raise InputError(f"--codec {codec} does not match the pattern's {ext} extension")
-        if len(_TOKEN.findall(path.name)) != 1:
+        if len(TOKEN.findall(path.name)) != 1:
             raise InputError(f"{output}: a sequence pattern needs exactly one frame-number token")
         text = token.group(0)
         width = len(text) if text.startswith("#") else int(token.group(1) or 0)

@@ -21,7 +21,7 @@ from conftest import with_default_sigint
 
 from segue.core.media.ffmpeg import find_ffmpeg
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 W, H = 192, 108
 
 

@@ -1,0 +1,137 @@
+"""A retime as an Open Job Description farm job on this machine: identity, 1 vs 2 workers, overheads.
+
+    python bench/bench_farm.py CLIP --fps 50 --chunks 8 [--model classic] [--work DIR]
+
+1. **Local**: ``segue retime CLIP --fps F -o local.mp4``, timed.
+2. **One worker, a task killed midway**: the bundle of ``segue farm openjd`` run with
+   ``openjd run ... --step Assemble --run-dependencies`` (one session: tasks one after
+   another); once chunk 3's segment is being written the session is killed (SIGKILL, the
+   whole process group), then the same command runs again and finishes the job. Timed
+   both ways: the wall time of the two sessions, and the sum of the chunks' own render
+   times from their records (the killed half chunk is not in it).
+3. **Two workers**: ``--step Plan``, then two ``openjd run --step Render --tasks`` sessions
+   at once (odd and even chunks), then ``--step Assemble``; timed.
+4. Both farm movies are compared with the local one byte for byte (every frame and the
+   audio; the decoded frames are compared too), and the per-chunk overhead is measured:
+   a process start (``segue --version``), loading the engine, and a rerun of a chunk
+   that is already rendered (start, probe, plan check: what every task pays).
+
+Not a test: the times depend on the machine and its load. Needs the test extra (openjd-cli).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+SEGUE, OPENJD = str(BIN / "segue"), str(BIN / "openjd")
+
+
+def run(cmd: list[str], **kwargs) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - started
+
+
+def openjd(bundle: Path, *args: str) -> list[str]:
+    return [OPENJD, "run", str(bundle / "template.yaml"), "--job-param", f"file://{bundle / 'params.json'}",
+            "--job-param", f"SegueCommand={SEGUE}", *args]
+
+
+def bundle_for(clip: str, out: Path, args: argparse.Namespace, name: str) -> Path:
+    bundle = out.parent / name
+    run([SEGUE, "farm", "openjd", "retime", clip, "--fps", args.fps, "-o", str(out), "--model", args.model,
+         "--chunks", str(args.chunks), "--bundle", str(bundle)])
+    return bundle
+
+
+def chunk_seconds(out: Path) -> float:
+    work = out.parent / f".{out.name}.segue-farm"
+    return sum(json.loads(p.read_text())["seconds"] for p in work.glob("chunk_*.json"))
+
+
+def same_decoded_frames(a: Path, b: Path) -> bool:
+    from segue.core.media.ffmpeg import find_ffmpeg
+
+    def digest(path: Path) -> str:
+        done = subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:v", "-f", "md5",
+                               "-"], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+    return digest(a) == digest(b)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("clip")
+    parser.add_argument("--fps", default="50")
+    parser.add_argument("--chunks", type=int, default=8)
+    parser.add_argument("--model", default="classic")
+    parser.add_argument("--work", default="farm-bench")
+    args = parser.parse_args()
+    work = Path(args.work).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    clip = os.path.abspath(args.clip)
+
+    local = work / "local" / "out.mp4"
+    t_local = run([SEGUE, "retime", clip, "--fps", args.fps, "-o", str(local), "--model", args.model, "-q"])
+    print(f"local segue retime: {t_local:.1f} s", flush=True)
+
+    one = work / "one" / "out.mp4"
+    bundle = bundle_for(clip, one, args, "bundle-one")
+    started = time.perf_counter()
+    session = subprocess.Popen(openjd(bundle, "--step", "Assemble", "--run-dependencies"), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+    segments = one.parent / f".{one.name}.segue-farm"
+    while not (segments.is_dir() and any(p.name.startswith(".chunk_0003.mkv.tmp-") for p in segments.iterdir())):
+        if session.poll() is not None:
+            sys.exit("the session ended before chunk 3 started")
+        time.sleep(0.05)
+    time.sleep(5)  # midway into the chunk
+    os.killpg(session.pid, signal.SIGKILL)
+    session.wait()
+    killed_at = time.perf_counter() - started
+    t_rerun = run(openjd(bundle, "--step", "Assemble", "--run-dependencies"))
+    print(f"one worker: killed in chunk 3 after {killed_at:.1f} s, rerun {t_rerun:.1f} s; "
+          f"chunks' own render time {chunk_seconds(one):.1f} s", flush=True)
+
+    two = work / "two" / "out.mp4"
+    bundle = bundle_for(clip, two, args, "bundle-two")
+    started = time.perf_counter()
+    run(openjd(bundle, "--step", "Plan"))
+    t_plan = time.perf_counter() - started
+    halves = [[{"Chunk": k} for k in range(first, args.chunks + 1, 2)] for first in (1, 2)]
+    workers = [subprocess.Popen(openjd(bundle, "--step", "Render", "--tasks", json.dumps(tasks)),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) for tasks in halves]
+    if any(w.wait() != 0 for w in workers):
+        sys.exit("a render session failed")
+    t_render = time.perf_counter() - started - t_plan
+    run(openjd(bundle, "--step", "Assemble"))
+    t_two = time.perf_counter() - started
+    print(f"two workers: {t_two:.1f} s (plan {t_plan:.1f}, render {t_render:.1f}, "
+          f"assemble {t_two - t_plan - t_render:.1f}); chunks' own render time {chunk_seconds(two):.1f} s", flush=True)
+
+    expected = local.read_bytes()
+    for movie in (one, two):
+        print(f"{movie.parent.name}: movie byte-identical to local: {movie.read_bytes() == expected}; "
+              f"decoded frames identical: {same_decoded_frames(movie, local)}", flush=True)
+
+    starts = [run([SEGUE, "--version"]) for _ in range(5)]
+    loads = [run([sys.executable, "-c", f"from segue.core.engine import Engine; Engine({args.model!r})"])
+             for _ in range(5)]
+    done_chunk = [run([SEGUE, "farm", "render", "retime", clip, "--fps", args.fps, "-o", str(two), "--model",
+                       args.model, "--chunks", str(args.chunks), "--chunk", "1", "-q"]) for _ in range(5)]
+    print(f"per task (median of 5): process start {statistics.median(starts):.2f} s, python + engine load "
+          f"{statistics.median(loads):.2f} s, a task whose chunk is done {statistics.median(done_chunk):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

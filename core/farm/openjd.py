@@ -1,0 +1,170 @@
+"""Open Job Description job bundles of a farm job (`jobtemplate-2023-09`, as Deadline Cloud runs).
+
+A bundle is a folder:
+
+* ``template.yaml``: the job template. Steps ``Plan`` -> ``Render`` (one task per chunk:
+  task parameter ``Chunk``, an INT over ``1-{{Param.Chunks}}``) -> ``Assemble``, each
+  running ``segue farm STEP KIND`` with the job's options. File paths are PATH job
+  parameters (the farm remaps them per worker); ``Chunks`` and the command are
+  parameters too. The steps carry host requirements (vCPUs, memory) derived from
+  the frame size (`host_memory_mib`).
+* ``params.json``: ``{name: value}`` for ``openjd run template.yaml --job-param file://params.json``.
+* ``parameter_values.yaml``: the same values in Deadline Cloud's job-bundle form.
+
+Running the ``Assemble`` step with ``--run-dependencies`` renders the whole job.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+from segue.core import __version__
+from segue.core.errors import InputError
+from segue.core.farm.chunks import MAX_CHUNKS, TOKEN
+from segue.core.output import atomic_write_text
+from segue.core.ownership import Ledger
+
+SPECIFICATION = "jobtemplate-2023-09"
+_PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: plain words YAML 1.1 (PyYAML, which reads templates) takes for booleans or null
+_YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+FILES = ("template.yaml", "params.json", "parameter_values.yaml")
+#: memory a render task needs beyond its frames: the interpreter, onnxruntime, the model
+BASE_MEMORY_MIB = 1024
+#: working memory per pixel of the frame (decoded window, flows, warps, the encoder's copy)
+BYTES_PER_PIXEL = 600
+VCPUS = 2
+
+
+def host_memory_mib(width: int, height: int) -> int:
+    """Memory a task asks for: `BASE_MEMORY_MIB` plus `BYTES_PER_PIXEL` a pixel, in MiB (rounded up to 256)."""
+    mib = BASE_MEMORY_MIB + width * height * BYTES_PER_PIXEL / 2**20
+    return int(math.ceil(mib / 256) * 256)
+
+
+def path_parameter(name: str, value: str, data_flow: str, description: str) -> dict:
+    """A PATH job parameter whose object type follows what ``value`` is (a file, a folder, a pattern)."""
+    param = {"name": name, "type": "PATH", "dataFlow": data_flow, "description": description}
+    pattern = TOKEN.search(Path(value).name) is not None
+    if os.path.isdir(value) or (data_flow == "OUT" and not pattern and not Path(value).suffix):
+        param["objectType"] = "DIRECTORY"
+    elif os.path.isfile(value) or (data_flow == "OUT" and not pattern):
+        param["objectType"] = "FILE"
+    return param
+
+
+def job_template(name: str, kind: str, paths: list[tuple[dict, str]], options: list[str], chunks: int,
+                 width: int, height: int) -> dict:
+    """The job template of a farm job.
+
+    ``paths``: PATH parameters and how each goes on the command line: ``""`` for a
+    positional argument, else its option (``-o``). ``options``: the rest of the command
+    (`commands`); ``width`` x ``height``: the output's frame size (host requirements).
+    """
+    def args(step: str) -> list[str]:
+        out = ["farm", step, kind]
+        for param, flag in paths:
+            out += ([flag] if flag else []) + ["{{Param.%s}}" % param["name"]]
+        return [*out, *options, "--chunks", "{{Param.Chunks}}"]
+
+    host = {"amounts": [{"name": "amount.worker.vcpu", "min": VCPUS},
+                        {"name": "amount.worker.memory", "min": host_memory_mib(width, height)}]}
+
+    def step(step_name: str, step: str, after: str | None, extra: list[str] = ()) -> dict:
+        body = {"name": step_name}
+        if after:
+            body["dependencies"] = [{"dependsOn": after}]
+        if step == "render":
+            body["parameterSpace"] = {"taskParameterDefinitions": [
+                {"name": "Chunk", "type": "INT", "range": "1-{{Param.Chunks}}"}]}
+        body["hostRequirements"] = host
+        body["script"] = {"actions": {"onRun": {"command": "{{Param.SegueCommand}}",
+                                                "args": [*args(step), *extra, "--quiet"]}}}
+        return body
+
+    return {
+        "specificationVersion": SPECIFICATION,
+        "name": name,
+        "description": f"Segue {__version__} {kind}: plan, render in chunks, assemble (docs/farm.md)",
+        "parameterDefinitions": [
+            *(param for param, _ in paths),
+            {"name": "Chunks", "type": "INT", "minValue": 1, "maxValue": MAX_CHUNKS, "default": chunks,
+             "description": "Render tasks: the output frames are split into this many chunks"},
+            {"name": "SegueCommand", "type": "STRING", "default": "segue",
+             "description": "The segue command on the workers (a name on their PATH, or a full path)"},
+        ],
+        "steps": [
+            step("Plan", "plan", None),
+            step("Render", "render", "Plan", ["--chunk", "{{Task.Param.Chunk}}"]),
+            step("Assemble", "assemble", "Render"),
+        ],
+    }
+
+
+def write_bundle(bundle: str, template: dict, values: dict[str, object]) -> list[Path]:
+    """Write the bundle's three files into the folder ``bundle``; return their paths.
+
+    Only the bundle's own files are written (atomically, recorded in the folder's ledger);
+    anything else in the folder stays, and a file of those names that Segue did not write
+    is refused, not replaced.
+    """
+    folder = Path(bundle)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--bundle {bundle} is a file, not a folder", field="bundle")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the bundle folder {bundle}: {exc.strerror or exc}", field="bundle") from None
+    texts = {"template.yaml": to_yaml(template),
+             "params.json": json.dumps(values, indent=2) + "\n",
+             "parameter_values.yaml": to_yaml({"parameterValues": [{"name": k, "value": v}
+                                                                   for k, v in values.items()]})}
+    ledger = Ledger(folder)
+    ledger.check_free(FILES, "choose another --bundle folder")
+    for name in FILES:
+        atomic_write_text(folder / name, texts[name], before_replace=ledger.recorder(name))
+    return [folder / name for name in FILES]
+
+
+def to_yaml(value: object, indent: int = 0) -> str:
+    """Block-style YAML of dicts, lists, strings, numbers and booleans.
+
+    Strings are written double-quoted with JSON's escapes, which YAML reads the same way,
+    so no value (a path with ``: `` or ``#`` in it, ``yes``, ``1.0``) changes meaning; a
+    key is quoted too unless it is a plain name YAML 1.1 reads as a string.
+    """
+    pad = " " * indent
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            key = key if _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML11_WORDS else json.dumps(key)
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{pad}{key}:\n{to_yaml(item, indent + 2)}")
+            else:
+                lines.append(f"{pad}{key}: {_scalar(item)}")
+        return "\n".join(lines) + ("\n" if indent == 0 else "")
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            if isinstance(item, (dict, list)) and item:
+                body = to_yaml(item, indent + 2)
+                lines.append(f"{pad}- {body[indent + 2:]}")
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+        return "\n".join(lines)
+    return pad + _scalar(value)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if value == [] or value == {}:
+        return json.dumps(value)
+    raise TypeError(f"cannot write {type(value).__name__} as YAML")

@@ -1,0 +1,186 @@
+"""``segue farm``: a retime or transition as a chunked render-farm job (docs/farm.md).
+
+    segue farm plan|render|assemble retime INPUT (--fps F|--factor X|--slowmo N) -o OUTPUT --chunks N [--chunk K]
+    segue farm plan|render|assemble transition CLIP_A CLIP_B --frames N -o DIR --chunks N [--chunk K]
+    segue farm openjd retime|transition ... --chunks N --bundle DIR
+    segue farm opencue retime|transition ... --chunks N --spec FILE.xml
+
+The steps take ``segue retime``'s and ``segue transition``'s own options (the same
+parsers), so a farm template is the local command with a step in front.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+
+from segue.core.errors import InputError
+
+STEPS = {
+    "plan": "check the job, claim the output and write the plan (run once, first)",
+    "render": "render one chunk of a planned job (one task per chunk, any order, any node)",
+    "assemble": "check every chunk is rendered; encode the movie, write the report and previews (run once, last)",
+    "openjd": "write an Open Job Description job bundle (openjd run, Deadline Cloud) of the job",
+    "opencue": "write the OpenCue job spec (XML, PyOutline's) of the job, for a Cuebot",
+}
+
+
+def add_farm_parser(sub, parser_class, add_retime_arguments, add_transition_arguments) -> None:
+    """Add ``farm`` and its steps to the subcommands ``sub`` of `segue`'s parser."""
+    farm = sub.add_parser("farm", help="render a retime or transition as chunks on a render farm (docs/farm.md)",
+                          description="A farm job is three steps: plan (once), render (one task per chunk), "
+                                      "assemble (once). See docs/farm.md.")
+    steps = farm.add_subparsers(dest="step", required=True, parser_class=parser_class)
+    for step, help_text in STEPS.items():
+        kinds = steps.add_parser(step, help=help_text, description=help_text).add_subparsers(
+            dest="kind", required=True, parser_class=parser_class)
+        for kind, add in (("retime", add_retime_arguments), ("transition", add_transition_arguments)):
+            p = kinds.add_parser(kind, help=f"a {kind} job (the options of segue {kind})")
+            add(p)
+            p.add_argument("--chunks", type=int, required=True, help="number of chunks the output frames are split in")
+            if step == "render":
+                p.add_argument("--chunk", type=int, required=True, help="the chunk to render, 1 to --chunks")
+            if step == "openjd":
+                p.add_argument("--bundle", required=True, help="folder to write the job bundle in")
+            elif step == "opencue":
+                p.add_argument("--spec", required=True, help="XML file to write the job spec to")
+                p.add_argument("--show", default="segue", help="OpenCue show (default segue)")
+                p.add_argument("--shot", default="transitions", help="OpenCue shot (default transitions)")
+                p.add_argument("--user", help="OpenCue user (default: you)")
+                p.add_argument("--segue-command", default="segue",
+                               help="the segue command on the render nodes (default: segue, on their PATH)")
+            if step in ("openjd", "opencue"):
+                p.add_argument("--name", help="the job's name on the farm (default: Segue KIND NAME-OF-OUTPUT)")
+            else:
+                p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+            p.set_defaults(func=run_farm)
+
+
+def run_farm(args: argparse.Namespace) -> int:
+    """Run ``segue farm STEP KIND``."""
+    from segue import cli
+
+    spec = cli.retime_spec(args) if args.kind == "retime" else cli.transition_spec(args)
+    spec.validate()
+    if args.step == "openjd":
+        return _openjd(args, spec)
+    if args.step == "opencue":
+        return _opencue(args, spec)
+    from segue.core import farm
+
+    quiet = args.quiet
+    if args.kind == "retime":
+        from segue.core.retime.progress import ProgressBar
+
+        bar = None if quiet else ProgressBar(stream=cli._STDERR)
+        if args.step == "plan":
+            plan = farm.plan_retime(spec, args.chunks, on_stage=bar.stage if bar else None)
+        elif args.step == "render":
+            record = farm.render_retime_chunk(spec, args.chunks, args.chunk, on_progress=bar)
+        else:
+            report = farm.assemble_retime(spec, args.chunks)
+    else:
+        if args.step == "plan":
+            plan = farm.plan_transition(spec, args.chunks)
+        elif args.step == "render":
+            record = farm.render_transition_chunk(spec, args.chunks, args.chunk, on_frame=cli._progress(quiet))
+        else:
+            report = farm.assemble_transition(spec, args.chunks)
+    output = spec.output if args.kind == "retime" else spec.out_dir
+    if args.step == "plan":
+        ranges = plan["chunks"]
+        print(f"planned {cli._count(plan['frames'], 'output frame')} of {output} in "
+              f"{cli._count(len(ranges), 'chunk')} ({_ranges(ranges)}); work folder {farm.work_folder(output)}")
+    elif args.step == "render":
+        lo, hi = record["frames"]
+        print(f"chunk {record['chunk']} of {args.chunks}: output frames {lo + 1}-{hi} of {output} rendered")
+    else:
+        where = report["output"].get("path") or report["output"].get("folder")
+        print(f"assembled {where} from {cli._count(args.chunks, 'chunk')}")
+        if args.kind == "transition":
+            cli._report_outcome(report)
+    return cli.EXIT_OK
+
+
+def _ranges(ranges: list[list[int]]) -> str:
+    shown = [f"{lo + 1}-{hi}" for lo, hi in ranges[:4]]
+    return "frames " + ", ".join(shown) + (", ..." if len(ranges) > 4 else "")
+
+
+def _describe(args: argparse.Namespace, spec):
+    """What a template needs of the job: the output frame size, its paths (``(name, value, flow,
+    description, flag)``; flag ``""`` for a positional argument) and the other options."""
+    from segue.core.farm import commands
+
+    if args.kind == "retime":
+        from segue.core.media.source import open_source
+        from segue.core.retime import timing
+
+        input_fps = timing.parse_rate(spec.input_fps, "--input-fps") if spec.input_fps else None
+        source = open_source(spec.input, input_fps)
+        paths = [("Input", spec.input, "IN", "The clip to retime", ""),
+                 ("Output", spec.output, "OUT", "The retimed movie, sequence pattern or folder", "-o")]
+        return (source.width, source.height), paths, commands.retime_options(spec)
+    from segue.core.conform import output_size
+    from segue.core.media import open_clip
+
+    a, b = open_clip(spec.clip_a), open_clip(spec.clip_b)
+    paths = [("ClipA", spec.clip_a, "IN", "Clip A (the cut leaves its frame --a-out)", ""),
+             ("ClipB", spec.clip_b, "IN", "Clip B (the cut arrives at its frame --b-in)", ""),
+             ("OutputDir", spec.out_dir, "OUT", "Folder the transition's frames go in", "-o")]
+    return output_size(a.size, b.size), paths, commands.transition_options(spec)
+
+
+def _job_name(args: argparse.Namespace, output: str) -> str:
+    return args.name or f"Segue {args.kind} {Path(output).name}"
+
+
+def _openjd(args: argparse.Namespace, spec) -> int:
+    from segue.core.farm import openjd, split
+
+    split(1, args.chunks)  # refuse a count no plan would take
+    (width, height), described, options = _describe(args, spec)
+    values: dict[str, object] = {}
+    paths = []
+    for name, value, flow, description, flag in described:
+        value = os.path.abspath(value)
+        values[name] = value
+        paths.append((openjd.path_parameter(name, value, flow, description), flag))
+    values["Chunks"] = args.chunks
+    template = openjd.job_template(_job_name(args, described[-1][1]), args.kind, paths, options, args.chunks,
+                                   width, height)
+    written = openjd.write_bundle(args.bundle, template, values)
+    bundle = Path(args.bundle)
+    print(f"job bundle written to {bundle}: {', '.join(p.name for p in written)}")
+    print("render it on this machine: openjd run " + shlex.quote(str(bundle / "template.yaml")) +
+          " --job-param " + shlex.quote(f"file://{bundle / 'params.json'}") + " --step Assemble --run-dependencies")
+    print("submit it to Deadline Cloud: deadline bundle submit " + shlex.quote(str(bundle)))
+    return 0
+
+
+def _opencue(args: argparse.Namespace, spec) -> int:
+    import getpass
+
+    from segue.core.farm import opencue, split
+    from segue.core.output import atomic_write_text
+    from segue.core.ownership import Ledger
+
+    split(1, args.chunks)
+    (width, height), described, options = _describe(args, spec)
+    argv: list[str] = []
+    for _, value, _, _, flag in described:
+        argv += ([flag] if flag else []) + [os.path.abspath(value)]
+    commands = opencue.layer_commands(args.segue_command, args.kind, [*argv, *options], args.chunks)
+    xml = opencue.job_spec(_job_name(args, described[-1][1]), commands, args.chunks, width, height,
+                           show=args.show, shot=args.shot, user=args.user or getpass.getuser())
+    target = Path(args.spec)
+    if target.is_dir():
+        raise InputError(f"--spec {target} is a folder; name the XML file to write", field="spec")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(target.parent)
+    ledger.check_free([target.name], "choose another --spec file")
+    atomic_write_text(target, xml, before_replace=ledger.recorder(target.name))
+    print(f"OpenCue job spec written to {target} (layers plan, render 1-{args.chunks}, assemble)")
+    print("submit it to your Cuebot: cueadmin/pycue's opencue.api.launchSpec (docs/farm.md, OpenCue)")
+    return 0
