@@ -1,6 +1,8 @@
 """A retime as an Open Job Description farm job on this machine: identity, 1 vs 2 workers, overheads.
 
     python bench/bench_farm.py CLIP --fps 50 --chunks 8 [--model classic] [--work DIR]
+    python bench/bench_farm.py CLIP --cuts 20 [--model classic] [--work DIR]
+    python bench/bench_farm.py CLIP --warm 8 --model auto [--work DIR]
 
 1. **Local**: ``segue retime CLIP --fps F -o local.mp4``, timed.
 2. **One worker, a task killed midway**: the bundle of ``segue farm openjd`` run with
@@ -15,6 +17,18 @@
    audio; the decoded frames are compared too), and the per-chunk overhead is measured:
    a process start (``segue --version``), loading the engine, and a rerun of a chunk
    that is already rendered (start, probe, plan check: what every task pays).
+
+With ``--warm N`` instead: a cold task against a warm daemon. The retime of CLIP is
+planned in N chunks; each chunk is rendered twice, once by a task in its own process
+(``--no-server``: start, imports, model load, then the chunk) and once handed to a
+``segue-renderd`` started beside it (one worker: the model stays loaded), alternating;
+medians per task. The model is the learned one unless ``--model`` says otherwise.
+
+With ``--cuts N`` instead: N jump cuts between consecutive pieces of CLIP (each piece a
+second long, 640 px wide) rendered from one transition template (``--frames 8``, two
+chunks; a parameter file per cut), each folder compared with a local ``segue transition``
+of the same cut: frames and previews byte for byte, transition.json but for when it was
+made and how long it took.
 
 Not a test: the times depend on the machine and its load. Needs the test extra (openjd-cli).
 """
@@ -68,6 +82,83 @@ def same_decoded_frames(a: Path, b: Path) -> bool:
     return digest(a) == digest(b)
 
 
+def comparable(report: Path) -> dict:
+    data = json.loads(report.read_text())
+    data.pop("created"), data.pop("timings"), data["output"].pop("folder")
+    for frame in data["frames"]:
+        frame.pop("seconds")
+    return data
+
+
+def cuts(args: argparse.Namespace, work: Path, clip: str) -> None:
+    from segue.core.media.ffmpeg import find_ffmpeg
+
+    pieces = []
+    for k in range(args.cuts + 1):
+        piece = work / "pieces" / f"piece_{k:02d}.mp4"
+        piece.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([find_ffmpeg(), "-nostdin", "-v", "error", "-ss", str(3 * k), "-i", clip, "-t", "1",
+                        "-vf", "scale=640:-2", "-an", "-c:v", "libx264", "-crf", "16", str(piece)], check=True)
+        pieces.append(piece)
+    bundle = work / "bundle"
+    run([SEGUE, "farm", "openjd", "transition", str(pieces[0]), str(pieces[1]), "--frames", "8", "-o",
+         str(work / "farm" / "00"), "--model", args.model, "--chunks", "2", "--bundle", str(bundle)])
+    t_farm = t_local = 0.0
+    identical = 0
+    for k in range(args.cuts):
+        params = work / f"cut_{k:02d}.json"
+        params.write_text(json.dumps({"ClipA": str(pieces[k]), "ClipB": str(pieces[k + 1]),
+                                      "OutputDir": str(work / "farm" / f"{k:02d}"), "Chunks": 2}))
+        t_farm += run([OPENJD, "run", str(bundle / "template.yaml"), "--job-param", f"file://{params}",
+                       "--job-param", f"SegueCommand={SEGUE}", "--step", "Assemble", "--run-dependencies"])
+        local = work / "local" / f"{k:02d}"
+        t_local += run([SEGUE, "transition", str(pieces[k]), str(pieces[k + 1]), "--frames", "8", "-o", str(local),
+                        "--model", args.model, "-q"])
+        farm = work / "farm" / f"{k:02d}"
+        names = sorted(p.name for p in local.iterdir() if not p.name.startswith("."))
+        same = names == sorted(p.name for p in farm.iterdir() if not p.name.startswith(".")) and all(
+            (local / n).read_bytes() == (farm / n).read_bytes() for n in names if n != "transition.json")
+        identical += same and comparable(local / "transition.json") == comparable(farm / "transition.json")
+    print(f"{args.cuts} cuts from one template: {identical} of {args.cuts} folders identical to local runs; "
+          f"farm {t_farm:.1f} s (openjd run, 4 tasks a cut), local {t_local:.1f} s")
+
+
+def warm(args: argparse.Namespace, work: Path, clip: str) -> None:
+    import re
+
+    store = work / "store"
+    log = open(work / "renderd.log", "w")  # noqa: SIM115 - closed below
+    daemon = subprocess.Popen([str(BIN / "segue-renderd"), "serve", "--listen", "127.0.0.1:0", "--workers", "1",
+                               "--store", str(store), "--allow-root", str(work), "--allow-root",
+                               os.path.dirname(clip), *(["--run-as-root"] if os.geteuid() == 0 else [])],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        address = None
+        while address is None:
+            if daemon.poll() is not None:
+                sys.exit("segue-renderd did not start: " + (work / "renderd.log").read_text())
+            found = re.search(r'"event": "server.serving".*?"address": "([^"]+)"', (work / "renderd.log").read_text())
+            address = found and found.group(1)
+            time.sleep(0.1)
+        out = work / "warm" / "out"
+        base = ["farm", "render", "retime", clip, "--fps", args.fps, "-o", str(out), "--model", args.model,
+                "--chunks", str(args.warm), "-q"]
+        run([SEGUE, "farm", "plan", *base[2:]])
+        cold, hot = [], []
+        for k in range(1, args.warm + 1):  # a task renders its chunk again only if its record is gone
+            for where, times in ((["--no-server"], cold), (["--server", address], hot)):
+                for record in (out / ".segue-farm").glob(f"chunk_{k:04d}.json"):
+                    record.unlink()
+                times.append(run([SEGUE, *base, "--chunk", str(k), *where], stderr=subprocess.DEVNULL))
+        print(f"{args.warm} chunks of {clip} (model {args.model}), median seconds per task: "
+              f"in its own process {statistics.median(cold):.2f}, on the warm daemon {statistics.median(hot):.2f} "
+              f"(first task on the daemon, loading the model: {hot[0]:.2f})")
+    finally:
+        daemon.terminate()
+        daemon.wait()
+        log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("clip")
@@ -75,11 +166,17 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--model", default="classic")
     parser.add_argument("--work", default="farm-bench")
+    parser.add_argument("--cuts", type=int, help="render this many jump cuts from one transition template instead")
+    parser.add_argument("--warm", type=int, help="time this many chunks in-process and on a warm daemon instead")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     clip = os.path.abspath(args.clip)
+    if args.cuts:
+        return cuts(args, work, clip)
+    if args.warm:
+        return warm(args, work, clip)
 
     local = work / "local" / "out.mp4"
     t_local = run([SEGUE, "retime", clip, "--fps", args.fps, "-o", str(local), "--model", args.model, "-q"])

@@ -210,26 +210,32 @@ class RenderClient:
         """Models, formats and limits of the daemon."""
         return self._call("GetCapabilities", pb.GetCapabilitiesRequest())
 
-    def submit(self, spec: pb.TransitionSpec | Mapping[str, Any],
-               idempotency_key: str | None = None) -> pb.SubmitTransitionResponse:
+    def submit(self, spec: pb.TransitionSpec | Mapping[str, Any], idempotency_key: str | None = None,
+               farm_chunk: tuple[int, int] | None = None) -> pb.SubmitTransitionResponse:
         """Queue a transition. ``spec``: a message or a dict of its fields (paths absolute).
 
         A key is generated if none is given; retries reuse it, so a submit whose answer
-        was lost is not rendered twice.
+        was lost is not rendered twice. ``farm_chunk``: ``(chunks, chunk)`` to render only
+        that chunk of the transition's planned farm job.
         """
         message = spec if isinstance(spec, pb.TransitionSpec) else pb.TransitionSpec(
             **{k: v for k, v in spec.items() if v is not None})
         request = pb.SubmitTransitionRequest(idempotency_key=idempotency_key or uuid.uuid4().hex, spec=message)
+        if farm_chunk:
+            request.farm_chunk.chunks, request.farm_chunk.chunk = farm_chunk
         return self._call("SubmitTransition", request)
 
-    def submit_retime(self, spec: pb.RetimeSpec | Mapping[str, Any],
-                      idempotency_key: str | None = None) -> pb.SubmitRetimeResponse:
+    def submit_retime(self, spec: pb.RetimeSpec | Mapping[str, Any], idempotency_key: str | None = None,
+                      farm_chunk: tuple[int, int] | None = None) -> pb.SubmitRetimeResponse:
         """Queue a whole-clip retime. ``spec``: a message or a dict of its fields (paths
-        absolute; ``fps``/``factor``/``slowmo`` as strings). Keys and retries as for `submit`.
+        absolute; ``fps``/``factor``/``slowmo`` as strings). Keys, retries and ``farm_chunk``
+        as for `submit`.
         """
         message = spec if isinstance(spec, pb.RetimeSpec) else pb.RetimeSpec(
             **{k: v for k, v in spec.items() if v is not None})
         request = pb.SubmitRetimeRequest(idempotency_key=idempotency_key or uuid.uuid4().hex, spec=message)
+        if farm_chunk:
+            request.farm_chunk.chunks, request.farm_chunk.chunk = farm_chunk
         return self._call("SubmitRetime", request)
 
     def get_job(self, job_id: str, view: int = pb.JOB_VIEW_FULL) -> pb.GetJobResponse:

@@ -10,7 +10,9 @@
   finished ones in the output folder, so a job interrupted by a crash or a stop
   resumes on the next start without re-rendering them. A retime job is
   `core.retime.run_retime`; `renderd.retime` checks its request and chooses each
-  attempt's options (a sequence output resumes, a movie output starts again).
+  attempt's options (a sequence output resumes, a movie output starts again). A job
+  with a farm chunk renders that chunk of a planned farm job (`core.farm`) on the
+  worker's warm engine; a rerun of a chunk is harmless (its record says it is done).
 * **Progress**: every finished transition frame is stored and published to watchers
   with frames done, ETA and the frame file as preview. A watcher first gets the frames
   already finished, then live events, with no gap or repeat (both happen under one
@@ -44,6 +46,7 @@ from dataclasses import asdict, dataclass
 
 from segue.core.engine import Engine
 from segue.core.errors import CancelledError, InputError
+from segue.core.farm import render_retime_chunk, render_transition_chunk
 from segue.core.retime import RetimeSpec, output_key, run_retime
 from segue.core.transition import MAX_FRAMES, FrameEvent, TransitionSpec, render_transition
 from segue.renderd import logs, retime
@@ -207,22 +210,27 @@ class JobService:
 
     # -- requests -------------------------------------------------------------------
 
-    def submit(self, spec: TransitionSpec | RetimeSpec, key: str) -> tuple[JobRow, bool]:
-        """Queue a transition or a retime under idempotency ``key``; returns ``(job, deduplicated)``."""
+    def submit(self, spec: TransitionSpec | RetimeSpec, key: str,
+               farm_chunk: tuple[int, int] | None = None) -> tuple[JobRow, bool]:
+        """Queue a transition or a retime (or, with ``farm_chunk``, one chunk of its planned farm
+        job) under idempotency ``key``; returns ``(job, deduplicated)``."""
         if self._stopping.is_set():
             raise Unavailable("segue-renderd is shutting down; submit again when it is back")
         check_idempotency_key(key)
         kind = RETIME if isinstance(spec, RetimeSpec) else TRANSITION
-        fingerprint = _fingerprint(kind, spec)
+        fingerprint = _fingerprint(kind, spec, farm_chunk)
         existing = self.store.by_key(key)
         frames_total = 0
         if existing is None:  # checked outside the lock: opening media takes a while
             try:
-                if kind == RETIME:
+                if kind == RETIME and farm_chunk:  # the plan step checked the output; the chunk checks its plan
+                    retime.check_fields(spec)
+                    retime.recheck_paths(spec, self.policy)
+                elif kind == RETIME:
                     frames_total = retime.check_retime(spec, self.policy)
                 else:
                     check_spec(spec, self.policy)
-                    frames_total = spec.frames
+                    frames_total = spec.frames  # a chunk's frames are numbered among the transition's
             except OSError as exc:  # e.g. a name too long for the file system
                 raise _os_error(exc, kind, spec) or exc from None
         with self._lock:
@@ -236,6 +244,8 @@ class JobService:
                 out_field, out_key = "output", output_key(spec)
             else:
                 out_field, out_key = "out_dir", os.path.realpath(spec.out_dir)
+            if farm_chunk:  # chunks of one output write different frames: one unfinished job per chunk
+                out_key += f"#farm-chunk-{farm_chunk[1]}-of-{farm_chunk[0]}"
             busy = self.store.unfinished_for_output(out_key)
             if busy is not None:
                 taken = (f"unfinished job {busy.id} writes there" if kind == RETIME
@@ -245,10 +255,10 @@ class JobService:
                 raise ResourceExhausted(f"the queue is full ({self.queue_limit} jobs waiting); retry later")
             job = self.store.insert(JobRow(id=uuid.uuid4().hex, idempotency_key=key, fingerprint=fingerprint,
                                            spec=asdict(spec), out_key=out_key, state=QUEUED,
-                                           frames_total=frames_total, kind=kind))
+                                           frames_total=frames_total, kind=kind, farm_chunk=farm_chunk))
             self._enqueue(job.id)
         logs.event(_log, logging.INFO, "job.submitted", job=job.id, kind=kind, frames=frames_total,
-                   **{out_field: getattr(spec, out_field)})
+                   farm_chunk=list(farm_chunk) if farm_chunk else None, **{out_field: getattr(spec, out_field)})
         return job, False
 
     def get(self, job_id: str, frames: bool = True, frames_page_size: int = 0,
@@ -442,11 +452,17 @@ class JobService:
         for name in ("clip_a", "clip_b", "out_dir"):  # again: a symlink may have moved since submit
             self.policy.check(f"spec.{name}", getattr(spec, name))
         engine = _engine(engines, spec.model, self.model_threads)
+        if job.farm_chunk:
+            chunks, chunk = job.farm_chunk
+            return render_transition_chunk(spec, chunks, chunk, engine=engine, on_frame=on_frame,
+                                           should_cancel=should_cancel)
         return render_transition(spec, engine=engine, on_frame=on_frame, should_cancel=should_cancel)
 
     def _render_retime(self, job: JobRow, engines: dict[str, Engine], should_cancel, tally: _Tally) -> dict:
         spec = RetimeSpec(**job.spec)
         retime.recheck_paths(spec, self.policy)
+        if job.farm_chunk:
+            return self._render_retime_chunk(job, spec, engines, should_cancel, tally)
         stamp = retime.output_stamp(spec)
         if job.output_stamp is None:  # the first attempt: remember the output as it was before it
             with self._lock:
@@ -466,6 +482,20 @@ class JobService:
         try:
             return run_retime(run, engine=_engine(engines, spec.model, self.model_threads), on_progress=progress,
                               on_stage=progress.stage)
+        finally:
+            tally.rendered = progress.rendered
+
+    def _render_retime_chunk(self, job: JobRow, spec: RetimeSpec, engines: dict[str, Engine], should_cancel,
+                             tally: _Tally) -> dict:
+        def report(done: int, total: int, eta: float | None, preview: str) -> None:
+            with self._lock:
+                self._change(job.id, frames_done=done, frames_total=total, eta_seconds=eta, preview_path=preview)
+
+        progress = retime.JobProgress(spec, report, should_cancel)
+        chunks, chunk = job.farm_chunk
+        try:
+            return render_retime_chunk(spec, chunks, chunk, engine=_engine(engines, spec.model, self.model_threads),
+                                       on_progress=progress)
         finally:
             tally.rendered = progress.rendered
 
@@ -543,11 +573,16 @@ def _job_error(exc: Exception, job: JobRow) -> RequestError | None:
 
 
 def _engine(engines: dict[str, Engine], model: str, threads: int) -> Engine:
-    """The worker's engine for ``model``, created on first use."""
-    return engines.get(model) or engines.setdefault(model, Engine(model, threads=threads))
+    """The worker's engine for ``model``, created (and logged) on first use, then kept."""
+    if model not in engines:
+        engines[model] = Engine(model, threads=threads)
+        logs.event(_log, logging.INFO, "engine.loaded", model=model, worker=threading.current_thread().name)
+    return engines[model]
 
 
-def _fingerprint(kind: str, spec: TransitionSpec | RetimeSpec) -> str:
+def _fingerprint(kind: str, spec: TransitionSpec | RetimeSpec, farm_chunk: tuple[int, int] | None = None) -> str:
     """Identity of a request, for the idempotency check (a transition's as before retimes existed)."""
     body = asdict(spec) if kind == TRANSITION else {kind: asdict(spec)}
+    if farm_chunk:
+        body = {"farm_chunk": list(farm_chunk), "job": body}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

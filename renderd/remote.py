@@ -31,7 +31,7 @@ from segue.core.errors import CancelledError, InputError
 from segue.core.retime import Progress, RetimeSpec
 from segue.core.transition import FrameEvent, FrameRecord, TransitionSpec
 from segue.renderd._proto import render_pb2 as pb
-from segue.renderd.client import RenderClient, RenderError, local_token, read_token
+from segue.renderd.client import RenderClient, RenderError, Retry, local_token, read_token
 
 TOKEN_ENV = "SEGUE_RENDERD_TOKEN_FILE"
 CA_ENV = "SEGUE_RENDERD_TLS_CA"
@@ -40,11 +40,12 @@ USER_CODES = {"INVALID_ARGUMENT", "NOT_FOUND", "PERMISSION_DENIED", "UNAUTHENTIC
               "FAILED_PRECONDITION", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED"}
 
 
-def client_from_env(address: str) -> RenderClient:
+def client_from_env(address: str, **options) -> RenderClient:
     """A `RenderClient` for ``address`` with the token and CA named in the environment.
 
     Without ``$SEGUE_RENDERD_TOKEN_FILE`` a daemon on this machine gets this user's own
     token (`renderd.client.local_token`), the one ``segue-renderd serve`` created.
+    ``options``: more `RenderClient` settings (``timeout``, ``retry``).
     """
     token_file, ca_file = os.environ.get(TOKEN_ENV), os.environ.get(CA_ENV)
     try:
@@ -53,7 +54,21 @@ def client_from_env(address: str) -> RenderClient:
     except OSError as exc:
         name = TOKEN_ENV if token_file and exc.filename == os.path.expanduser(token_file) else CA_ENV
         raise InputError(f"{name}: cannot read {exc.filename} ({exc.strerror})") from None
-    return RenderClient(address, token=token, root_certificates=roots)
+    return RenderClient(address, token=token, root_certificates=roots, **options)
+
+
+def unanswered(address: str) -> str | None:
+    """Why no daemon at ``address`` takes jobs from this user (in words), or None if one does.
+
+    One quick try, no retries: for choosing between a daemon and rendering in-process.
+    """
+    try:
+        with client_from_env(address, timeout=5.0, retry=Retry(attempts=1)) as client:
+            client.capabilities()
+    except RenderError as exc:
+        return {"UNAVAILABLE": "no segue-renderd answers there", "DEADLINE_EXCEEDED": "the daemon did not answer",
+                "UNAUTHENTICATED": "its daemon does not take this user's token"}.get(exc.code, exc.message)
+    return None
 
 
 def request_spec(spec: TransitionSpec) -> dict:
@@ -78,8 +93,10 @@ def _absolute(fields: dict, *paths: str) -> dict:
 
 
 def render_on_server(address: str, spec: TransitionSpec,
-                     on_frame: Callable[[FrameEvent], None] | None = None) -> dict:
-    """Render ``spec`` on the daemon at ``address``; returns the ``transition.json`` content."""
+                     on_frame: Callable[[FrameEvent], None] | None = None,
+                     farm_chunk: tuple[int, int] | None = None) -> dict:
+    """Render ``spec`` on the daemon at ``address``; returns the ``transition.json`` content
+    (with ``farm_chunk`` ``(chunks, chunk)``: that chunk of its planned farm job, and its record)."""
     spec.validate()  # the cheap checks locally, before any network
 
     def relay(event: pb.WatchJobResponse) -> None:
@@ -88,12 +105,15 @@ def render_on_server(address: str, spec: TransitionSpec,
             record = FrameRecord(f.index, os.path.basename(f.path), f.t, f.confidence, f.seconds)
             on_frame(FrameEvent(event.job.frames_total, record, f.resumed))
 
-    return _run_on_server(address, lambda client: client.submit(request_spec(spec)).job, relay)
+    return _run_on_server(address, lambda client: client.submit(request_spec(spec), farm_chunk=farm_chunk).job,
+                          relay)
 
 
 def retime_on_server(address: str, spec: RetimeSpec,
-                     on_progress: Callable[[Progress], None] | None = None) -> dict:
-    """Retime on the daemon at ``address``; returns the retime's JSON report.
+                     on_progress: Callable[[Progress], None] | None = None,
+                     farm_chunk: tuple[int, int] | None = None) -> dict:
+    """Retime on the daemon at ``address``; returns the retime's JSON report (with
+    ``farm_chunk``: that chunk of its planned farm job, and its record).
 
     ``on_progress`` gets a `Progress` whenever the job's frame count moves (``frame`` is
     None: the daemon reports counts, not frames), so ``segue retime``'s bar works unchanged.
@@ -110,7 +130,8 @@ def retime_on_server(address: str, spec: RetimeSpec,
             on_progress(Progress(job.frames_done, job.frames_total, None, False, time.perf_counter() - started,
                                  job.frames_done))
 
-    return _run_on_server(address, lambda client: client.submit_retime(request_retime_spec(spec)).job, relay)
+    return _run_on_server(address, lambda client: client.submit_retime(request_retime_spec(spec),
+                                                                       farm_chunk=farm_chunk).job, relay)
 
 
 def _run_on_server(address: str, submit: Callable[[RenderClient], pb.Job],

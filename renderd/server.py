@@ -56,6 +56,19 @@ UNARY_RESERVE = 8  # server threads kept free of streams
 _log = logs.get("server")
 
 
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, which a container or taskset narrows)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def physical_memory() -> int:
+    """The machine's physical memory in bytes (0 where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
 class StartError(Exception):
     """The daemon cannot start (address in use, unreadable certificate...)."""
 
@@ -137,7 +150,8 @@ class Daemon:
             version=__version__, models=list(MODEL_NAMES), default_model=model_label(resolve_model("auto")),
             formats=list(FORMATS), conform_modes=list(MODES), max_frames=MAX_FRAMES, workers=c.workers,
             allow_roots=list(policy.roots), queue_limit=c.queue_limit, max_message_bytes=c.max_message_bytes,
-            retime_codecs=list(RETIME_CODECS), max_pixels=c.max_pixels)
+            retime_codecs=list(RETIME_CODECS), max_pixels=c.max_pixels, cpu_count=usable_cores(),
+            memory_bytes=physical_memory())
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.max_watchers + UNARY_RESERVE, thread_name_prefix="renderd-rpc"),
             interceptors=interceptors,

@@ -23,6 +23,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from segue.core.farm import MAX_CHUNKS
 from segue.core.retime import RetimeSpec
 from segue.core.transition import TransitionSpec
 from segue.renderd import logs
@@ -90,6 +91,18 @@ def retime_spec_to_proto(spec: dict[str, Any]) -> pb.RetimeSpec:
     return pb.RetimeSpec(**{k: v for k, v in spec.items() if v is not None})
 
 
+def farm_chunk_from_proto(request: pb.SubmitTransitionRequest | pb.SubmitRetimeRequest) -> tuple[int, int] | None:
+    """The request's farm chunk ``(chunks, chunk)``, if it has one; `InvalidArgument` for numbers out of range."""
+    if not request.HasField("farm_chunk"):
+        return None
+    chunks, chunk = request.farm_chunk.chunks, request.farm_chunk.chunk
+    if not 1 <= chunks <= MAX_CHUNKS:
+        raise InvalidArgument(f"must be 1..{MAX_CHUNKS}, got {chunks}", "farm_chunk.chunks")
+    if not 1 <= chunk <= chunks:
+        raise InvalidArgument(f"must be 1..{chunks} (farm_chunk.chunks), got {chunk}", "farm_chunk.chunk")
+    return chunks, chunk
+
+
 def job_to_proto(job: JobRow, report: bool = False) -> pb.Job:
     """A stored job as a message; its report (``report_json``) only if ``report``."""
     m = pb.Job(job_id=job.id, state=STATE_TO_PROTO[job.state], kind=KIND_TO_PROTO[job.kind],
@@ -100,6 +113,8 @@ def job_to_proto(job: JobRow, report: bool = False) -> pb.Job:
         m.retime_spec.CopyFrom(retime_spec_to_proto(job.spec))
     else:
         m.spec.CopyFrom(spec_to_proto(job.spec))
+    if job.farm_chunk is not None:
+        m.farm_chunk.chunks, m.farm_chunk.chunk = job.farm_chunk
     if job.eta_seconds is not None:
         m.eta_seconds = job.eta_seconds
     if job.error_code:
@@ -190,14 +205,16 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
     def SubmitTransition(self, request: pb.SubmitTransitionRequest, context: grpc.ServicerContext):
         if not request.HasField("spec"):
             raise InvalidArgument("is missing: say what to render", "spec")
-        job, deduplicated = self.jobs.submit(spec_from_proto(request.spec), request.idempotency_key)
+        job, deduplicated = self.jobs.submit(spec_from_proto(request.spec), request.idempotency_key,
+                                             farm_chunk_from_proto(request))
         return pb.SubmitTransitionResponse(job=job_to_proto(job), deduplicated=deduplicated)
 
     @_unary
     def SubmitRetime(self, request: pb.SubmitRetimeRequest, context: grpc.ServicerContext):
         if not request.HasField("spec"):
             raise InvalidArgument("is missing: say what to retime", "spec")
-        job, deduplicated = self.jobs.submit(retime_spec_from_proto(request.spec), request.idempotency_key)
+        job, deduplicated = self.jobs.submit(retime_spec_from_proto(request.spec), request.idempotency_key,
+                                             farm_chunk_from_proto(request))
         return pb.SubmitRetimeResponse(job=job_to_proto(job), deduplicated=deduplicated)
 
     @_streaming

@@ -8,8 +8,9 @@ the kernel drops it when the holder dies, so a crash never leaves a stale lock.
 
 States: ``queued -> running -> succeeded | failed | cancelled``; ``running`` goes
 back to ``queued`` when the daemon stops or dies mid-job (`requeue_interrupted`).
-Kinds: ``transition`` and ``retime`` (schema 2 added ``kind`` and ``output_stamp``;
-a schema-1 store is upgraded in place on open, its jobs being transitions).
+Kinds: ``transition`` and ``retime``; either may be one chunk of a render-farm job
+(``farm_chunk``). Schema 2 added ``kind`` and ``output_stamp``, schema 3 ``farm_chunk``;
+an older store is upgraded in place on open (a schema-1 store's jobs being transitions).
 The store is a plain data layer: rules about state changes live in `renderd.jobs`.
 
 **Failures of the store itself** (its disk full, an I/O error, the file made
@@ -46,7 +47,7 @@ TRANSITION, RETIME = "transition", "retime"
 KINDS = (TRANSITION, RETIME)
 DB_FILE = "jobs.sqlite3"
 LOCK_FILE = "renderd.lock"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -70,7 +71,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created          REAL NOT NULL,
     started          REAL,
     finished         REAL,
-    output_stamp     TEXT                -- retime: the output as it was before the first attempt
+    output_stamp     TEXT,               -- retime: the output as it was before the first attempt
+    farm_chunk       TEXT                -- JSON [chunks, chunk]: one chunk of a farm job (core.farm)
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_out ON jobs (out_key, state);
@@ -87,8 +89,8 @@ CREATE TABLE IF NOT EXISTS frames (
 """
 
 
-#: columns schema 2 added, for upgrading a schema-1 store
-_ADDED_IN_2 = {"kind": "TEXT NOT NULL DEFAULT 'transition'", "output_stamp": "TEXT"}
+#: columns later schemas added (2: kind, output_stamp; 3: farm_chunk), for upgrading an older store
+_ADDED_COLUMNS = {"kind": "TEXT NOT NULL DEFAULT 'transition'", "output_stamp": "TEXT", "farm_chunk": "TEXT"}
 #: SQLite primary result codes that mean "the machine", not "the code": the disk, the file, memory
 _SQLITE_FULL = 13
 _SQLITE_MACHINE = {3: "permission denied", 5: "busy", 6: "locked", 7: "out of memory", 8: "read-only",
@@ -136,6 +138,7 @@ class JobRow:
 
     ``output_stamp`` (retimes) identifies the output as it was before the job's first
     attempt, so a later attempt can tell whether that attempt got to write it.
+    ``farm_chunk`` is ``(chunks, chunk)`` for a job that renders one chunk of a farm job.
     """
 
     id: str
@@ -159,6 +162,7 @@ class JobRow:
     finished: float | None = None
     kind: str = TRANSITION
     output_stamp: str | None = None
+    farm_chunk: tuple[int, int] | None = None
 
 
 _JOB_COLUMNS = [f for f in JobRow.__dataclass_fields__]
@@ -211,8 +215,8 @@ class JobStore:
             raise StoreLocked(f"store {self.folder} was written by a newer segue-renderd (schema {version})")
         self._db.executescript(_SCHEMA)
         present = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
-        for column, declaration in _ADDED_IN_2.items():
-            if column not in present:  # a schema-1 store: its jobs are transitions
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in present:  # an older store (a schema-1 store's jobs are transitions)
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -408,6 +412,8 @@ def _to_db(values: JobRow | dict[str, Any]) -> dict[str, Any]:
         raise KeyError(f"unknown job column(s): {', '.join(sorted(unknown))}")
     if "spec" in data:
         data["spec"] = json.dumps(data["spec"], sort_keys=True)
+    if data.get("farm_chunk") is not None:
+        data["farm_chunk"] = json.dumps(list(data["farm_chunk"]))
     if "cancel_requested" in data:
         data["cancel_requested"] = int(bool(data["cancel_requested"]))
     return data
@@ -417,4 +423,6 @@ def _from_db(row: sqlite3.Row) -> JobRow:
     data = {k: row[k] for k in _JOB_COLUMNS}
     data["spec"] = json.loads(data["spec"])
     data["cancel_requested"] = bool(data["cancel_requested"])
+    if data["farm_chunk"] is not None:
+        data["farm_chunk"] = tuple(json.loads(data["farm_chunk"]))
     return JobRow(**data)

@@ -17,6 +17,10 @@ from pathlib import Path
 
 from segue.core.errors import InputError
 
+#: where a render task looks for its node's warm daemon: segue-renderd serve's default address,
+#: or what ``$SEGUE_FARM_SERVER`` says (a node whose daemon listens elsewhere)
+NODE_DAEMON = "127.0.0.1:50051"
+NODE_DAEMON_ENV = "SEGUE_FARM_SERVER"
 STEPS = {
     "plan": "check the job, claim the output and write the plan (run once, first)",
     "render": "render one chunk of a planned job (one task per chunk, any order, any node)",
@@ -41,6 +45,11 @@ def add_farm_parser(sub, parser_class, add_retime_arguments, add_transition_argu
             p.add_argument("--chunks", type=int, required=True, help="number of chunks the output frames are split in")
             if step == "render":
                 p.add_argument("--chunk", type=int, required=True, help="the chunk to render, 1 to --chunks")
+                where = p.add_mutually_exclusive_group()
+                where.add_argument("--server", metavar="HOST:PORT",
+                                   help=f"render on this segue-renderd (default: the node's own at ${NODE_DAEMON_ENV} "
+                                        f"or {NODE_DAEMON} when one answers, else in this process)")
+                where.add_argument("--no-server", action="store_true", help="render in this process")
             if step == "openjd":
                 p.add_argument("--bundle", required=True, help="folder to write the job bundle in")
             elif step == "opencue":
@@ -68,25 +77,26 @@ def run_farm(args: argparse.Namespace) -> int:
     if args.step == "opencue":
         return _opencue(args, spec)
     from segue.core import farm
+    from segue.core.retime.progress import ProgressBar
 
-    quiet = args.quiet
-    if args.kind == "retime":
-        from segue.core.retime.progress import ProgressBar
+    retime = args.kind == "retime"
+    bar = None if args.quiet or not retime else ProgressBar(stream=cli._STDERR)
+    on_frame = None if retime else cli._progress(args.quiet)
+    address = _daemon(args) if args.step == "render" else None
+    if address is not None:
+        from segue.renderd.remote import render_on_server, retime_on_server
 
-        bar = None if quiet else ProgressBar(stream=cli._STDERR)
-        if args.step == "plan":
-            plan = farm.plan_retime(spec, args.chunks, on_stage=bar.stage if bar else None)
-        elif args.step == "render":
-            record = farm.render_retime_chunk(spec, args.chunks, args.chunk, on_progress=bar)
-        else:
-            report = farm.assemble_retime(spec, args.chunks)
+        chunk = (args.chunks, args.chunk)
+        record = retime_on_server(address, spec, on_progress=bar, farm_chunk=chunk) if retime else \
+            render_on_server(address, spec, on_frame=on_frame, farm_chunk=chunk)
+    elif args.step == "plan":
+        plan = farm.plan_retime(spec, args.chunks, on_stage=bar.stage if bar else None) if retime else \
+            farm.plan_transition(spec, args.chunks)
+    elif args.step == "render":
+        record = farm.render_retime_chunk(spec, args.chunks, args.chunk, on_progress=bar) if retime else \
+            farm.render_transition_chunk(spec, args.chunks, args.chunk, on_frame=on_frame)
     else:
-        if args.step == "plan":
-            plan = farm.plan_transition(spec, args.chunks)
-        elif args.step == "render":
-            record = farm.render_transition_chunk(spec, args.chunks, args.chunk, on_frame=cli._progress(quiet))
-        else:
-            report = farm.assemble_transition(spec, args.chunks)
+        report = farm.assemble_retime(spec, args.chunks) if retime else farm.assemble_transition(spec, args.chunks)
     output = spec.output if args.kind == "retime" else spec.out_dir
     if args.step == "plan":
         ranges = plan["chunks"]
@@ -94,7 +104,8 @@ def run_farm(args: argparse.Namespace) -> int:
               f"{cli._count(len(ranges), 'chunk')} ({_ranges(ranges)}); work folder {farm.work_folder(output)}")
     elif args.step == "render":
         lo, hi = record["frames"]
-        print(f"chunk {record['chunk']} of {args.chunks}: output frames {lo + 1}-{hi} of {output} rendered")
+        frames = f"output frames {lo + 1}-{hi}" if hi > lo else "no frames (more chunks than frames)"
+        print(f"chunk {args.chunk} of {args.chunks}: {frames} of {output} rendered")
     else:
         where = report["output"].get("path") or report["output"].get("folder")
         print(f"assembled {where} from {cli._count(args.chunks, 'chunk')}")
@@ -103,8 +114,29 @@ def run_farm(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
+def _daemon(args: argparse.Namespace) -> str | None:
+    """The daemon a render task uses, or None to render in this process; the choice is logged
+    (stderr). `InputError` if ``--server`` names one that does not answer."""
+    from segue import cli
+
+    if args.no_server:
+        return None
+    from segue.renderd.remote import unanswered  # grpc is loaded only here
+
+    address = args.server or os.environ.get(NODE_DAEMON_ENV) or NODE_DAEMON
+    why = unanswered(address)
+    if why is not None and args.server:
+        raise InputError(f"--server {address}: {why}; start one with `segue-renderd serve`, or drop --server")
+    if why is not None:
+        cli._say(f"segue: chunk {args.chunk}: rendering in this process ({why} at {address})")
+        return None
+    cli._say(f"segue: chunk {args.chunk}: rendering on segue-renderd at {address} (its engine stays loaded "
+             "between tasks)")
+    return address
+
+
 def _ranges(ranges: list[list[int]]) -> str:
-    shown = [f"{lo + 1}-{hi}" for lo, hi in ranges[:4]]
+    shown = [f"{lo + 1}-{hi}" if hi > lo else "none" for lo, hi in ranges[:4]]
     return "frames " + ", ".join(shown) + (", ..." if len(ranges) > 4 else "")
 
 

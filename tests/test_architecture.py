@@ -89,7 +89,7 @@ def test_no_arrow_points_back(package: str) -> None:
 #: what the daemon may use of the engine: its packages' public surfaces, never a pipeline's internals
 PUBLIC_CORE = {f"segue.{name}" for name in (
     "core", "core.errors", "core.engine", "core.transition", "core.retime", "core.media", "core.color",
-    "core.conform", "core.limits", "core.allocator", "core.model.infer")}
+    "core.conform", "core.limits", "core.allocator", "core.model.infer", "core.farm")}
 
 
 def test_the_daemon_uses_only_the_engines_public_modules() -> None:

@@ -187,6 +187,7 @@ BENCHMARK = "needs ../shared/data, the benchmark folder beside a clone (data a u
 FOOTAGE = "needs third-party footage unpacked from Debian packages (the block's apt-get lines), or cases cut from it"
 TRAINING = "trains for hours (configs/flow.toml: 8,000 steps, ~2 hours on 2 cores)"
 MODEL = "needs a checkpoint or an exported model of an hours-long training run"
+FARM_BENCH = "a benchmark: an hour of CPU on 1080p clips the user makes (docs/farm.md describes them)"
 DOWNLOADS = ("downloads wheels for four platforms from the package index into the checkout's dist/ and build/; "
              "tests/plugins/blender/test_blender_build.py builds the zip into a temporary folder")
 
@@ -232,6 +233,10 @@ NOT_RUN = {
     "python -m segue.training.heldout runs/flow/checkpoints/step_0008000.pt --config configs/flow.toml": MODEL,
     "python -m segue.training.heldout runs/fine-more/checkpoints/step_0002500.pt --config configs/flow.toml": MODEL,
     "python plugins/blender/build_extension.py": DOWNLOADS,
+    "python bench/bench_farm.py city_20s_1080p.mp4 ...": FARM_BENCH,
+    "python bench/bench_farm.py city_2min_1080p.mp4 ...": FARM_BENCH,
+    "python bench/bench_farm.py core/assets/demo/take_a.mp4 --fps 50 --warm 8 --model auto": (
+        "a benchmark (a minute of timing runs); tests/renderd/test_farm_chunks.py renders chunks on a warm daemon"),
 }
 
 

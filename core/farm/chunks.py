@@ -19,12 +19,13 @@ MAX_CHUNKS = 10000
 
 def split(total: int, chunks: int) -> list[range]:
     """``total`` output frames in ``chunks`` contiguous ranges as even as can be (the first ones
-    one frame longer when it does not divide); never an empty range, so at most ``total``."""
+    one frame longer when it does not divide). With more chunks than frames the last ones are
+    empty: a farm runs the number of tasks its template says, and an empty one has nothing to do.
+    """
     if type(chunks) is not int or not 1 <= chunks <= MAX_CHUNKS:
         raise InputError(f"--chunks must be a whole number from 1 to {MAX_CHUNKS}, got {chunks!r}", field="chunks")
     if total < 1:
         raise ValueError("a job has at least one frame")
-    chunks = min(chunks, total)
     size, extra = divmod(total, chunks)
     bounds = [k * size + min(k, extra) for k in range(chunks + 1)]
     return [range(lo, hi) for lo, hi in zip(bounds, bounds[1:])]

@@ -100,7 +100,7 @@ def check_ranges(value: object, total: int) -> list[range]:
     if ok:
         ranges = [range(lo, hi) for lo, hi in value]
         ok = ranges[0].start == 0 and ranges[-1].stop == total and all(
-            len(r) > 0 and (i == 0 or r.start == ranges[i - 1].stop) for i, r in enumerate(ranges))
+            r.stop >= r.start and (i == 0 or r.start == ranges[i - 1].stop) for i, r in enumerate(ranges))
     if not ok:
         raise InputError("the farm plan's chunk list is damaged: run `segue farm plan` again")
     return ranges

@@ -96,7 +96,7 @@ def _open(spec: RetimeSpec, chunks: int, engine) -> _Opened:
         raise InputError(f"{work.path}: the plan was made for {content.get('frames')} output frames, this job has "
                          f"{plan.frame_count}: run `segue farm plan` again")
     ranges = check_ranges(content.get("chunks"), plan.frame_count)
-    if len(ranges) != min(chunks, plan.frame_count):
+    if len(ranges) != chunks:
         raise InputError(f"the job was planned in {len(ranges)} chunks, not {chunks}: give the plan's --chunks",
                          field="chunks")
     return _Opened(job, key, work, plan, found, runs, ranges)
@@ -115,7 +115,9 @@ def render_retime_chunk(spec: RetimeSpec, chunks: int, chunk: int, engine=None,
     if done is not None and _parts_present(opened, chunk, only):  # a rerun of the whole job resumes
         return done
     work.remove(record_name)  # from here on the chunk is not done until its record is written again
-    if job.target.kind == "sequence":
+    if not only:  # more chunks than frames: this one has none
+        sink = None
+    elif job.target.kind == "sequence":
         sink, _ = job.make_sink()
         sink.join(opened.key, only)
     else:
@@ -124,8 +126,9 @@ def render_retime_chunk(spec: RetimeSpec, chunks: int, chunk: int, engine=None,
         video = movie_format(job.target, job.source)
         sink = SegmentWriter(work.path / name, job.source.width, job.source.height, job.rates.out_fps,
                              video.bit_depth, work.ledger.recorder(name))
-    stats = stream.render(opened.plan, job.source, job.engine, sink, to_working=job.to_working,
-                          from_working=job.from_working, on_progress=on_progress, only=only)
+    stats = stream.RenderStats() if sink is None else stream.render(
+        opened.plan, job.source, job.engine, sink, to_working=job.to_working, from_working=job.from_working,
+        on_progress=on_progress, only=only)
     record = {"key": opened.key, "chunk": chunk, "frames": [only.start, only.stop], "copied": stats.copied,
               "held": stats.held, "synthesized": stats.synthesized, "confidences": stats.confidences,
               "seconds": stats.seconds, "engine_seconds": stats.engine_seconds}
@@ -141,7 +144,8 @@ def assemble_retime(spec: RetimeSpec, chunks: int, engine=None) -> dict:
     done = _assembled(work, job, opened.key)
     if done is not None:
         return done["report"]
-    stats = _merge(opened, [_chunk_stats(work, opened.key, k, r) for k, r in enumerate(opened.ranges, start=1)])
+    stats = _merge(opened, [_chunk_stats(work, opened.key, k, r) if _parts_present(opened, k, r) else None
+                            for k, r in enumerate(opened.ranges, start=1)])
     check_replaceable(job.target, spec.overwrite)
     sink, info = job.make_sink()
     if job.target.kind == "movie":
@@ -169,7 +173,7 @@ def _parts_present(opened: _Opened, chunk: int, frames: range) -> bool:
     """True if what chunk ``chunk`` wrote is all there and Segue's: its segment, or its frames."""
     target = opened.job.target
     if target.kind == "movie":
-        return opened.work.ledger.owns(segment_name(chunk))
+        return not frames or opened.work.ledger.owns(segment_name(chunk))
     ledger = Ledger(target.folder)
     return all(ledger.owns(target.frame_path(i + 1).name) for i in frames)
 
@@ -210,6 +214,8 @@ def _encode(opened: _Opened, sink) -> None:
     encoder.start()
     try:
         for k, frames in enumerate(opened.ranges, start=1):
+            if not frames:
+                continue
             path = work.path / segment_name(k)
             if not work.ledger.owns(path.name):
                 raise InputError(f"{path} is missing or not Segue's: render chunk {k} again, then assemble")

@@ -47,15 +47,19 @@ def _open(spec: TransitionSpec, chunks: int, engine) -> tuple[TransitionJob, Wor
     work = WorkFolder.open(work_folder(spec.out_dir))
     content = work.plan(KIND, job.portable_key)
     ranges = check_ranges(content.get("chunks"), spec.frames)
-    if len(ranges) != min(chunks, spec.frames):
+    if len(ranges) != chunks:
         raise InputError(f"the job was planned in {len(ranges)} chunks, not {chunks}: give the plan's --chunks",
                          field="chunks")
     return job, work, ranges
 
 
 def render_transition_chunk(spec: TransitionSpec, chunks: int, chunk: int, engine=None,
-                            on_frame: Callable[[FrameEvent], None] | None = None) -> dict:
-    """Render chunk ``chunk`` (1-based) of the planned job; return its record."""
+                            on_frame: Callable[[FrameEvent], None] | None = None,
+                            should_cancel: Callable[[], bool] | None = None) -> dict:
+    """Render chunk ``chunk`` (1-based) of the planned job; return its record.
+
+    ``on_frame`` and ``should_cancel`` as for `core.transition.render_transition`.
+    """
     job, work, ranges = _open(spec, chunks, engine)
     frames = check_chunk(chunk, ranges)
     name = chunk_record(chunk)
@@ -64,7 +68,9 @@ def render_transition_chunk(spec: TransitionSpec, chunks: int, chunk: int, engin
         return record
     work.remove(name)  # from here on the chunk is not done until its record is written again
     job.ledger.sweep_temporaries({job.names[i] for i in frames}.__contains__)
-    records = job.synthesize([i + 1 for i in frames], {}, lambda record: None, on_frame)
+    # more chunks than frames: an empty one has nothing to do (not even the correspondence)
+    records = job.synthesize([i + 1 for i in frames], {}, lambda record: None, on_frame,
+                             should_cancel) if frames else []
     record = {"key": job.portable_key, "chunk": chunk, "frames": [frames.start, frames.stop],
               "records": [asdict(r) for r in records], "correspondence": job.correspondence}
     work.write(name, record)
@@ -98,7 +104,7 @@ def _chunk_records(job: TransitionJob, record: dict | None, key: str,
     """A chunk record's frames, if it is this chunk's and every frame checks out (a file is input)."""
     if (record is None or record.get("key") != key or record.get("frames") != [frames.start, frames.stop]
             or not isinstance(record.get("records"), list) or len(record["records"]) != len(frames)
-            or not isinstance(record.get("correspondence"), dict)):
+            or not isinstance(record.get("correspondence"), dict if frames else (dict, type(None)))):
         return None
     out = []
     for i, item in zip(frames, record["records"]):

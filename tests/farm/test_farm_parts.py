@@ -26,7 +26,7 @@ from segue.core.transition import TransitionSpec
 @pytest.mark.parametrize("total,count", [(1, 1), (60, 7), (7, 7), (5, 9), (10000, 3), (61, 8)])
 def test_split_tiles_the_frames_evenly(total: int, count: int) -> None:
     ranges = chunks.split(total, count)
-    assert len(ranges) == min(total, count)
+    assert len(ranges) == count and sum(1 for r in ranges if r) == min(total, count)  # empty ones last
     assert [i for r in ranges for i in r] == list(range(total))
     sizes = [len(r) for r in ranges]
     assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
@@ -39,7 +39,7 @@ def test_split_refuses_a_bad_count(count) -> None:
         chunks.split(10, count)
 
 
-@pytest.mark.parametrize("damaged", [[], [[0, 5]], [[0, 5], [6, 10]], [[0, 5], [5, 5], [5, 10]], [[0, "5"], [5, 10]],
+@pytest.mark.parametrize("damaged", [[], [[0, 5]], [[0, 5], [6, 10]], [[0, 5], [5, 4], [4, 10]], [[0, "5"], [5, 10]],
                                      [[1, 10]], "0-10", [[0, 5, 7], [5, 10]]])
 def test_a_damaged_chunk_list_is_refused(damaged) -> None:
     with pytest.raises(InputError, match="damaged"):

@@ -72,8 +72,8 @@ def test_movie_chunks_equal_the_local_movie(tmp_path: Path, clip: Path, engine: 
     one = tmp_path / "one" / "take_50.mp4"
     farm_in_process(RetimeSpec(str(clip), str(one), fps="50", model=MODEL), 1, engine)
     seven = tmp_path / "seven" / "take_50.mp4"
-    plan = farm_in_process(RetimeSpec(str(clip), str(seven), fps="50", model=MODEL), 7, engine)
-    assert plan["target"]["frame_count"] == 60
+    report = farm_in_process(RetimeSpec(str(clip), str(seven), fps="50", model=MODEL), 7, engine)
+    assert report["target"]["frame_count"] == 60
 
     # the same seven chunks, out of order, by two processes at once (the console script, as a farm runs it)
     shuffled = tmp_path / "shuffled" / "take_50.mp4"
@@ -201,3 +201,24 @@ def test_a_rerun_keeps_a_rendered_chunk(tmp_path: Path, clip: Path) -> None:
     assert segue(*farm_args("render", clip, out, 2, "--chunk", "1")).returncode == 0
     again = stamps()
     assert again.keys() == kept.keys() and again["chunk_0001.json"] != kept["chunk_0001.json"]
+
+
+def test_assemble_refuses_a_chunk_whose_frames_are_gone(tmp_path: Path, clip: Path) -> None:
+    out = tmp_path / "frames"
+    assert segue(*farm_args("plan", clip, out, 2)).returncode == 0
+    for k in (1, 2):
+        assert segue(*farm_args("render", clip, out, 2, "--chunk", str(k))).returncode == 0
+    (out / "frame_000042.png").unlink()  # chunk 2's frame, gone after the chunk was done
+    assert_user_error(segue(*farm_args("assemble", clip, out, 2)), "1 of 2 chunks are not rendered", "chunk 2")
+    assert not (out / "retime.json").exists()
+
+
+def test_more_chunks_than_frames_gives_the_same_movie(tmp_path: Path, clip: Path, engine: Engine) -> None:
+    short = encode(pan(texture(), 3, dx=3, dy=1), tmp_path / "short.mp4")  # 3 frames: 6 at 50 fps
+    local = tmp_path / "local.mp4"
+    run_retime(RetimeSpec(str(short), str(local), fps="50", model=MODEL), engine=engine)
+    out = tmp_path / "farm" / "short.mp4"
+    report = farm_in_process(RetimeSpec(str(short), str(out), fps="50", model=MODEL), 9, engine,
+                             order=range(9, 0, -1))
+    assert report["target"]["frame_count"] == 6
+    assert out.read_bytes() == local.read_bytes()

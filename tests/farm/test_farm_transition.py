@@ -78,3 +78,14 @@ def test_cli_steps_and_their_refusals(tmp_path: Path) -> None:
                   "--a-out", "-2", "-q")
     assert local.returncode == 0
     same_folders(tmp_path / "local", out)
+
+
+def test_more_chunks_than_frames_leaves_the_last_ones_empty(tmp_path: Path) -> None:
+    engine = Engine("classic")
+    render_transition(TransitionSpec(A, B, 2, str(tmp_path / "local"), model="classic"), engine=engine)
+    spec = TransitionSpec(A, B, 2, str(tmp_path / "farm"), model="classic")
+    assert plan_transition(spec, 4, engine=engine)["chunks"] == [[0, 1], [1, 2], [2, 2], [2, 2]]
+    for k in (4, 3, 2, 1):  # a farm runs all four tasks; the empty ones do nothing
+        render_transition_chunk(spec, 4, k, engine=engine)
+    assemble_transition(spec, 4, engine=engine)
+    same_folders(tmp_path / "local", tmp_path / "farm")

@@ -465,7 +465,7 @@ def test_a_store_from_before_retimes_is_upgraded(tmp_path):
         assert old.kind == TRANSITION and old.output_stamp is None and old.spec == {"frames": 2}
     finally:
         store.close()
-    assert sqlite3.connect(tmp_path / "jobs.sqlite3").execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(tmp_path / "jobs.sqlite3").execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_watch_of_a_finished_retime_is_one_event(renderd, clip, allowed_root):

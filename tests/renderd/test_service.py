@@ -35,6 +35,10 @@ def test_capabilities_list_models_formats_and_limits(renderd, allowed_root):
     assert list(caps.conform_modes) == ["fit", "fill", "stretch"]
     assert caps.max_frames == 10000 and caps.workers == 2 and caps.version
     assert os.path.realpath(allowed_root) in caps.allow_roots
+    # what a farm submitter picks nodes by: this machine's cores and memory
+    assert caps.cpu_count == len(os.sched_getaffinity(0))
+    assert caps.memory_bytes == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") > 2**30
+    assert caps.max_pixels > 0
 
 
 def test_workers_share_the_cores_between_their_models(tmp_path):
