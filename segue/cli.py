@@ -329,6 +329,11 @@ def add_transition_arguments(t: argparse.ArgumentParser) -> None:
     t.add_argument("--a-out", type=int,
                    help="frame of A to leave from (0-based, negative from the end; default -1, the last)")
     t.add_argument("--b-in", type=int, help="frame of B to arrive at (0-based; default 0, the first)")
+    add_transition_options(t)
+
+
+def add_transition_options(t: argparse.ArgumentParser) -> None:
+    """How a transition is rendered (model, format, colour, conform, previews): what cuts of a batch share."""
     t.add_argument("--model", default="auto", help=MODEL_HELP)
     t.add_argument("--format", choices=("png", "exr", "tiff"), default="png", help="output format (default png)")
     t.add_argument("--colorspace-a",
@@ -451,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from segue.farm_cli import add_farm_parser
 
-    add_farm_parser(sub, _Parser, add_retime_arguments, add_transition_arguments)
+    add_farm_parser(sub, _Parser, add_retime_arguments, add_transition_arguments, add_transition_options)
     return p
 
 

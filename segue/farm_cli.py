@@ -3,6 +3,7 @@
     segue farm plan|render|assemble retime INPUT (--fps F|--factor X|--slowmo N) -o OUTPUT --chunks N [--chunk K]
     segue farm plan|render|assemble transition CLIP_A CLIP_B --frames N -o DIR --chunks N [--chunk K]
     segue farm openjd retime|transition ... --chunks N --bundle DIR
+    segue farm openjd cuts CUTS.json [--frames N] --chunks N --bundle DIR     (many transitions, one job)
     segue farm opencue retime|transition ... --chunks N --spec FILE.xml
 
 The steps take ``segue retime``'s and ``segue transition``'s own options (the same
@@ -11,8 +12,10 @@ parsers), so a farm template is the local command with a step in front.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 from segue.core.errors import InputError
@@ -30,7 +33,8 @@ STEPS = {
 }
 
 
-def add_farm_parser(sub, parser_class, add_retime_arguments, add_transition_arguments) -> None:
+def add_farm_parser(sub, parser_class, add_retime_arguments, add_transition_arguments,
+                    add_transition_options) -> None:
     """Add ``farm`` and its steps to the subcommands ``sub`` of `segue`'s parser."""
     farm = sub.add_parser("farm", help="render a retime or transition as chunks on a render farm (docs/farm.md)",
                           description="A farm job is three steps: plan (once), render (one task per chunk), "
@@ -64,6 +68,17 @@ def add_farm_parser(sub, parser_class, add_retime_arguments, add_transition_argu
             else:
                 p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
             p.set_defaults(func=run_farm)
+        if step == "openjd":
+            c = kinds.add_parser("cuts", help="many transitions (an editor's cuts) as one job")
+            c.add_argument("cuts", metavar="CUTS.json",
+                           help='a list of cuts: [{"clip_a": ..., "clip_b": ..., "out_dir": ..., "frames": 8, '
+                                '"a_out": -1, "b_in": 0}, ...] (frames, a_out and b_in optional)')
+            c.add_argument("--frames", type=int, help="frames of a cut that does not say (no default: each must)")
+            add_transition_options(c)
+            c.add_argument("--chunks", type=int, required=True, help="number of chunks each cut's frames are split in")
+            c.add_argument("--bundle", required=True, help="folder to write the job bundle in")
+            c.add_argument("--name", help="the job's name on the farm (default: Segue N transitions)")
+            c.set_defaults(func=run_farm_cuts)
 
 
 def run_farm(args: argparse.Namespace) -> int:
@@ -112,6 +127,77 @@ def run_farm(args: argparse.Namespace) -> int:
         if args.kind == "transition":
             cli._report_outcome(report)
     return cli.EXIT_OK
+
+
+_CUT_FIELDS = {"clip_a": str, "clip_b": str, "out_dir": str, "frames": int, "a_out": int, "b_in": int}
+
+
+def read_cuts(path: str, args: argparse.Namespace) -> list:
+    """The cuts of a CUTS.json file as `TransitionSpec`s sharing ``args``' options; `InputError`
+    naming the file, the cut and the field for anything else."""
+    from segue.core.transition import TransitionSpec
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.loads(f.read(16 * 2**20))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not a JSON list of cuts ({exc})") from None
+    if not isinstance(data, list) or not data or len(data) > 10000:
+        raise InputError(f'{path}: give a list of 1 to 10000 cuts, e.g. [{{"clip_a": "a.mov", "clip_b": "b.mov", '
+                         '"out_dir": "cut1", "frames": 8}]')
+    specs = []
+    for k, cut in enumerate(data, start=1):
+        where = f"{path}: cut {k}"
+        if not isinstance(cut, dict):
+            raise InputError(f"{where}: not an object with clip_a, clip_b, out_dir")
+        unknown = sorted(set(cut) - set(_CUT_FIELDS))
+        if unknown:
+            raise InputError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(_CUT_FIELDS)})")
+        values = {"frames": args.frames, "a_out": -1, "b_in": 0, **cut}
+        for name, kind in _CUT_FIELDS.items():
+            if values.get(name) is None:
+                raise InputError(f"{where}: {name} is missing" + (" (or give --frames)" if name == "frames" else ""))
+            if type(values[name]) is not kind:
+                raise InputError(f"{where}: {name} must be {'a whole number' if kind is int else 'text'}, "
+                                 f"got {values[name]!r}")
+        spec = TransitionSpec(**{n: values[n] for n in _CUT_FIELDS}, model=args.model, format=args.format,
+                              colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
+                              colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
+                              preview=not args.no_preview)
+        try:
+            spec.validate()
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        specs.append(spec)
+    folders = [os.path.realpath(spec.out_dir) for spec in specs]
+    twice = next((f for f in folders if folders.count(f) > 1), None)
+    if twice:
+        raise InputError(f"{path}: two cuts write to {twice}: give each its own out_dir")
+    return specs
+
+
+def run_farm_cuts(args: argparse.Namespace) -> int:
+    """``segue farm openjd cuts CUTS.json``: one Open Job Description job of many transitions."""
+    from segue.core.conform import output_size
+    from segue.core.farm import commands, openjd, split
+    from segue.core.media import open_clip
+
+    split(1, args.chunks)
+    specs = read_cuts(args.cuts, args)
+    sizes = [output_size(open_clip(s.clip_a).size, open_clip(s.clip_b).size) for s in specs]
+    width, height = max(sizes, key=lambda size: size[0] * size[1])
+    cuts = [{"clip_a": os.path.abspath(s.clip_a), "clip_b": os.path.abspath(s.clip_b),
+             "out_dir": os.path.abspath(s.out_dir), "frames": s.frames, "a_out": s.a_out, "b_in": s.b_in}
+            for s in specs]
+    # what the cuts share: their options but a cut's own (--frames N, --a-out, --b-in: task parameters)
+    shared = commands.transition_options(replace(specs[0], a_out=-1, b_in=0))[2:]
+    template = openjd.cuts_template(args.name or f"Segue {len(specs)} transitions", cuts, shared, args.chunks,
+                                    width, height)
+    written = openjd.write_bundle(args.bundle, template, {"Chunks": args.chunks})
+    _print_bundle(Path(args.bundle), written)
+    return 0
 
 
 def _daemon(args: argparse.Namespace) -> str | None:
@@ -182,13 +268,15 @@ def _openjd(args: argparse.Namespace, spec) -> int:
     values["Chunks"] = args.chunks
     template = openjd.job_template(_job_name(args, described[-1][1]), args.kind, paths, options, args.chunks,
                                    width, height)
-    written = openjd.write_bundle(args.bundle, template, values)
-    bundle = Path(args.bundle)
+    _print_bundle(Path(args.bundle), openjd.write_bundle(args.bundle, template, values))
+    return 0
+
+
+def _print_bundle(bundle: Path, written: list[Path]) -> None:
     print(f"job bundle written to {bundle}: {', '.join(p.name for p in written)}")
     print("render it on this machine: openjd run " + shlex.quote(str(bundle / "template.yaml")) +
           " --job-param " + shlex.quote(f"file://{bundle / 'params.json'}") + " --step Assemble --run-dependencies")
     print("submit it to Deadline Cloud: deadline bundle submit " + shlex.quote(str(bundle)))
-    return 0
 
 
 def _opencue(args: argparse.Namespace, spec) -> int:

@@ -163,6 +163,8 @@ RUNS = {
     FARM_CUT_BUNDLE: Run(("shotA.mov", "shotB.mov"), {"cut-bundle/template.yaml": 1}),
     "openjd run cut-bundle/template.yaml --job-param file://cut-bundle/params.json --step Assemble "
     "--run-dependencies": Run(("shotA.mov", "shotB.mov"), transition_outputs("cut", 12), first=(FARM_CUT_BUNDLE,)),
+    "segue farm openjd cuts cuts.json --frames 8 --chunks 2 --bundle cuts-bundle": Run(
+        ("shotA.mov", "shotB.mov", "cuts.json"), {"cuts-bundle/template.yaml": 1, "cuts-bundle/params.json": 1}),
     "segue farm opencue retime take.mov --fps 50 -o out/take_50.mp4 --chunks 8 --spec job.xml": Run(
         ("take.mov",), {"job.xml": 1}),
     # docs/training.md ("a 30-second smoke run": 14-16 s on 2 cores; it writes under ~/segue-runs and ~/.cache)
@@ -303,6 +305,9 @@ def user_files(tmp_path_factory) -> Path:
         write_exr(folder / f"shotA.{k + 1:04d}.exr" if k < 2 else folder / f"shotB_frames/frame.{k - 1:04d}.exr", frame)
         for held in (0, 1):
             shutil.copy(frame, folder / f"anim/shot.{2 * k + held + 1:04d}.png")
+    cuts = [{"clip_a": "shotA.mov", "clip_b": "shotB.mov", "out_dir": "cuts/1"},  # docs/farm.md's cut file
+            {"clip_a": "shotB.mov", "clip_b": "shotA.mov", "out_dir": "cuts/2", "frames": 12, "a_out": -3, "b_in": 2}]
+    (folder / "cuts.json").write_text(json.dumps(cuts))
     (folder / "configs").mkdir()
     shutil.copy(REPO / "configs" / "tiny.toml", folder / "configs" / "tiny.toml")
     return folder

@@ -12,6 +12,8 @@ A bundle is a folder:
 * ``parameter_values.yaml``: the same values in Deadline Cloud's job-bundle form.
 
 Running the ``Assemble`` step with ``--run-dependencies`` renders the whole job.
+`cuts_template` is the template of many transitions as one job: each step runs once per
+cut, the cuts' own values being task parameters.
 """
 from __future__ import annotations
 
@@ -64,43 +66,81 @@ def job_template(name: str, kind: str, paths: list[tuple[dict, str]], options: l
     positional argument, else its option (``-o``). ``options``: the rest of the command
     (`commands`); ``width`` x ``height``: the output's frame size (host requirements).
     """
-    def args(step: str) -> list[str]:
+    def argv(step: str) -> list[str]:
         out = ["farm", step, kind]
         for param, flag in paths:
             out += ([flag] if flag else []) + ["{{Param.%s}}" % param["name"]]
-        return [*out, *options, "--chunks", "{{Param.Chunks}}"]
+        return [*out, *options]
 
+    return _template(name, f"Segue {__version__} {kind}: plan, render in chunks, assemble (docs/farm.md)",
+                     [param for param, _ in paths], argv, chunks, width, height)
+
+
+#: a cut's own values in a template of many cuts: task parameter, type, command-line option
+CUT_PARAMETERS = (("ClipA", "PATH", ""), ("ClipB", "PATH", ""), ("OutputDir", "PATH", "-o"),
+                  ("Frames", "INT", "--frames"), ("AOut", "INT", "--a-out"), ("BIn", "INT", "--b-in"))
+
+
+def cuts_template(name: str, cuts: list[dict], options: list[str], chunks: int, width: int, height: int) -> dict:
+    """One job of many transitions (an editor's selected cuts): every step runs once per cut.
+
+    ``cuts``: per cut ``clip_a``, ``clip_b``, ``out_dir`` (absolute), ``frames``, ``a_out``,
+    ``b_in``; they become task parameters taken together (``(ClipA, ClipB, ...)``: cut k's
+    values go together), the render step's crossed with ``Chunk``. ``options``: what the
+    cuts share (`commands`, without ``--frames``). The largest output frame sets the host
+    requirements.
+    """
+    fields = {"ClipA": "clip_a", "ClipB": "clip_b", "OutputDir": "out_dir", "Frames": "frames", "AOut": "a_out",
+              "BIn": "b_in"}
+    per_cut = [{"name": n, "type": kind, "range": [cut[fields[n]] for cut in cuts]} for n, kind, _ in CUT_PARAMETERS]
+
+    def argv(step: str) -> list[str]:
+        out = ["farm", step, "transition"]
+        for param, _, flag in CUT_PARAMETERS:
+            out += ([flag] if flag else []) + ["{{Task.Param.%s}}" % param]
+        return [*out, *options]
+
+    return _template(name, f"Segue {__version__}: {len(cuts)} transitions, each planned, rendered in chunks and "
+                     "assembled (docs/farm.md)", [], argv, chunks, width, height, per_cut)
+
+
+def _template(name: str, description: str, params: list[dict], argv, chunks: int, width: int, height: int,
+              per_task: list[dict] | None = None) -> dict:
+    """Steps Plan -> Render (crossed with ``Chunk``) -> Assemble, each ``argv(step)`` plus the chunk options."""
     host = {"amounts": [{"name": "amount.worker.vcpu", "min": VCPUS},
                         {"name": "amount.worker.memory", "min": host_memory_mib(width, height)}]}
+    together = "(" + ", ".join(p["name"] for p in per_task or ()) + ")"
 
-    def step(step_name: str, step: str, after: str | None, extra: list[str] = ()) -> dict:
+    def step(step_name: str, step: str, after: str | None) -> dict:
         body = {"name": step_name}
         if after:
             body["dependencies"] = [{"dependsOn": after}]
+        spaces = list(per_task or ())
+        extra = ["--chunks", "{{Param.Chunks}}"]
         if step == "render":
-            body["parameterSpace"] = {"taskParameterDefinitions": [
-                {"name": "Chunk", "type": "INT", "range": "1-{{Param.Chunks}}"}]}
+            spaces.append({"name": "Chunk", "type": "INT", "range": "1-{{Param.Chunks}}"})
+            extra += ["--chunk", "{{Task.Param.Chunk}}"]
+        if spaces:
+            body["parameterSpace"] = {"taskParameterDefinitions": spaces}
+        if per_task:  # a cut's values go together (the default would cross them all)
+            body["parameterSpace"]["combination"] = together + (" * Chunk" if step == "render" else "")
         body["hostRequirements"] = host
         body["script"] = {"actions": {"onRun": {"command": "{{Param.SegueCommand}}",
-                                                "args": [*args(step), *extra, "--quiet"]}}}
+                                                "args": [*argv(step), *extra, "--quiet"]}}}
         return body
 
     return {
         "specificationVersion": SPECIFICATION,
         "name": name,
-        "description": f"Segue {__version__} {kind}: plan, render in chunks, assemble (docs/farm.md)",
+        "description": description,
         "parameterDefinitions": [
-            *(param for param, _ in paths),
+            *params,
             {"name": "Chunks", "type": "INT", "minValue": 1, "maxValue": MAX_CHUNKS, "default": chunks,
              "description": "Render tasks: the output frames are split into this many chunks"},
             {"name": "SegueCommand", "type": "STRING", "default": "segue",
              "description": "The segue command on the workers (a name on their PATH, or a full path)"},
         ],
-        "steps": [
-            step("Plan", "plan", None),
-            step("Render", "render", "Plan", ["--chunk", "{{Task.Param.Chunk}}"]),
-            step("Assemble", "assemble", "Render"),
-        ],
+        "steps": [step("Plan", "plan", None), step("Render", "render", "Plan"), step("Assemble", "assemble", "Render")],
     }
 
 

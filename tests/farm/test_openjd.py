@@ -137,3 +137,43 @@ def test_one_transition_template_renders_many_cuts(tmp_path: Path, clip: Path) -
                       "classic", "-q")
         assert local.returncode == 0, local.stderr
         same_folders(tmp_path / "local" / str(n), tmp_path / "cuts" / str(n))
+
+
+def test_many_cuts_as_one_job(tmp_path: Path, clip: Path) -> None:
+    cuts = [{"clip_a": A, "clip_b": B, "out_dir": str(tmp_path / "cuts" / "1"), "frames": 4},
+            {"clip_a": B, "clip_b": A, "out_dir": str(tmp_path / "cuts" / "2"), "a_out": -2, "b_in": 1},
+            {"clip_a": str(clip), "clip_b": A, "out_dir": str(tmp_path / "cuts" / "3")}]
+    (tmp_path / "cuts.json").write_text(json.dumps(cuts))
+    bundle = write_bundle("cuts", str(tmp_path / "cuts.json"), "--frames", "4", "--model", "classic",
+                          "--chunks", "3", "--bundle", str(tmp_path / "bundle"))  # 4 frames: chunk 3 of 3 is 1 frame
+    checked = openjd("check", bundle / "template.yaml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    render = yaml.safe_load((bundle / "template.yaml").read_text())["steps"][1]["parameterSpace"]
+    assert render["combination"] == "(ClipA, ClipB, OutputDir, Frames, AOut, BIn) * Chunk"
+    done = run_step(bundle, "Assemble", "--run-dependencies")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for n, cut in enumerate(cuts, start=1):
+        options = [f"--a-out={cut.get('a_out', -1)}", f"--b-in={cut.get('b_in', 0)}"]
+        local = segue("transition", cut["clip_a"], cut["clip_b"], "--frames", "4", *options, "-o",
+                      tmp_path / "local" / str(n), "--model", "classic", "-q")
+        assert local.returncode == 0, local.stderr
+        same_folders(tmp_path / "local" / str(n), tmp_path / "cuts" / str(n))
+
+
+@pytest.mark.parametrize("cuts,words", [
+    ("not json", ["not a JSON list"]),
+    ("[]", ["list of 1 to 10000 cuts"]),
+    ('[{"clip_a": "a.mov", "clip_b": "b.mov"}]', ["cut 1", "out_dir is missing"]),
+    ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": "8"}]', ["cut 1", "frames must be"]),
+    ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": 8, "speed": 2}]', ["unknown field 'speed'"]),
+    ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": 0}]', ["cut 1", "frames"]),
+    ('[{"clip_a": "a", "clip_b": "b", "out_dir": "o", "frames": 2}, {"clip_a": "a", "clip_b": "b", "out_dir": "o", '
+     '"frames": 2}]', ["two cuts write to"]),
+])
+def test_a_bad_cuts_file_is_refused_naming_the_cut(tmp_path: Path, cuts: str, words: list[str]) -> None:
+    from retime_clips import assert_user_error
+
+    (tmp_path / "cuts.json").write_text(cuts)
+    done = segue("farm", "openjd", "cuts", tmp_path / "cuts.json", "--chunks", "2", "--bundle", tmp_path / "b")
+    assert_user_error(done, str(tmp_path / "cuts.json"), *words)
+    assert not (tmp_path / "b").exists()
