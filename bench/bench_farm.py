@@ -11,7 +11,7 @@
    whole process group), then the same command runs again and finishes the job. Timed
    both ways: the wall time of the two sessions, and the sum of the chunks' own render
    times from their records (the killed half chunk is not in it).
-3. **Two workers**: ``--step Plan``, then two ``openjd run --step Render --tasks`` sessions
+3. **Two workers** (not with ``--one-worker``): ``--step Plan``, then two ``openjd run --step Render --tasks`` sessions
    at once (odd and even chunks), then ``--step Assemble``; timed.
 4. Both farm movies are compared with the local one byte for byte (every frame and the
    audio; the decoded frames are compared too), and the per-chunk overhead is measured:
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--work", default="farm-bench")
     parser.add_argument("--cuts", type=int, help="render this many jump cuts from one transition template instead")
     parser.add_argument("--warm", type=int, help="time this many chunks in-process and on a warm daemon instead")
+    parser.add_argument("--one-worker", action="store_true", help="skip the two-worker run (3.)")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     shutil.rmtree(work, ignore_errors=True)
@@ -200,6 +201,25 @@ def main() -> None:
     print(f"one worker: killed in chunk 3 after {killed_at:.1f} s, rerun {t_rerun:.1f} s; "
           f"chunks' own render time {chunk_seconds(one):.1f} s", flush=True)
 
+    movies = [one]
+    if not args.one_worker:
+        movies.append(two_workers(clip, work, args))
+    expected = local.read_bytes()
+    for movie in movies:
+        print(f"{movie.parent.name}: movie byte-identical to local: {movie.read_bytes() == expected}; "
+              f"decoded frames identical: {same_decoded_frames(movie, local)}", flush=True)
+
+    starts = [run([SEGUE, "--version"]) for _ in range(5)]
+    loads = [run([sys.executable, "-c", f"from segue.core.engine import Engine; Engine({args.model!r})"])
+             for _ in range(5)]
+    done_chunk = [run([SEGUE, "farm", "render", "retime", clip, "--fps", args.fps, "-o", str(one), "--model",
+                       args.model, "--chunks", str(args.chunks), "--chunk", "1", "-q"], stderr=subprocess.DEVNULL)
+                  for _ in range(5)]
+    print(f"per task (median of 5): process start {statistics.median(starts):.2f} s, python + engine load "
+          f"{statistics.median(loads):.2f} s, a task whose chunk is done {statistics.median(done_chunk):.2f} s")
+
+
+def two_workers(clip: str, work: Path, args: argparse.Namespace) -> Path:
     two = work / "two" / "out.mp4"
     bundle = bundle_for(clip, two, args, "bundle-two")
     started = time.perf_counter()
@@ -215,19 +235,7 @@ def main() -> None:
     t_two = time.perf_counter() - started
     print(f"two workers: {t_two:.1f} s (plan {t_plan:.1f}, render {t_render:.1f}, "
           f"assemble {t_two - t_plan - t_render:.1f}); chunks' own render time {chunk_seconds(two):.1f} s", flush=True)
-
-    expected = local.read_bytes()
-    for movie in (one, two):
-        print(f"{movie.parent.name}: movie byte-identical to local: {movie.read_bytes() == expected}; "
-              f"decoded frames identical: {same_decoded_frames(movie, local)}", flush=True)
-
-    starts = [run([SEGUE, "--version"]) for _ in range(5)]
-    loads = [run([sys.executable, "-c", f"from segue.core.engine import Engine; Engine({args.model!r})"])
-             for _ in range(5)]
-    done_chunk = [run([SEGUE, "farm", "render", "retime", clip, "--fps", args.fps, "-o", str(two), "--model",
-                       args.model, "--chunks", str(args.chunks), "--chunk", "1", "-q"]) for _ in range(5)]
-    print(f"per task (median of 5): process start {statistics.median(starts):.2f} s, python + engine load "
-          f"{statistics.median(loads):.2f} s, a task whose chunk is done {statistics.median(done_chunk):.2f} s")
+    return two
 
 
 if __name__ == "__main__":

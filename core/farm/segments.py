@@ -13,19 +13,16 @@ folder's ledger), like every file Segue writes.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from segue.core.media.encode import pipe_format, pipe_pixels
-from segue.core.media.ffmpeg import error_reason, find_ffmpeg, format_rate, input_args
+from segue.core.media.encode import PipeEncoder, pipe_format, pipe_pixels
+from segue.core.media.ffmpeg import error_reason, find_ffmpeg, format_rate, input_args, read_raw_frames
 
 
 def segment_name(chunk: int) -> str:
@@ -33,75 +30,33 @@ def segment_name(chunk: int) -> str:
     return f"chunk_{chunk:04d}.mkv"
 
 
-class SegmentWriter:
+class SegmentWriter(PipeEncoder):
     """A `core.retime.stream.Sink` writing one segment (see module docstring)."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, bit_depth: int,
                  before_replace: Callable[[str], None]) -> None:
-        self.path, self.width, self.height, self.fps = path, width, height, fps
-        self.bit_depth, self.before_replace = bit_depth, before_replace
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}.mkv")
-        self.frames = 0
-        self._proc: subprocess.Popen | None = None
-        self._log = None
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}.mkv")  # what a rerun sweeps
+        super().__init__(path, tmp, before_replace)
+        self.width, self.height, self.fps, self.bit_depth = width, height, fps, bit_depth
+
+    def command(self) -> list[str]:
+        return [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                "-f", "rawvideo", "-pix_fmt", pipe_format(self.bit_depth), "-s", f"{self.width}x{self.height}",
+                "-framerate", format_rate(self.fps), "-i", "pipe:0",
+                "-c:v", "ffv1", "-level", "3", "-f", "matroska", "file:" + os.path.abspath(self.tmp)]
 
     def exists(self, index: int) -> bool:
         return False
 
-    def _start(self) -> None:
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish/abort
-        cmd = [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", pipe_format(self.bit_depth), "-s", f"{self.width}x{self.height}",
-               "-framerate", format_rate(self.fps), "-i", "pipe:0",
-               "-c:v", "ffv1", "-level", "3", "-f", "matroska", "file:" + os.path.abspath(self.tmp)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
-
     def write(self, index: int, image: np.ndarray) -> None:
         if self._proc is None:
-            self._start()
-        assert self._proc is not None and self._proc.stdin is not None
-        try:
-            self._proc.stdin.write(pipe_pixels(image, self.bit_depth).tobytes())
-        except (BrokenPipeError, OSError):
-            self._fail()
-        self.frames += 1
+            self.start()
+        self.write_pixels(pipe_pixels(image, self.bit_depth))
 
     def finish(self) -> None:
         if self._proc is None:
             raise RuntimeError("a segment needs at least one frame")
-        assert self._proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self._proc.stdin.close()
-        if self._proc.wait() != 0:
-            self._fail()
-        with open(self.tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        self.before_replace(str(self.tmp))
-        os.replace(self.tmp, self.path)
-        self._close_log()
-
-    def abort(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
-        self._close_log()
-
-    def _fail(self) -> None:
-        assert self._proc is not None
-        self._proc.wait()
-        log = b""
-        if self._log is not None:
-            self._log.seek(0)
-            log = self._log.read()
-        self.abort()
-        raise RuntimeError(f"ffmpeg could not write {self.path}: {error_reason(log.decode('utf-8', 'replace'))}")
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        super().finish()
 
 
 def read_segment(path: Path, width: int, height: int, bit_depth: int) -> Iterator[np.ndarray]:
@@ -111,17 +66,9 @@ def read_segment(path: Path, width: int, height: int, bit_depth: int) -> Iterato
     frame_bytes = width * height * 3 * dtype.itemsize
     cmd = [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", *input_args(path),
            "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", fmt, "pipe:1"]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-        try:
-            assert proc.stdout is not None
-            while len(data := proc.stdout.read(frame_bytes)) == frame_bytes:
-                yield np.frombuffer(data, dtype).reshape(height, width, 3)
-            code = proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if code != 0:
-            log.seek(0)
-            raise RuntimeError(f"ffmpeg could not read {path}: {error_reason(log.read().decode('utf-8', 'replace'))}")
+
+    def failed(log: str, delivered: int) -> RuntimeError:
+        return RuntimeError(f"ffmpeg could not read {path} after {delivered} frames: {error_reason(log)}")
+
+    for data in read_raw_frames(cmd, frame_bytes, failed):
+        yield np.frombuffer(data, dtype).reshape(height, width, 3)

@@ -182,65 +182,32 @@ def pipe_pixels(frame: np.ndarray, bit_depth: int) -> np.ndarray:
     return data.astype(dtype)
 
 
-class MovieEncoder:
-    """Pipes frames to ffmpeg and produces the movie atomically (see module docstring).
+class PipeEncoder:
+    """An ffmpeg process that reads raw frames on its stdin and writes one file atomically.
 
-    ``before_replace`` is called with the finished temporary movie just before it is
-    renamed into place (the folder's ledger records it there, `core.ownership`).
-
-    Use: ``start()``, ``write(frame)`` per frame, then ``finish()``; ``abort()`` on any
-    failure or interruption (idempotent, also after ``finish``).
+    The file is written under the temporary name ``tmp`` and renamed to ``path`` by
+    `finish`, after ``before_replace`` (the folder's ledger, `core.ownership`) has seen the
+    complete file. Use: ``start()``, ``write_pixels(frame)`` per frame, ``finish()``;
+    ``abort()`` on any failure or interruption (idempotent, also after ``finish``).
+    Subclasses say what ffmpeg runs (`command`).
     """
 
-    def __init__(self, path: Path, muxer: str, width: int, height: int, fps: Fraction,
-                 video: VideoFormat, *, audio: AudioPlan | None = None, audio_source: str | None = None,
-                 video_offset: Fraction = Fraction(0),
-                 before_replace: Callable[[str], None] | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, tmp: Path, before_replace: Callable[[str], None] | None = None) -> None:
+        self.path, self.tmp = Path(path), Path(tmp)
         self.before_replace = before_replace
-        self.muxer = muxer
-        self.width, self.height = width, height
-        self.fps = fps
-        self.video = video
-        self.audio = audio or AudioPlan("none")
-        self.audio_source = audio_source
-        self.video_offset = video_offset
         self.frames = 0
-        self._pipe_fmt = pipe_format(video.bit_depth)
         self._proc: subprocess.Popen | None = None
         self._log = None
-        part = f".{self.path.stem}.segue-part-{os.getpid()}-{secrets.token_hex(3)}{self.path.suffix}"
-        self.tmp = self.path.parent / part
 
     def command(self) -> list[str]:
-        """The ffmpeg command line."""
-        cmd = [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", self._pipe_fmt, "-s", f"{self.width}x{self.height}",
-               "-framerate", format_rate(self.fps)]
-        if self.video_offset:
-            # Keep the video where it was relative to the audio (a stream that starts late).
-            cmd += ["-itsoffset", f"{float(self.video_offset):.6f}"]
-        cmd += ["-i", "pipe:0"]
-        if self.audio.mode != "none" and self.audio_source:
-            cmd += input_args(self.audio_source)  # the source movie, opened as every user file is
-        cmd += ["-map", "0:v:0", "-vf", encode_filters(self.video.colour, self.video.pix_fmt),
-                *self.video.args, "-fps_mode", "passthrough"]
-        if self.audio.mode != "none" and self.audio_source:
-            cmd += self.audio.args
-        if self.muxer in ("mp4", "mov"):
-            cmd += ["-movflags", "+faststart"]
-        return [*cmd, "-f", self.muxer, "file:" + os.path.abspath(self.tmp)]
+        """The ffmpeg command line (it writes to `tmp`)."""
+        raise NotImplementedError
 
     def start(self) -> None:
-        """Start ffmpeg (removing temporaries of dead earlier runs first)."""
-        clean_stale_parts(self.path)
+        """Start ffmpeg."""
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - ffmpeg writes its log there until finish/abort
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=self._log)
-
-    def write(self, frame: np.ndarray) -> None:
-        """Append one float32 ``(H, W, 3)`` R'G'B' frame in [0, 1] (clipped, rounded)."""
-        self.write_pixels(pipe_pixels(frame, self.video.bit_depth))
 
     def write_pixels(self, pixels: np.ndarray) -> None:
         """Append one frame already in the pipe's format (`pipe_pixels`)."""
@@ -252,7 +219,7 @@ class MovieEncoder:
         self.frames += 1
 
     def finish(self) -> None:
-        """Close the input, wait for ffmpeg and move the movie to its final name."""
+        """Close the input, wait for ffmpeg and move the file to its final name."""
         assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.close()
@@ -293,6 +260,61 @@ class MovieEncoder:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class MovieEncoder(PipeEncoder):
+    """Pipes frames to ffmpeg and produces the movie atomically (see module docstring).
+
+    ``before_replace`` is called with the finished temporary movie just before it is
+    renamed into place (the folder's ledger records it there, `core.ownership`).
+
+    Use: ``start()``, ``write(frame)`` per frame, then ``finish()``; ``abort()`` on any
+    failure or interruption (idempotent, also after ``finish``).
+    """
+
+    def __init__(self, path: Path, muxer: str, width: int, height: int, fps: Fraction,
+                 video: VideoFormat, *, audio: AudioPlan | None = None, audio_source: str | None = None,
+                 video_offset: Fraction = Fraction(0),
+                 before_replace: Callable[[str], None] | None = None) -> None:
+        path = Path(path)
+        part = f".{path.stem}.segue-part-{os.getpid()}-{secrets.token_hex(3)}{path.suffix}"
+        super().__init__(path, path.parent / part, before_replace)
+        self.muxer = muxer
+        self.width, self.height = width, height
+        self.fps = fps
+        self.video = video
+        self.audio = audio or AudioPlan("none")
+        self.audio_source = audio_source
+        self.video_offset = video_offset
+        self._pipe_fmt = pipe_format(video.bit_depth)
+
+    def command(self) -> list[str]:
+        """The ffmpeg command line."""
+        cmd = [find_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", self._pipe_fmt, "-s", f"{self.width}x{self.height}",
+               "-framerate", format_rate(self.fps)]
+        if self.video_offset:
+            # Keep the video where it was relative to the audio (a stream that starts late).
+            cmd += ["-itsoffset", f"{float(self.video_offset):.6f}"]
+        cmd += ["-i", "pipe:0"]
+        if self.audio.mode != "none" and self.audio_source:
+            cmd += input_args(self.audio_source)  # the source movie, opened as every user file is
+        cmd += ["-map", "0:v:0", "-vf", encode_filters(self.video.colour, self.video.pix_fmt),
+                *self.video.args, "-fps_mode", "passthrough"]
+        if self.audio.mode != "none" and self.audio_source:
+            cmd += self.audio.args
+        if self.muxer in ("mp4", "mov"):
+            cmd += ["-movflags", "+faststart"]
+        return [*cmd, "-f", self.muxer, "file:" + os.path.abspath(self.tmp)]
+
+    def start(self) -> None:
+        """Start ffmpeg (removing temporaries of dead earlier runs first)."""
+        clean_stale_parts(self.path)
+        super().start()
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one float32 ``(H, W, 3)`` R'G'B' frame in [0, 1] (clipped, rounded)."""
+        self.write_pixels(pipe_pixels(frame, self.video.bit_depth))
 
 
 def clean_stale_parts(path: Path) -> None:

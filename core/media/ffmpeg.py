@@ -24,8 +24,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -255,6 +256,31 @@ def run_ffmpeg(args: Sequence[str], *, loglevel: str = "error") -> tuple[bytes, 
     if proc.returncode != 0:
         raise FFmpegError(proc.returncode, error_reason(stderr), stderr)
     return proc.stdout, stderr
+
+
+def read_raw_frames(args: Sequence[str], frame_bytes: int,
+                    on_error: Callable[[str, int], Exception]) -> Iterator[bytes]:
+    """Run ffmpeg with ``args`` (raw frames to ``pipe:1``) and yield each frame's bytes.
+
+    If ffmpeg fails, raises ``on_error(log, frames delivered)``. Closing the generator
+    early stops ffmpeg; a trailing part frame is dropped.
+    """
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+        delivered = 0
+        try:
+            assert proc.stdout is not None
+            while len(data := proc.stdout.read(frame_bytes)) == frame_bytes:
+                delivered += 1
+                yield data
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if code != 0:
+            log.seek(0)
+            raise on_error(log.read().decode("utf-8", "replace"), delivered)
 
 
 def error_reason(stderr: str) -> str:

@@ -12,8 +12,6 @@ own: their rate is ``--input-fps`` (24 by default).
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -24,7 +22,7 @@ import cv2
 import numpy as np
 
 from segue.core.errors import InputError
-from segue.core.media.ffmpeg import error_reason, find_ffmpeg, input_args, refused_input
+from segue.core.media.ffmpeg import error_reason, find_ffmpeg, input_args, read_raw_frames, refused_input
 from segue.core.media.movie import MOVIE_EXTENSIONS
 from segue.core.media.probe import MovieInfo, probe_movie
 from segue.core.media.readers import open_clip
@@ -102,36 +100,20 @@ class Source:
                 "-vf", f"{skip}{scale},format={fmt}", "-fps_mode", "passthrough",
                 "-f", "rawvideo", "-pix_fmt", fmt, "pipe:1"]
         frame_bytes = width * height * 3 * dtype.itemsize
-        with tempfile.TemporaryFile() as log:
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-            delivered = 0
-            try:
-                assert proc.stdout is not None
-                while True:
-                    data = proc.stdout.read(frame_bytes)
-                    if len(data) < frame_bytes:
-                        break
-                    raw = np.frombuffer(data, dtype)
-                    if peak is None:  # planar G, B, R floats
-                        frame = np.ascontiguousarray(raw.reshape(3, height, width)[(2, 0, 1), :, :].transpose(1, 2, 0))
-                    else:
-                        frame = raw.reshape(height, width, 3).astype(np.float32)
-                        frame /= np.float32(peak)
-                    delivered += 1
-                    yield frame
-                code = proc.wait()
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-            if code != 0:
-                log.seek(0)
-                text = log.read().decode("utf-8", "replace")
-                refused = refused_input(self.path, text)  # the file changed since the probe
-                if refused is not None:
-                    raise refused
-                reason = error_reason(text)
-                raise InputError(f"{self.path}: frame {start + delivered}: cannot decode ({reason})")
+
+        def failed(log: str, delivered: int) -> InputError:
+            refused = refused_input(self.path, log)  # the file changed since the probe
+            return refused or InputError(f"{self.path}: frame {start + delivered}: cannot decode "
+                                         f"({error_reason(log)})")
+
+        for data in read_raw_frames(args, frame_bytes, failed):
+            raw = np.frombuffer(data, dtype)
+            if peak is None:  # planar G, B, R floats
+                yield np.ascontiguousarray(raw.reshape(3, height, width)[(2, 0, 1), :, :].transpose(1, 2, 0))
+            else:
+                frame = raw.reshape(height, width, 3).astype(np.float32)
+                frame /= np.float32(peak)
+                yield frame
 
 
 def _shrink(frame: np.ndarray, max_width: int) -> np.ndarray:
