@@ -48,7 +48,8 @@ def job_spec(name: str, commands: dict[str, str], chunks: int, width: int, heigh
         from outline.modules.shell import Shell
     except ImportError as exc:
         session.cleanup()
-        raise InputError(f"segue farm opencue needs OpenCue's PyOutline: pip install 'segue[farm]' ({exc})") from None
+        raise InputError("segue farm opencue needs OpenCue's PyOutline: pip install -e '.[farm]' in Segue's "
+                         f"checkout ({exc})") from None
     outline.config.set("outline", "session_dir", session.name)  # in case PyOutline was imported before
     try:
         memory = f"{host_memory_mib(width, height)}m"
