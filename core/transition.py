@@ -198,16 +198,25 @@ def _load_state(folder: Path, ledger: Ledger, key: str, names: list[str]) -> dic
     index = {name: k for k, name in enumerate(names, start=1)}
     done = {}
     for name, record in state["done"].items():
-        if name in index and isinstance(record, dict) and ledger.owns(name):
-            try:
-                frame = FrameRecord(**record)
-            except TypeError:
-                continue
-            numbers = (frame.t, frame.confidence, frame.seconds)
-            if (frame.file == name and type(frame.index) is int and frame.index == index[name]
-                    and all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers)):
-                done[name] = frame
+        frame = checked_record(record, index[name], name, ledger) if name in index else None
+        if frame is not None:
+            done[name] = frame
     return done
+
+
+def checked_record(item: object, number: int, name: str, ledger: Ledger) -> FrameRecord | None:
+    """``item`` (read from a file, so input like any other) as the record of frame ``number``,
+    file ``name``: None unless it is exactly such a `FrameRecord` and the frame is Segue's."""
+    if not isinstance(item, dict) or not ledger.owns(name):
+        return None
+    try:
+        frame = FrameRecord(**item)
+    except TypeError:
+        return None
+    numbers = (frame.t, frame.confidence, frame.seconds)
+    ok = (frame.file == name and type(frame.index) is int and frame.index == number
+          and all(type(v) in (int, float) and math.isfinite(v) for v in numbers))
+    return frame if ok else None
 
 
 def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:

@@ -462,17 +462,24 @@ class JobService:
         spec = RetimeSpec(**job.spec)
         retime.recheck_paths(spec, self.policy)
         if job.farm_chunk:
-            return self._render_retime_chunk(job, spec, engines, should_cancel, tally)
-        stamp = retime.output_stamp(spec)
-        if job.output_stamp is None:  # the first attempt: remember the output as it was before it
-            with self._lock:
-                self.store.update(job.id, output_stamp=stamp)
-            run = spec
+            chunks, chunk = job.farm_chunk
+
+            def render(engine: Engine, progress: retime.JobProgress) -> dict:
+                return render_retime_chunk(spec, chunks, chunk, engine=engine, on_progress=progress)
         else:
-            run = retime.attempt_spec(spec, job.output_stamp, stamp, progressed=job.frames_done > 0)
-            if not retime.writes_sequence(spec) and job.frames_done:  # a movie starts again from its first frame
+            stamp = retime.output_stamp(spec)
+            if job.output_stamp is None:  # the first attempt: remember the output as it was before it
                 with self._lock:
-                    self._change(job.id, frames_done=0, eta_seconds=None)
+                    self.store.update(job.id, output_stamp=stamp)
+                run = spec
+            else:
+                run = retime.attempt_spec(spec, job.output_stamp, stamp, progressed=job.frames_done > 0)
+                if not retime.writes_sequence(spec) and job.frames_done:  # a movie starts again from its first frame
+                    with self._lock:
+                        self._change(job.id, frames_done=0, eta_seconds=None)
+
+            def render(engine: Engine, progress: retime.JobProgress) -> dict:
+                return run_retime(run, engine=engine, on_progress=progress, on_stage=progress.stage)
 
         def report(done: int, total: int, eta: float | None, preview: str) -> None:
             with self._lock:
@@ -480,22 +487,7 @@ class JobService:
 
         progress = retime.JobProgress(spec, report, should_cancel)
         try:
-            return run_retime(run, engine=_engine(engines, spec.model, self.model_threads), on_progress=progress,
-                              on_stage=progress.stage)
-        finally:
-            tally.rendered = progress.rendered
-
-    def _render_retime_chunk(self, job: JobRow, spec: RetimeSpec, engines: dict[str, Engine], should_cancel,
-                             tally: _Tally) -> dict:
-        def report(done: int, total: int, eta: float | None, preview: str) -> None:
-            with self._lock:
-                self._change(job.id, frames_done=done, frames_total=total, eta_seconds=eta, preview_path=preview)
-
-        progress = retime.JobProgress(spec, report, should_cancel)
-        chunks, chunk = job.farm_chunk
-        try:
-            return render_retime_chunk(spec, chunks, chunk, engine=_engine(engines, spec.model, self.model_threads),
-                                       on_progress=progress)
+            return render(_engine(engines, spec.model, self.model_threads), progress)
         finally:
             tally.rendered = progress.rendered
 

@@ -74,6 +74,15 @@ class WorkFolder:
                              "options, or the sources changed since): run `segue farm plan` again")
         return plan
 
+    def write_plan(self, plan: dict, also_stale: tuple[str, ...] = ()) -> None:
+        """Write ``plan``; the chunk records of an earlier plan of another job or other chunks
+        (and ``also_stale``) are removed first: they prove nothing for this one."""
+        previous = self.read(PLAN) or {}
+        if previous.get("key") != plan["key"] or previous.get("chunks") != plan["chunks"]:
+            for name in (*(chunk_record(k) for k in range(1, len(plan["chunks"]) + 1)), *also_stale):
+                self.remove(name)
+        self.write(PLAN, plan)
+
     def remove(self, name: str) -> None:
         """Delete ``name`` if it is Segue's."""
         self.ledger.remove(name)
@@ -91,6 +100,23 @@ def chunk_record(chunk: int) -> str:
 def plan_header(kind: str, key: str) -> dict:
     """The fields every plan starts with."""
     return {"format": FORMAT, "version": VERSION, "kind": kind, "key": key}
+
+
+def planned_ranges(plan: dict, total: int, chunks: int) -> list[range]:
+    """The plan's chunk ranges of ``total`` frames, checked (`check_ranges`), if there are ``chunks``
+    of them; `InputError` naming ``--chunks`` otherwise."""
+    ranges = check_ranges(plan.get("chunks"), total)
+    if len(ranges) != chunks:
+        raise InputError(f"the job was planned in {len(ranges)} chunks, not {chunks}: give the plan's --chunks",
+                         field="chunks")
+    return ranges
+
+
+def not_rendered(missing: list[int], chunks: int) -> InputError:
+    """The assemble step's refusal when chunks ``missing`` (1-based) of ``chunks`` have no valid record."""
+    listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+    return InputError(f"{len(missing)} of {chunks} chunks are not rendered (or were stopped midway): "
+                      f"chunk {listed}; render them, then assemble again")
 
 
 def check_ranges(value: object, total: int) -> list[range]:

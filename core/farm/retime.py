@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from segue.core.errors import InputError
 from segue.core.farm.chunks import check_chunk, split, work_folder
-from segue.core.farm.parts import PLAN, WorkFolder, check_ranges, chunk_record, plan_header
+from segue.core.farm.parts import PLAN, WorkFolder, chunk_record, not_rendered, plan_header, planned_ranges
 from segue.core.farm.segments import SegmentWriter, read_segment, segment_name
 from segue.core.ownership import Ledger
 from segue.core.retime import stream
@@ -70,15 +70,9 @@ def plan_retime(spec: RetimeSpec, chunks: int, engine=None,
     if job.target.kind == "sequence":
         sink.expect(plan.frame_count)
     ranges = split(plan.frame_count, chunks)
-    work = WorkFolder.create(work_path)
-    previous = work.read(PLAN) or {}
     content = {**plan_header(KIND, key), "frames": plan.frame_count,
                "chunks": [[r.start, r.stop] for r in ranges], "analysis": found.as_dict()}
-    if previous.get("key") != key or previous.get("chunks") != content["chunks"]:
-        for k in range(1, len(ranges) + 1):  # records of another plan prove nothing for this one
-            work.remove(chunk_record(k))
-        work.remove(ASSEMBLED)
-    work.write(PLAN, content)
+    WorkFolder.create(work_path).write_plan(content, also_stale=(ASSEMBLED,))
     return content
 
 
@@ -95,11 +89,7 @@ def _open(spec: RetimeSpec, chunks: int, engine) -> _Opened:
     if content.get("frames") != plan.frame_count:
         raise InputError(f"{work.path}: the plan was made for {content.get('frames')} output frames, this job has "
                          f"{plan.frame_count}: run `segue farm plan` again")
-    ranges = check_ranges(content.get("chunks"), plan.frame_count)
-    if len(ranges) != chunks:
-        raise InputError(f"the job was planned in {len(ranges)} chunks, not {chunks}: give the plan's --chunks",
-                         field="chunks")
-    return _Opened(job, key, work, plan, found, runs, ranges)
+    return _Opened(job, key, work, plan, found, runs, planned_ranges(content, plan.frame_count, chunks))
 
 
 def render_retime_chunk(spec: RetimeSpec, chunks: int, chunk: int, engine=None,
@@ -192,9 +182,7 @@ def _chunk_stats(work: WorkFolder, key: str, chunk: int, frames: range) -> dict 
 def _merge(opened: _Opened, records: list[dict | None]) -> stream.RenderStats:
     missing = [k for k, r in enumerate(records, start=1) if r is None]
     if missing:
-        listed = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
-        raise InputError(f"{len(missing)} of {len(records)} chunks are not rendered (or were stopped midway): "
-                         f"chunk {listed}; render them, then assemble again")
+        raise not_rendered(missing, len(records))
     stats = stream.RenderStats()
     for r in records:
         stats.copied += r["copied"]

@@ -12,15 +12,20 @@
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from segue.core.errors import InputError
 from segue.core.farm.chunks import check_chunk, split, work_folder
-from segue.core.farm.parts import PLAN, WorkFolder, check_ranges, chunk_record, plan_header
-from segue.core.transition import FrameEvent, FrameRecord, TransitionJob, TransitionSpec, open_transition
+from segue.core.farm.parts import WorkFolder, chunk_record, not_rendered, plan_header, planned_ranges
+from segue.core.transition import (
+    FrameEvent,
+    FrameRecord,
+    TransitionJob,
+    TransitionSpec,
+    checked_record,
+    open_transition,
+)
 
 KIND = "transition"
 
@@ -32,25 +37,15 @@ def plan_transition(spec: TransitionSpec, chunks: int, engine=None) -> dict:
     job.claim()
     key = job.portable_key
     ranges = split(spec.frames, chunks)
-    work = WorkFolder.create(work_folder(spec.out_dir))
-    previous = work.read(PLAN) or {}
     content = {**plan_header(KIND, key), "frames": spec.frames, "chunks": [[r.start, r.stop] for r in ranges]}
-    if previous.get("key") != key or previous.get("chunks") != content["chunks"]:
-        for k in range(1, len(ranges) + 1):  # records of another plan prove nothing for this one
-            work.remove(chunk_record(k))
-    work.write(PLAN, content)
+    WorkFolder.create(work_folder(spec.out_dir)).write_plan(content)
     return content
 
 
 def _open(spec: TransitionSpec, chunks: int, engine) -> tuple[TransitionJob, WorkFolder, list[range]]:
     job = open_transition(spec, engine)
     work = WorkFolder.open(work_folder(spec.out_dir))
-    content = work.plan(KIND, job.portable_key)
-    ranges = check_ranges(content.get("chunks"), spec.frames)
-    if len(ranges) != chunks:
-        raise InputError(f"the job was planned in {len(ranges)} chunks, not {chunks}: give the plan's --chunks",
-                         field="chunks")
-    return job, work, ranges
+    return job, work, planned_ranges(work.plan(KIND, job.portable_key), spec.frames, chunks)
 
 
 def render_transition_chunk(spec: TransitionSpec, chunks: int, chunk: int, engine=None,
@@ -93,8 +88,7 @@ def assemble_transition(spec: TransitionSpec, chunks: int, engine=None) -> dict:
             records += chunk[0]
             correspondence = correspondence or chunk[1]
     if missing:
-        raise InputError(f"{len(missing)} of {len(ranges)} chunks are not rendered (or were stopped midway): "
-                         f"chunk {', '.join(map(str, missing[:20]))}; render them, then assemble again")
+        raise not_rendered(missing, len(ranges))
     job.save_state({r.file: r for r in records})
     return job.finish(records, correspondence, started)
 
@@ -106,15 +100,5 @@ def _chunk_records(job: TransitionJob, record: dict | None, key: str,
             or not isinstance(record.get("records"), list) or len(record["records"]) != len(frames)
             or not isinstance(record.get("correspondence"), dict if frames else (dict, type(None)))):
         return None
-    out = []
-    for i, item in zip(frames, record["records"]):
-        try:
-            frame = FrameRecord(**item)
-        except TypeError:
-            return None
-        numbers = (frame.t, frame.confidence, frame.seconds)
-        if (frame.index != i + 1 or frame.file != job.names[i] or not job.ledger.owns(frame.file)
-                or not all(type(v) in (int, float) and math.isfinite(v) for v in numbers)):
-            return None
-        out.append(frame)
-    return out, record["correspondence"]
+    out = [checked_record(item, i + 1, job.names[i], job.ledger) for i, item in zip(frames, record["records"])]
+    return None if None in out else (out, record["correspondence"])

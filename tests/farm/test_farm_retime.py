@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from retime_clips import assert_user_error, encode, pan, segue, texture
+from test_farm_transition import product_files
 
 from segue.core.engine import Engine
 from segue.core.farm import assemble_retime, plan_retime, render_retime_chunk, work_folder
@@ -37,12 +38,6 @@ def clip(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     return Engine(MODEL)
-
-
-def product_files(folder: Path) -> dict[str, bytes]:
-    """What a user gets in ``folder`` (not Segue's bookkeeping: ledger, state, work folder)."""
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
-            if p.is_file() and not p.name.startswith(".")}
 
 
 def same_report(local: Path, farm: Path) -> None:

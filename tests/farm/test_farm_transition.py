@@ -21,6 +21,7 @@ A, B = str(DEMO / "take_a.mp4"), str(DEMO / "take_b.mp4")
 
 
 def product_files(folder: Path) -> dict[str, bytes]:
+    """What a user gets in ``folder`` (not Segue's bookkeeping: ledger, state, work folder)."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
 
 
