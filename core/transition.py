@@ -160,6 +160,31 @@ def _prepare(spec: TransitionSpec, colour: ColorManager) -> _Prepared:
                      cs_a, cs_b, cs_out, _output_depth(spec.format, clip_a, clip_b))
 
 
+@dataclass(frozen=True)
+class PlannedOutput:
+    """What a transition will write, known before it runs (a farm job's placeholders)."""
+
+    #: the frame files, in order (absolute paths in the output folder)
+    frames: list[str]
+    #: the OCIO colourspace the frames are written in
+    colorspace: str
+    width: int
+    height: int
+
+
+def planned_output(spec: TransitionSpec, colour: ColorManager | None = None) -> PlannedOutput:
+    """The frames ``spec`` renders, their colourspace and size, from the clips' headers.
+
+    `InputError` naming the clip, frame or colourspace for anything the render would refuse.
+    """
+    colour = colour or ColorManager(spec.ocio_config)
+    prep = _prepare(spec, colour)
+    width, height = output_size(prep.clip_a.size, prep.clip_b.size)
+    folder = os.path.abspath(spec.out_dir)
+    return PlannedOutput([os.path.join(folder, frame_name(k, spec.format)) for k in range(1, spec.frames + 1)],
+                         prep.colorspace_out, width, height)
+
+
 def _job_key(spec: TransitionSpec, prep: _Prepared, portable: bool = False) -> str:
     """Identity of a job's output: same key, same bytes (so finished frames may be kept).
 

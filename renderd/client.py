@@ -42,6 +42,8 @@ from ._proto import render_pb2_grpc
 
 FINAL_STATES = frozenset({pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED})
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+#: extra deadline a WriteFarmBundle call gets per cut (the daemon probes each cut's clips)
+FARM_SECONDS_PER_CUT = 2.0
 #: WatchJob is long-lived: a lost daemon shows up as failed pings, not a deadline
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 << 20),
                     ("grpc.keepalive_time_ms", 30_000), ("grpc.keepalive_timeout_ms", 10_000),
@@ -218,9 +220,8 @@ class RenderClient:
         was lost is not rendered twice. ``farm_chunk``: ``(chunks, chunk)`` to render only
         that chunk of the transition's planned farm job.
         """
-        message = spec if isinstance(spec, pb.TransitionSpec) else pb.TransitionSpec(
-            **{k: v for k, v in spec.items() if v is not None})
-        request = pb.SubmitTransitionRequest(idempotency_key=idempotency_key or uuid.uuid4().hex, spec=message)
+        request = pb.SubmitTransitionRequest(idempotency_key=idempotency_key or uuid.uuid4().hex,
+                                             spec=_transition_spec(spec))
         if farm_chunk:
             request.farm_chunk.chunks, request.farm_chunk.chunk = farm_chunk
         return self._call("SubmitTransition", request)
@@ -237,6 +238,19 @@ class RenderClient:
         if farm_chunk:
             request.farm_chunk.chunks, request.farm_chunk.chunk = farm_chunk
         return self._call("SubmitRetime", request)
+
+    def write_farm_bundle(self, cuts: list[pb.TransitionSpec | Mapping[str, Any]], chunks: int, bundle_dir: str,
+                          name: str = "") -> pb.WriteFarmBundleResponse:
+        """Write the job bundle that renders ``cuts`` on a render farm (docs/farm.md) into
+        ``bundle_dir`` (absolute, on the daemon's machine). The answer lists the files and,
+        per cut, the frame files the farm will write (placeholders until then).
+
+        The daemon opens every cut's clips to check them: the call's deadline grows with
+        the number of cuts.
+        """
+        request = pb.WriteFarmBundleRequest(chunks=chunks, bundle_dir=bundle_dir, name=name,
+                                            cuts=[_transition_spec(c) for c in cuts])
+        return self._call("WriteFarmBundle", request, timeout=self.timeout + FARM_SECONDS_PER_CUT * len(cuts))
 
     def get_job(self, job_id: str, view: int = pb.JOB_VIEW_FULL) -> pb.GetJobResponse:
         """A job and, by ``view`` (a `pb.JobView`), its report and every finished frame.
@@ -328,9 +342,9 @@ class RenderClient:
                                                      timeout=self.timeout, metadata=self._metadata))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
-    def _call(self, method: str, request: Any) -> Any:
+    def _call(self, method: str, request: Any, timeout: float | None = None) -> Any:
         rpc = getattr(self.stub, method)
-        return self._retrying(lambda: rpc(request, timeout=self.timeout, metadata=self._metadata))
+        return self._retrying(lambda: rpc(request, timeout=timeout or self.timeout, metadata=self._metadata))
 
     def _retrying(self, attempt: Callable[[], Any]) -> Any:
         for failure in range(self.retry.attempts):
@@ -341,6 +355,13 @@ class RenderClient:
                     raise RenderError.from_rpc(exc) from None
             time.sleep(self.retry.delay(failure))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _transition_spec(spec: pb.TransitionSpec | Mapping[str, Any]) -> pb.TransitionSpec:
+    """A message, or a dict of its fields (None: unset) as one."""
+    if isinstance(spec, pb.TransitionSpec):
+        return spec
+    return pb.TransitionSpec(**{k: v for k, v in spec.items() if v is not None})
 
 
 def _bad_request_field(error: grpc.RpcError) -> str | None:

@@ -30,6 +30,7 @@ from segue.renderd import logs
 from segue.renderd._proto import render_pb2 as pb
 from segue.renderd._proto import render_pb2_grpc
 from segue.renderd.errors import InvalidArgument, RequestError
+from segue.renderd.farm_bundle import write_farm_bundle
 from segue.renderd.jobs import Event, JobService, frames_page_token_after, page_token_after
 from segue.renderd.store import (
     CANCELLED,
@@ -42,6 +43,7 @@ from segue.renderd.store import (
     FrameRow,
     JobRow,
 )
+from segue.renderd.validation import MAX_NAME
 
 STATE_TO_PROTO = {QUEUED: pb.JOB_STATE_QUEUED, RUNNING: pb.JOB_STATE_RUNNING, SUCCEEDED: pb.JOB_STATE_SUCCEEDED,
                   FAILED: pb.JOB_STATE_FAILED, CANCELLED: pb.JOB_STATE_CANCELLED}
@@ -248,6 +250,16 @@ class RenderServicer(render_pb2_grpc.RenderServicer):
     @_unary
     def CancelJob(self, request: pb.CancelJobRequest, context: grpc.ServicerContext):
         return pb.CancelJobResponse(job=job_to_proto(self.jobs.cancel(request.job_id)))
+
+    @_unary
+    def WriteFarmBundle(self, request: pb.WriteFarmBundleRequest, context: grpc.ServicerContext):
+        if len(request.name) > MAX_NAME or "\x00" in request.name:
+            raise InvalidArgument(f"must be at most {MAX_NAME} characters, without NUL", "name")
+        files, planned = write_farm_bundle([spec_from_proto(c) for c in request.cuts], request.chunks,
+                                           request.bundle_dir, request.name, self.jobs.policy)
+        return pb.WriteFarmBundleResponse(files=files, cuts=[
+            pb.PlannedTransition(frame_paths=p.frames, colorspace=p.colorspace, width=p.width, height=p.height)
+            for p in planned])
 
     @_unary
     def ListJobs(self, request: pb.ListJobsRequest, context: grpc.ServicerContext):

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shlex
-from dataclasses import replace
 from pathlib import Path
 
 from segue.core.errors import InputError
@@ -72,7 +71,8 @@ def add_farm_parser(sub, parser_class, add_retime_arguments, add_transition_argu
             c = kinds.add_parser("cuts", help="many transitions (an editor's cuts) as one job")
             c.add_argument("cuts", metavar="CUTS.json",
                            help='a list of cuts: [{"clip_a": ..., "clip_b": ..., "out_dir": ..., "frames": 8, '
-                                '"a_out": -1, "b_in": 0}, ...] (frames, a_out and b_in optional)')
+                                '"a_out": -1, "b_in": 0}, ...] (frames, a_out, b_in, colorspace_a and colorspace_b '
+                                'optional)')
             c.add_argument("--frames", type=int, help="frames of a cut that does not say (no default: each must)")
             add_transition_options(c)
             c.add_argument("--chunks", type=int, required=True, help="number of chunks each cut's frames are split in")
@@ -129,12 +129,16 @@ def run_farm(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
-_CUT_FIELDS = {"clip_a": str, "clip_b": str, "out_dir": str, "frames": int, "a_out": int, "b_in": int}
+#: a cut's fields in CUTS.json: type, and whether it must be given (else the command's option)
+_CUT_FIELDS = {"clip_a": str, "clip_b": str, "out_dir": str, "frames": int, "a_out": int, "b_in": int,
+               "colorspace_a": str, "colorspace_b": str}
+_OPTIONAL = ("colorspace_a", "colorspace_b")
 
 
 def read_cuts(path: str, args: argparse.Namespace) -> list:
     """The cuts of a CUTS.json file as `TransitionSpec`s sharing ``args``' options; `InputError`
     naming the file, the cut and the field for anything else."""
+    from segue.core.farm.cuts import MAX_CUTS, check_cuts
     from segue.core.transition import TransitionSpec
 
     try:
@@ -144,9 +148,9 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
         raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise InputError(f"{path}: not a JSON list of cuts ({exc})") from None
-    if not isinstance(data, list) or not data or len(data) > 10000:
-        raise InputError(f'{path}: give a list of 1 to 10000 cuts, e.g. [{{"clip_a": "a.mov", "clip_b": "b.mov", '
-                         '"out_dir": "cut1", "frames": 8}]')
+    if not isinstance(data, list) or not data or len(data) > MAX_CUTS:
+        raise InputError(f'{path}: give a list of 1 to {MAX_CUTS} cuts, e.g. [{{"clip_a": "a.mov", '
+                         '"clip_b": "b.mov", "out_dir": "cut1", "frames": 8}]')
     specs = []
     for k, cut in enumerate(data, start=1):
         where = f"{path}: cut {k}"
@@ -155,15 +159,17 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
         unknown = sorted(set(cut) - set(_CUT_FIELDS))
         if unknown:
             raise InputError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(_CUT_FIELDS)})")
-        values = {"frames": args.frames, "a_out": -1, "b_in": 0, **cut}
+        values = {"frames": args.frames, "a_out": -1, "b_in": 0, "colorspace_a": args.colorspace_a,
+                  "colorspace_b": args.colorspace_b, **cut}
         for name, kind in _CUT_FIELDS.items():
             if values.get(name) is None:
+                if name in _OPTIONAL:
+                    continue
                 raise InputError(f"{where}: {name} is missing" + (" (or give --frames)" if name == "frames" else ""))
             if type(values[name]) is not kind:
                 raise InputError(f"{where}: {name} must be {'a whole number' if kind is int else 'text'}, "
                                  f"got {values[name]!r}")
         spec = TransitionSpec(**{n: values[n] for n in _CUT_FIELDS}, model=args.model, format=args.format,
-                              colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
                               colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
                               preview=not args.no_preview)
         try:
@@ -171,31 +177,20 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
         specs.append(spec)
-    folders = [os.path.realpath(spec.out_dir) for spec in specs]
-    twice = next((f for f in folders if folders.count(f) > 1), None)
-    if twice:
-        raise InputError(f"{path}: two cuts write to {twice}: give each its own out_dir")
+    try:
+        check_cuts(specs)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     return specs
 
 
 def run_farm_cuts(args: argparse.Namespace) -> int:
     """``segue farm openjd cuts CUTS.json``: one Open Job Description job of many transitions."""
-    from segue.core.conform import output_size
-    from segue.core.farm import commands, openjd, split
-    from segue.core.media import open_clip
+    from segue.core.farm import cuts, split
 
     split(1, args.chunks)
     specs = read_cuts(args.cuts, args)
-    sizes = [output_size(open_clip(s.clip_a).size, open_clip(s.clip_b).size) for s in specs]
-    width, height = max(sizes, key=lambda size: size[0] * size[1])
-    cuts = [{"clip_a": os.path.abspath(s.clip_a), "clip_b": os.path.abspath(s.clip_b),
-             "out_dir": os.path.abspath(s.out_dir), "frames": s.frames, "a_out": s.a_out, "b_in": s.b_in}
-            for s in specs]
-    # what the cuts share: their options but a cut's own (--frames N, --a-out, --b-in: task parameters)
-    shared = commands.transition_options(replace(specs[0], a_out=-1, b_in=0))[2:]
-    template = openjd.cuts_template(args.name or f"Segue {len(specs)} transitions", cuts, shared, args.chunks,
-                                    width, height)
-    written = openjd.write_bundle(args.bundle, template, {"Chunks": args.chunks})
+    written, _ = cuts.write_cuts_bundle(specs, args.chunks, args.bundle, args.name)
     _print_bundle(Path(args.bundle), written)
     return 0
 

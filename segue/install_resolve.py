@@ -2,9 +2,11 @@
 
 Two places, both per user:
 
-* the **entry** ``Segue Synthesize Transition.py`` goes into Resolve's Scripts/Edit folder,
-  which Resolve lists under Workspace > Scripts on the Edit page (Resolve's scripting
-  README, "Using a script"):
+* the **entries**, one file per menu item (``Segue Synthesize Transition.py``, ``Segue
+  Send Cuts to Render Farm.py``, ``Segue Import Farm Transitions.py``, all written from
+  the one entry script with its ``SEGUE_ACTION`` set), go into Resolve's Scripts/Edit
+  folder, which Resolve lists under Workspace > Scripts on the Edit page (Resolve's
+  scripting README, "Using a script"):
 
   - Linux: ``~/.local/share/DaVinciResolve/Fusion/Scripts/Edit``
   - macOS: ``~/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts/Edit``
@@ -19,7 +21,7 @@ Two places, both per user:
   - macOS: ``~/Library/Application Support/Segue/resolve``
   - Windows: ``%APPDATA%\\Segue\\resolve``
 
-The entry carries the package folder's path. Both are replaced atomically (written under
+Each entry carries the package folder's path. All are replaced atomically (written under
 a temporary name, then renamed), and only if they are Segue's own: a foreign file or
 folder in the way is an error unless ``--force``.
 """
@@ -40,10 +42,14 @@ _HERE = Path(__file__).resolve().parent
 PLUGIN_DIR = next((p for p in (_HERE / "plugins" / "resolve", _HERE.parent / "plugins" / "resolve") if p.is_dir()),
                   _HERE / "plugins" / "resolve")
 ENTRY_NAME = "Segue Synthesize Transition.py"
+#: the menu items, as the package names them (``segue_resolve.ACTIONS``): action -> entry file name
+ACTIONS = {"transition": ENTRY_NAME, "farm": "Segue Send Cuts to Render Farm.py",
+           "import": "Segue Import Farm Transitions.py"}
 ENTRY_MARKER = "# segue-resolve-entry"
 LIB_MARKER = ".segue-resolve-install.json"
 PACKAGE = "segue_resolve"
 _LIB_LINE = "SEGUE_LIB = None"
+_ACTION_LINE = 'SEGUE_ACTION = "transition"'
 
 
 class InstallError(Exception):
@@ -52,9 +58,10 @@ class InstallError(Exception):
 
 @dataclass(frozen=True)
 class Installed:
-    """What `install` wrote."""
+    """What `install` wrote: ``entry`` is the Synthesize Transition item, ``entries`` every item."""
 
     entry: Path
+    entries: tuple[Path, ...]
     lib: Path
     python: str
     replaced_foreign: bool
@@ -99,11 +106,11 @@ def install(dest: Path | None = None, lib: Path | None = None, *, settings: Mapp
     """
     dest = Path(dest).expanduser().resolve() if dest else default_scripts_dir()
     lib = Path(lib).expanduser().resolve() if lib else default_lib_dir()
-    entry = dest / ENTRY_NAME
-    foreign_entry = entry.exists() and not _is_our_entry(entry)
+    entries = {action: dest / name for action, name in ACTIONS.items()}
+    foreign = [e for e in entries.values() if e.exists() and not _is_our_entry(e)]
     foreign_lib = lib.exists() and any(lib.iterdir()) and not (lib / LIB_MARKER).is_file()
-    if foreign_entry and not force:
-        raise InstallError(f"{entry} exists and was not written by Segue; move it away or pass --force")
+    if foreign and not force:
+        raise InstallError(f"{foreign[0]} exists and was not written by Segue; move it away or pass --force")
     if foreign_lib and not force:
         raise InstallError(f"{lib} is not empty and was not written by Segue; choose another --lib or pass --force")
     if lib == dest or dest in lib.parents:
@@ -119,11 +126,22 @@ def install(dest: Path | None = None, lib: Path | None = None, *, settings: Mapp
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     dest.mkdir(parents=True, exist_ok=True)
+    for action, entry in entries.items():
+        _write_atomic(entry, entry_text(action, str(lib)))
+    return Installed(entries["transition"], tuple(entries.values()), lib, python, bool(foreign) or foreign_lib)
+
+
+def entry_text(action: str, lib: str | None) -> str:
+    """The entry script as the menu item ``action`` (`ACTIONS`), loading the package from ``lib``."""
     source = (PLUGIN_DIR / ENTRY_NAME).read_text(encoding="utf-8")
-    if source.count(_LIB_LINE) != 1:
-        raise InstallError(f"{PLUGIN_DIR / ENTRY_NAME}: expected one {_LIB_LINE!r} line")
-    _write_atomic(entry, source.replace(_LIB_LINE, f"SEGUE_LIB = {str(lib)!r}"))
-    return Installed(entry, lib, python, foreign_entry or foreign_lib)
+    for line in (_LIB_LINE, _ACTION_LINE):
+        if source.count(line) != 1:
+            raise InstallError(f"{PLUGIN_DIR / ENTRY_NAME}: expected one {line!r} line")
+    if lib is not None:
+        source = source.replace(_LIB_LINE, f"SEGUE_LIB = {lib!r}")
+    if action not in ACTIONS:
+        raise InstallError(f"unknown menu item {action!r} (known: {', '.join(ACTIONS)})")
+    return source.replace(_ACTION_LINE, f'SEGUE_ACTION = "{action}"')
 
 
 def _is_our_entry(path: Path) -> bool:
@@ -200,9 +218,9 @@ def _write_json(path: Path, data: object) -> None:
 
 def describe(result: Installed) -> str:
     """What to tell the user after installing."""
-    lines = [f"Resolve script: {result.entry}", f"Segue package:  {result.lib}",
-             ("In Resolve: Workspace > Scripts > Edit > Segue Synthesize Transition (restart Resolve if it is "
-              "not listed yet)."),
+    lines = [*(f"Resolve script: {entry}" for entry in result.entries), f"Segue package:  {result.lib}",
+             ("In Resolve: Workspace > Scripts > Edit > Segue Synthesize Transition, Segue Send Cuts to Render Farm "
+              "and Segue Import Farm Transitions (restart Resolve if they are not listed yet)."),
              "Start the render daemon first: segue-renderd serve",
              (f"Resolve's Python needs grpcio and protobuf: this environment's are used if Resolve runs Python "
               f"{result.python}; otherwise install them for Resolve's Python (see docs/resolve.md).")]

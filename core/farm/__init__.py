@@ -15,13 +15,15 @@ is byte for byte what the local command writes, whatever the number of chunks, t
 order or the processes that ran them; a chunk killed midway leaves nothing its rerun
 would not replace, and every step can run again. Modules: `chunks` (the split, where the
 parts go), `parts` (the work folder), `segments` (a movie chunk's lossless frames),
-`retime` and `transition` (the three steps of each), `openjd` (job bundles).
+`retime` and `transition` (the three steps of each), `openjd` (job bundles), `cuts`
+(many transitions as one job: an editor's cuts).
 """
 from __future__ import annotations
 
 from segue.core.farm.chunks import MAX_CHUNKS, split, work_folder
+from segue.core.farm.cuts import MAX_CUTS, write_cuts_bundle
 from segue.core.farm.retime import assemble_retime, plan_retime, render_retime_chunk
 from segue.core.farm.transition import assemble_transition, plan_transition, render_transition_chunk
 
-__all__ = ["MAX_CHUNKS", "assemble_retime", "assemble_transition", "plan_retime", "plan_transition",
-           "render_retime_chunk", "render_transition_chunk", "split", "work_folder"]
+__all__ = ["MAX_CHUNKS", "MAX_CUTS", "assemble_retime", "assemble_transition", "plan_retime", "plan_transition",
+           "render_retime_chunk", "render_transition_chunk", "split", "work_folder", "write_cuts_bundle"]

@@ -1,7 +1,15 @@
-"""Segue Synthesize Transition: DaVinci Resolve, Workspace > Scripts > Edit.
+"""Segue for DaVinci Resolve: Workspace > Scripts > Edit > Segue ...
 
-Park the playhead on a jump cut and run this: Segue asks for the number of frames, its
-render daemon (segue-renderd) synthesizes them, and they land on the track above the cut.
+This one file is every Segue menu item; SEGUE_ACTION says which (`segue install resolve`
+writes one copy per item):
+
+* "transition", Segue Synthesize Transition: park the playhead on a jump cut and run it;
+  Segue asks for the number of frames, its render daemon (segue-renderd) synthesizes them,
+  and they land on the track above the cut.
+* "farm", Segue Send Cuts to Render Farm: put a marker on each cut to send; the daemon
+  writes one render-farm job for all of them (docs/farm.md).
+* "import", Segue Import Farm Transitions: once the farm has rendered the job, its frames
+  land on the track above each cut.
 
 `segue install resolve` copies this file into Resolve's per-user Scripts/Edit folder and
 sets SEGUE_LIB below to the folder holding the ``segue_resolve`` package. Resolve runs
@@ -14,6 +22,7 @@ import os
 import sys
 
 SEGUE_LIB = None  # set by `segue install resolve`; None: the folder of this file (a source checkout)
+SEGUE_ACTION = "transition"  # set by `segue install resolve`: which menu item this file is
 
 
 def _segue_lib():
@@ -55,7 +64,7 @@ def _main():
         print(f"Segue: cannot load the segue_resolve package from {lib}: {exc}. "
               "Run `segue install resolve` again.")
         return None
-    return package.run(globals(), lib)
+    return package.run(globals(), lib, SEGUE_ACTION)
 
 
 SEGUE_OUTCOME = _main()

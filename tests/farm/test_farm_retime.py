@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from farm_runs import product_files
 from retime_clips import assert_user_error, encode, pan, segue, texture
-from test_farm_transition import product_files
 
 from segue.core.engine import Engine
 from segue.core.farm import assemble_retime, plan_retime, render_retime_chunk, work_folder

@@ -6,40 +6,15 @@ the job in the folder keeps every frame the farm wrote.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from farm_runs import A, B, same_folders
 from retime_clips import assert_user_error, segue
 
 from segue.core.engine import Engine
 from segue.core.farm import assemble_transition, plan_transition, render_transition_chunk
 from segue.core.transition import TransitionSpec, render_transition
-
-DEMO = Path(__file__).resolve().parents[2] / "core" / "assets" / "demo"
-A, B = str(DEMO / "take_a.mp4"), str(DEMO / "take_b.mp4")
-
-
-def product_files(folder: Path) -> dict[str, bytes]:
-    """What a user gets in ``folder`` (not Segue's bookkeeping: ledger, state, work folder)."""
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
-
-
-def comparable(report_path: Path) -> dict:
-    """transition.json without what records a run rather than the result (when, how long, where)."""
-    report = json.loads(report_path.read_text())
-    report.pop("created"), report.pop("timings"), report["output"].pop("folder")
-    for frame in report["frames"]:
-        frame.pop("seconds")
-    return report
-
-
-def same_folders(local: Path, farm: Path) -> None:
-    want, got = product_files(local), product_files(farm)
-    assert want.keys() == got.keys()
-    assert {"frame_0001.png", "preview.mp4", "preview_dissolve.mp4", "contact_sheet.png"} <= want.keys()
-    assert all(got[name] == data for name, data in want.items() if name != "transition.json")
-    assert comparable(local / "transition.json") == comparable(farm / "transition.json")
 
 
 @pytest.mark.parametrize("model", ["auto", "classic"])

@@ -9,43 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from farm_runs import SEGUE, A, B, openjd, run_step, same_folders
 from retime_clips import encode, pan, segue, texture
-from test_farm_transition import A, B, same_folders
 
 from segue.core.farm import work_folder
-
-BIN = Path(sys.executable).parent
-OPENJD = shutil.which("openjd", path=str(BIN)) or shutil.which("openjd")
-SEGUE = shutil.which("segue", path=str(BIN)) or shutil.which("segue")
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("openjd-clip")
     return encode(pan(texture(1), 24, dx=2, dy=2), folder / "take.mp4", audio_seconds=1.0)
-
-
-def openjd(*args: str, wait: bool = True):
-    assert OPENJD, "openjd-cli is installed with the test extra (pip install -e '.[test]')"
-    cmd = [OPENJD, *map(str, args)]
-    if not wait:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    return subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-
-
-def run_step(bundle: Path, step: str, *extra: str, params: Path | None = None):
-    return openjd("run", bundle / "template.yaml", "--job-param", f"file://{params or bundle / 'params.json'}",
-                  "--job-param", f"SegueCommand={SEGUE}", "--step", step, *extra)
 
 
 def write_bundle(*args: str) -> Path:
@@ -162,13 +141,13 @@ def test_many_cuts_as_one_job(tmp_path: Path, clip: Path) -> None:
 
 @pytest.mark.parametrize("cuts,words", [
     ("not json", ["not a JSON list"]),
-    ("[]", ["list of 1 to 10000 cuts"]),
+    ("[]", ["list of 1 to 1024 cuts"]),
     ('[{"clip_a": "a.mov", "clip_b": "b.mov"}]', ["cut 1", "out_dir is missing"]),
     ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": "8"}]', ["cut 1", "frames must be"]),
     ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": 8, "speed": 2}]', ["unknown field 'speed'"]),
     ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": 0}]', ["cut 1", "frames"]),
     ('[{"clip_a": "a", "clip_b": "b", "out_dir": "o", "frames": 2}, {"clip_a": "a", "clip_b": "b", "out_dir": "o", '
-     '"frames": 2}]', ["two cuts write to"]),
+     '"frames": 2}]', ["both write to"]),
 ])
 def test_a_bad_cuts_file_is_refused_naming_the_cut(tmp_path: Path, cuts: str, words: list[str]) -> None:
     from retime_clips import assert_user_error

@@ -7,13 +7,14 @@ from . import connection
 from .operator import (
     SEGUE_OT_check_daemon,
     SEQUENCER_OT_open_transition_contact_sheet,
+    SEQUENCER_OT_send_transitions_to_farm,
     SEQUENCER_OT_synthesize_transition,
     menu_draw,
 )
 from .preferences import SegueAddonPreferences
 
-CLASSES = (SegueAddonPreferences, SEQUENCER_OT_synthesize_transition, SEQUENCER_OT_open_transition_contact_sheet,
-           SEGUE_OT_check_daemon)
+CLASSES = (SegueAddonPreferences, SEQUENCER_OT_synthesize_transition, SEQUENCER_OT_send_transitions_to_farm,
+           SEQUENCER_OT_open_transition_contact_sheet, SEGUE_OT_check_daemon)
 MENUS = ("SEQUENCER_MT_strip", "SEQUENCER_MT_context_menu")
 
 

@@ -299,8 +299,10 @@ def preview_files(report: dict[str, Any], folder: str) -> tuple[dict[str, str], 
     return {k: p for k, p in found.items() if os.path.isfile(p)}, (before, after)
 
 
-def describe_error(error: Any, address: str) -> str:
-    """A `RenderError` as one sentence for the editor: what happened, what to do, details last."""
+def describe_error(error: Any, address: str, what: str = "the transition") -> str:
+    """A `RenderError` as one sentence for the editor: what happened, what to do, details last.
+
+    ``what``: what the daemon was asked for, as the refusal names it."""
     if error.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
         return (f"Segue's render daemon at {address} stopped answering: check that it is still running, then "
                 f"try again (details: {error.code}: {error.message})")
@@ -310,4 +312,4 @@ def describe_error(error: Any, address: str) -> str:
     if error.code == "PERMISSION_DENIED":
         return (f"Segue's render daemon may not use these files: {error.message}. Add their folders to its "
                 "--allow-root, or choose an Output Folder inside them")
-    return f"Segue's render daemon refused the transition: {error.message}"
+    return f"Segue's render daemon refused {what}: {error.message}"

@@ -180,6 +180,37 @@ def pick_pair(selected: Sequence[StripValues]) -> tuple[StripValues, StripValues
                   f"{a.right_handle}, {b.name!r} starts at {b.left_handle}; they must meet at a cut")
 
 
+def pick_cuts(selected: Sequence[StripValues]) -> list[tuple[StripValues, StripValues]]:
+    """Every cut between the selected strips, as (A, B) pairs in timeline order.
+
+    A cut is a selected movie or image strip ending exactly where another selected one
+    starts; other selected strips (sound, effects) are left out. Where several selected
+    strips start where A ends, the one on A's channel is A's B.
+
+    Raises:
+        Refusal: no selected strips meet at a cut, or it is ambiguous which strip follows one.
+    """
+    visual = [s for s in selected if s.kind in SUPPORTED_KINDS]
+    cuts = []
+    for a in visual:
+        following = [b for b in visual if b is not a and b.left_handle == a.right_handle]
+        if len(following) > 1:
+            following = [b for b in following if b.channel == a.channel]
+            if len(following) != 1:
+                raise Refusal(f"strip {a.name!r} meets several selected strips at frame {a.right_handle}: select "
+                              "only the strip that follows it")
+        if following:
+            cuts.append((a, following[0]))
+    incoming = [b.name for _, b in cuts]
+    twice = next((name for name in incoming if incoming.count(name) > 1), None)
+    if twice:
+        raise Refusal(f"several selected strips end where strip {twice!r} starts: select only the strip before it")
+    if not cuts:
+        raise Refusal(f"none of the {len(selected)} selected strips meet at a cut: select the movie or image "
+                      "strips on both sides of every cut to send")
+    return sorted(cuts, key=lambda cut: (cut[0].right_handle, cut[0].channel))
+
+
 def check_strip(strip: StripValues, scene_fps: float) -> None:
     """Refuse a strip whose frames this mapping cannot name exactly."""
     if strip.reversed:

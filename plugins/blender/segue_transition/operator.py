@@ -5,20 +5,23 @@ EXEC) the render runs synchronously and the call returns ``{'FINISHED'}`` with t
 added. From the Strip menu (INVOKE) a dialog asks for the settings, then the render runs
 modally: a timer updates the status bar, Esc cancels the daemon's job, and Blender stays
 usable. ``sequencer.open_transition_contact_sheet`` opens the contact sheet of the active
-Segue strip in the system's image viewer.
+Segue strip in the system's image viewer. ``sequencer.send_transitions_to_farm`` writes a
+render-farm job for every selected cut and adds placeholder strips (`farm`).
 
 Wording: every report says what happened and what to do in plain words; technical
 detail (a daemon's status, a model's technical name) comes last or in a tooltip.
 """
 from __future__ import annotations
 
+import os
 import traceback
 from typing import Any
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
 from . import connection, mapping, preferences, strips
+from .farm import FarmSend
 from .run import Outcome, TransitionRun
 
 FALLBACK_MODELS = ("auto", "classic")
@@ -28,6 +31,11 @@ FORMAT_DESCRIPTIONS = {
     "exr": "OpenEXR files, float and scene-linear: for a float or ACES pipeline",
     "tiff": "TIFF files, 8 or 16 bits like the clips (float for float clips)",
 }
+PLACEMENTS = ((mapping.CENTERED, "Centred on the Cut",
+               "Over the end of A and the start of B, like Morph Cut: from A's frame before the new frames to B's "
+               "frame after them"),
+              (mapping.BRIDGE, "Bridge Last and First Frames",
+               "From A's last to B's first visible frame; the strip starts at the cut, over the start of B"))
 TIMER_SECONDS = 0.2
 # Blender reads dynamic enum strings after the callback returns: keep them referenced.
 _items_alive: dict[str, list[tuple[str, str, str]]] = {}
@@ -71,13 +79,7 @@ class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
 
     frames: IntProperty(name="Frames", description="How many new frames to make between the two clips",
                         default=8, min=1, soft_max=48)
-    placement: EnumProperty(
-        name="Placement", default=mapping.CENTERED,
-        items=((mapping.CENTERED, "Centred on the Cut",
-                "Over the end of A and the start of B, like Morph Cut: from A's frame before the new frames "
-                "to B's frame after them"),
-               (mapping.BRIDGE, "Bridge Last and First Frames",
-                "From A's last to B's first visible frame; the strip starts at the cut, over the start of B")))
+    placement: EnumProperty(name="Placement", default=mapping.CENTERED, items=PLACEMENTS)
     model: EnumProperty(name="Model", description="How the new frames are made", items=_model_items)
     file_format: EnumProperty(name="Format", description="File type of the new frames", items=_format_items)
     add_preview: BoolProperty(
@@ -153,6 +155,56 @@ class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
         return {outcome.status}
 
 
+class SEQUENCER_OT_send_transitions_to_farm(bpy.types.Operator):
+    """Write a render-farm job for every selected cut, and add strips where its frames will land (Segue)"""
+
+    bl_idname = "sequencer.send_transitions_to_farm"
+    bl_label = "Send Transitions to Render Farm"
+    bl_options = {"UNDO"}  # noqa: RUF012 - Blender's class convention
+
+    directory: StringProperty(
+        name="Job Folder", subtype="DIR_PATH",
+        description="Where the farm job (template, parameters, README) and the cuts' frames go: a folder the "
+                    "farm's workers can reach")
+    frames: IntProperty(name="Frames", description="How many new frames to make at each cut", default=8, min=1,
+                        soft_max=48)
+    placement: EnumProperty(name="Placement", default=mapping.CENTERED, items=PLACEMENTS)
+    model: EnumProperty(name="Model", description="How the new frames are made", items=_model_items)
+    file_format: EnumProperty(name="Format", description="File type of the new frames", items=_format_items)
+    chunks: IntProperty(name="Tasks per Cut", default=1, min=1, soft_max=16,
+                        description="Render tasks each cut's frames are split into (more: more workers on one cut)")
+    job_name: StringProperty(name="Job Name", default="",
+                             description="The job's name on the farm (empty: Segue N transitions)")
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return SEQUENCER_OT_synthesize_transition.poll(context)
+
+    def invoke(self, context: Any, event: Any) -> set[str]:
+        context.window_manager.fileselect_add(self)  # the folder, with the settings beside it
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context: Any) -> set[str]:
+        try:
+            send = FarmSend.prepare(context, self.frames, self.placement, self.model, self.file_format,
+                                    self.directory)
+            answer = send.send(preferences.settings(context), self.chunks, self.job_name.strip())
+            added = send.place(answer)
+        except (mapping.Refusal, connection.ConnectionProblem) as exc:
+            self.report({"ERROR"}, f"Segue: {exc}")
+            return {"CANCELLED"}
+        except Exception as exc:  # noqa: BLE001 - a bug: the editor gets a message, the console the traceback
+            traceback.print_exc()
+            self.report({"ERROR"}, f"Segue: something went wrong inside the add-on ({type(exc).__name__}: {exc}); "
+                                   "the console has the details for a bug report")
+            return {"CANCELLED"}
+        readme = next((f for f in answer.files if os.path.basename(f) == "README.md"), send.bundle_dir)
+        self.report({"INFO"}, f"Segue: wrote the farm job for {len(added)} cut(s) to {send.bundle_dir}; {readme} "
+                              "says how to submit it. The new strips show the frames once the farm has rendered "
+                              "them (View > Refresh All)")
+        return {"FINISHED"}
+
+
 class SEQUENCER_OT_open_transition_contact_sheet(bpy.types.Operator):
     """Open the contact sheet of the active Segue strip: A's frame, the new frames with their confidence, B's frame"""
 
@@ -213,5 +265,7 @@ def menu_draw(menu: Any, context: Any) -> None:
     layout.operator_context = "INVOKE_DEFAULT"
     layout.operator(SEQUENCER_OT_synthesize_transition.bl_idname, text="Synthesize Transition",
                     icon="RENDER_ANIMATION")
+    layout.operator(SEQUENCER_OT_send_transitions_to_farm.bl_idname, text="Send Transitions to Render Farm…",
+                    icon="NETWORK_DRIVE")
     layout.operator(SEQUENCER_OT_open_transition_contact_sheet.bl_idname, text="Open Transition Contact Sheet",
                     icon="IMAGE_DATA")

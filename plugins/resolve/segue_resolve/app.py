@@ -18,38 +18,38 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import mapping
-from .daemon import Daemon, client_module, job_progress
+from .daemon import Daemon, client_module, job_progress, open_daemon
 from .dialogs import Choices, Done, make_dialogs
 from .errors import Refusal
-from .host import find_host, optional, prepare_client_imports
+from .host import find_host, optional
 from .resolve_timeline import (
     BIN_NAME,
     PlacementError,
     clip_source,
     current_timeline,
-    import_frames,
+    import_and_place,
     import_previews,
-    place,
     preferred_tracks,
     read_view,
+    timecode_at,
 )
-from .settings import Settings, default_render_root, load
-from .timecode import from_frames, to_frames
+from .settings import Settings, default_render_root
 
 PLACED, REFUSED, CANCELLED, FAILED = "placed", "refused", "cancelled", "failed"
 #: the preview movies of transition.json's "previews" that go into the bin (not the contact sheet)
 PREVIEW_KEYS = ("movie", "dissolve")
 
 
-def main(script_globals: Mapping[str, Any], lib_dir: str | None) -> str:
-    """Run once against the Resolve in ``script_globals``; returns the outcome."""
+def main(script_globals: Mapping[str, Any], lib_dir: str | None, flow: type | None = None) -> str:
+    """Run ``flow`` (default: `Flow`, one transition) once against the Resolve in
+    ``script_globals``; returns the outcome."""
     host = find_host(script_globals)
     dialogs = make_dialogs(host.fusion, host.bmd)
     try:
         if host.resolve is None:
             raise Refusal("Resolve not found", "Segue could not reach Resolve's scripting API. Run it from "
                           "Workspace > Scripts > Edit, or enable external scripting in Resolve's preferences.")
-        return Flow(host.resolve, dialogs, lib_dir).run()
+        return (flow or Flow)(host.resolve, dialogs, lib_dir).run()
     except Refusal as refusal:
         print(f"Segue: {refusal}")
         dialogs.message(refusal.title, refusal.message, refusal.detail)
@@ -86,14 +86,7 @@ class Flow:
         b = clip_source(view.items[cut.track][cut.b], "B")
         mapping.check_rates(a, b, view.rate)
 
-        try:
-            settings = load(self.lib_dir)
-        except ValueError as exc:
-            raise Refusal("Segue settings", str(exc)) from None
-        problem = prepare_client_imports(self.lib_dir)
-        if problem:
-            raise Refusal("Segue client", problem)
-        daemon = Daemon(settings)
+        settings, daemon = open_daemon(self.lib_dir)
         try:
             return self._render_and_place(project, view, cut, a, b, daemon, settings)
         finally:
@@ -135,12 +128,7 @@ class Flow:
         pattern = mapping.frames_pattern(folder, options.format)
         name = mapping.result_name(a, b)
         try:
-            imported = import_frames(media_pool, pattern, plan.frames, name)
-            try:
-                track, _ = place(media_pool, view, cut.track, imported, plan)
-            except PlacementError:
-                imported.undo(media_pool)
-                raise
+            track = import_and_place(media_pool, view, cut.track, pattern, name, plan)
         except PlacementError as exc:
             raise Refusal("Could not place the transition", f"Resolve did not take the frames; the timeline is "
                           f"as it was. The frames are in {folder}.", str(exc)) from None
@@ -162,8 +150,8 @@ class Flow:
     def _placed_lines(self, view: Any, cut: mapping.Cut, plan: mapping.Plan, track: int, name: str) -> list[str]:
         """Where the clip went, in the editor's terms: track, timecodes, placement, bin."""
         how = ("centred on the cut at" if plan.placement == mapping.CENTERED else "starting at the cut at")
-        return [f"{plan.frames} frames on track V{track}, from {_timecode(view, plan.record_start)} to "
-                f"{_timecode(view, plan.record_end - 1)} ({how} {_timecode(view, cut.frame)} on V{cut.track}).",
+        return [f"{plan.frames} frames on track V{track}, from {timecode_at(view, plan.record_start)} to "
+                f"{timecode_at(view, plan.record_end - 1)} ({how} {timecode_at(view, cut.frame)} on V{cut.track}).",
                 f"Media pool: \"{name}\" in the {BIN_NAME} bin."]
 
     def _previews(self, media_pool: Any, folder: str, report: dict[str, Any]) -> str:
@@ -188,22 +176,26 @@ class Flow:
 
     def _choices(self, view: Any, cut: mapping.Cut, a: mapping.ClipSource, b: mapping.ClipSource,
                  caps: Any, root: str) -> Choices:
-        limits = {p: min(mapping.max_frames(a, b, p), int(caps.max_frames) or 10_000) for p in mapping.PLACEMENTS}
-        placement = mapping.CENTERED if limits[mapping.CENTERED] >= 1 else mapping.BRIDGE
-        client = client_module()
-        names = list(caps.models) or [client.AUTO_MODEL]
-        formats = list(caps.formats) or ["png"]
-        cut_timecode = _timecode(view, cut.frame)
-        summary = (f"Cut at {cut_timecode} on V{cut.track}: A \"{a.name}\" into B \"{b.name}\". "
+        summary = (f"Cut at {timecode_at(view, cut.frame)} on V{cut.track}: A \"{a.name}\" into B \"{b.name}\". "
                    "The new frames go on the track above.")
-        return Choices(summary=summary, frames=min(mapping.DEFAULT_FRAMES, limits[placement]), limits=limits,
-                       placement=placement, models=names,
-                       model=client.AUTO_MODEL if client.AUTO_MODEL in names else names[0],
-                       formats=formats, format="png" if "png" in formats else formats[0],
-                       model_labels=client.model_labels(names), model_tips=[client.model_description(n) for n in names],
-                       render_folder=root, previews=False)
+        return choices(caps, summary, [(a, b)], root)
 
 
-def _timecode(view: Any, frame: int) -> str:
-    """The timeline timecode of record frame ``frame`` (counted from the playhead's timecode)."""
-    return from_frames(max(0, to_frames(view.playhead_timecode, view.rate) + frame - view.playhead), view.rate)
+def choices(caps: Any, summary: str, pairs: list[tuple[mapping.ClipSource, mapping.ClipSource]], folder: str,
+            chunks: int | None = None) -> Choices:
+    """The options dialog's offer for these cuts (``(A, B)`` each): the frame limits every cut
+    allows, the daemon's models and formats; ``chunks`` set: a render-farm job's."""
+    limits = {p: min([mapping.max_frames(a, b, p) for a, b in pairs] + [int(caps.max_frames) or 10_000])
+              for p in mapping.PLACEMENTS}
+    placement = mapping.CENTERED if limits[mapping.CENTERED] >= 1 else mapping.BRIDGE
+    client = client_module()
+    names = list(caps.models) or [client.AUTO_MODEL]
+    formats = list(caps.formats) or ["png"]
+    return Choices(summary=summary, frames=min(mapping.DEFAULT_FRAMES, limits[placement]), limits=limits,
+                   placement=placement, models=names,
+                   model=client.AUTO_MODEL if client.AUTO_MODEL in names else names[0],
+                   formats=formats, format="png" if "png" in formats else formats[0],
+                   model_labels=client.model_labels(names), model_tips=[client.model_description(n) for n in names],
+                   render_folder=folder, previews=False, chunks=chunks)
+
+

@@ -14,7 +14,8 @@ from types import ModuleType
 from typing import Any
 
 from .errors import Refusal
-from .settings import Settings
+from .host import prepare_client_imports
+from .settings import Settings, load
 
 #: connection check before any dialog: fail fast when nothing listens
 PROBE_ATTEMPTS = 2
@@ -45,6 +46,18 @@ def client_module() -> ModuleType:
         raise Refusal("Segue client", "Segue's client is not installed for Resolve's Python: run "
                       "`segue install resolve`.", str(exc)) from None
     return module
+
+
+def open_daemon(lib_dir: str | None) -> tuple[Settings, Daemon]:
+    """The settings and a `Daemon` for one run (close it when done); refuses what is not usable."""
+    try:
+        settings = load(lib_dir)
+    except ValueError as exc:
+        raise Refusal("Segue settings", str(exc)) from None
+    problem = prepare_client_imports(lib_dir)
+    if problem:
+        raise Refusal("Segue client", problem)
+    return settings, Daemon(settings)
 
 
 class Daemon:
@@ -84,6 +97,24 @@ class Daemon:
             return self.client.submit(dict(spec)).job
         except self.module.RenderError as exc:
             raise self.refusal(exc, spec) from None
+
+    def write_farm_bundle(self, specs: list[Mapping[str, object]], chunks: int, bundle_dir: str, name: str,
+                          labels: list[str]) -> Any:
+        """Have the daemon write the render-farm job of these transitions into ``bundle_dir``.
+
+        Returns its answer (the files, and per cut the frame files the farm will write). A
+        refusal about one cut names it by its ``labels`` entry (the cut's timecode and clips).
+        """
+        try:
+            return self.client.write_farm_bundle([dict(s) for s in specs], chunks, bundle_dir, name)
+        except self.module.RenderError as exc:
+            refusal = self.refusal(exc, {"out_dir": bundle_dir})
+            field = exc.field or ""
+            if field.startswith("cuts[") and "]" in field:
+                k = int(field[5:field.index("]")])
+                if 0 <= k < len(labels):
+                    refusal = Refusal(refusal.title, f"{labels[k]}: {refusal.message}", refusal.detail)
+            raise refusal from None
 
     def watch(self, job_id: str, on_job: Callable[[Any], None]) -> Any:
         """Follow the job to its final state, calling ``on_job`` with every update; returns it."""

@@ -34,13 +34,15 @@ Report = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Options:
-    """What the user chose; ``previews``: import the preview movies into the Segue bin."""
+    """What the user chose; ``previews``: import the preview movies into the Segue bin;
+    ``chunks``: render tasks per cut of a farm job."""
 
     frames: int
     placement: str
     model: str
     format: str
     previews: bool = False
+    chunks: int = 1
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class Choices:
 
     ``models`` are the daemon's technical names; ``model_labels`` what the menu shows for
     them and ``model_tips`` their tooltips (see `models`). ``render_folder`` is where the
-    frames will be written.
+    frames will be written. ``chunks`` set: the options of a render-farm job (tasks per cut
+    offered, ``render_folder`` is the job's folder; no previews to import).
     """
 
     summary: str
@@ -64,6 +67,12 @@ class Choices:
     model_tips: Sequence[str] = ()
     render_folder: str = ""
     previews: bool = False
+    chunks: int | None = None
+
+    @property
+    def farm(self) -> bool:
+        """True for a render-farm job's options."""
+        return self.chunks is not None
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class Done:
     title: str
     lines: Sequence[str]
     folder: str
+    folder_label: str = "Frames in"
 
 
 def progress_text(progress: dict[str, Any] | None) -> str:
@@ -146,7 +156,7 @@ class UIDialogs:
         window = self._window("SegueDoneWin", f"Segue: {result.title}", 120 + 30 * len(lines), [
             *lines,
             ui.HGroup({"Weight": 0}, [
-                ui.Label({"Text": "Frames in", "Weight": 0, "MinimumSize": [90, 0]}),
+                ui.Label({"Text": result.folder_label, "Weight": 0, "MinimumSize": [90, 0]}),
                 # a read-only field, so the path can be selected and copied
                 ui.LineEdit({"ID": "Folder", "Text": result.folder, "ReadOnly": True, "ToolTip": result.folder}),
             ]),
@@ -158,7 +168,8 @@ class UIDialogs:
         self._run(window, live)
 
     def ask_options(self, choices: Choices) -> Options | None:
-        """Frames, placement, model, format and previews; None if the user cancels."""
+        """Frames, placement, model, format and previews (a farm job: tasks per cut instead of
+        previews); None if the user cancels."""
         ui = self.ui
 
         def row(label: str, element: Any) -> Any:
@@ -167,7 +178,22 @@ class UIDialogs:
         models = list(choices.models)
         labels = list(choices.model_labels) or models
         tips = list(choices.model_tips) or [f"Technical name: {m}" for m in models]
-        window = self._window("SegueOptionsWin", "Segue: Synthesize Transition", 330, [
+        if choices.farm:
+            extra = [row("Tasks per cut", ui.SpinBox({
+                "ID": "Chunks", "Minimum": 1, "Maximum": 64, "Value": choices.chunks,
+                "ToolTip": "Render tasks each cut's frames are split into: more tasks, more farm workers on one cut"}))]
+            folder_tip = ("The job (template, parameters, a README of how to submit it) and every cut's frames go "
+                          "here: the farm's workers must reach this folder")
+        else:
+            extra = [ui.CheckBox({
+                "ID": "Previews", "Text": "Import previews into the Segue bin", "Checked": choices.previews,
+                "ToolTip": "Also import preview.mp4 (a few frames of A, the new frames, a few of B) and "
+                           "preview_dissolve.mp4 (the same with a plain dissolve), to compare. They are not placed "
+                           "on the timeline."})]
+            folder_tip = ("One folder per Resolve project. To change it: segue install resolve --output-root DIR, or "
+                          "output_root in the script's settings.json")
+        title = "Send Cuts to Render Farm" if choices.farm else "Synthesize Transition"
+        window = self._window("SegueOptionsWin", f"Segue: {title}", 330, [
             ui.Label({"ID": "Summary", "Text": choices.summary, "WordWrap": True, "Weight": 1}),
             row("Frames", ui.SpinBox({"ID": "Frames", "Minimum": 1,
                                       "Maximum": max(1, choices.limits[choices.placement]),
@@ -175,16 +201,13 @@ class UIDialogs:
             row("Placement", ui.ComboBox({"ID": "Placement"})),
             row("Model", ui.ComboBox({"ID": "Model"})),
             row("Format", ui.ComboBox({"ID": "Format"})),
-            row("Frames go to", ui.LineEdit({"ID": "RenderFolder", "Text": choices.render_folder, "ReadOnly": True,
-                                             "ToolTip": "One folder per Resolve project. To change it: "
-                                                        "segue install resolve --output-root DIR, or "
-                                                        "output_root in the script's settings.json"})),
-            ui.CheckBox({"ID": "Previews", "Text": "Import previews into the Segue bin", "Checked": choices.previews,
-                         "ToolTip": "Also import preview.mp4 (a few frames of A, the new frames, a few of B) and "
-                                    "preview_dissolve.mp4 (the same with a plain dissolve), to compare. They are "
-                                    "not placed on the timeline."}),
+            row("Job folder" if choices.farm else "Frames go to",
+                ui.LineEdit({"ID": "RenderFolder", "Text": choices.render_folder, "ReadOnly": True,
+                             "ToolTip": folder_tip})),
+            *extra,
             ui.HGroup({"Weight": 0}, [ui.Button({"ID": "Cancel", "Text": "Cancel"}),
-                                      ui.Button({"ID": "Synthesize", "Text": "Synthesize"})]),
+                                      ui.Button({"ID": "Synthesize",
+                                                 "Text": "Write Farm Job" if choices.farm else "Synthesize"})]),
         ])
         items = window.GetItems()
         items["Placement"].AddItems([PLACEMENT_LABELS[p] for p in PLACEMENTS])
@@ -220,7 +243,8 @@ class UIDialogs:
                        placement=PLACEMENTS[int(items["Placement"].CurrentIndex)],
                        model=models[int(items["Model"].CurrentIndex)],
                        format=list(choices.formats)[int(items["Format"].CurrentIndex)],
-                       previews=bool(items["Previews"].Checked))
+                       previews=not choices.farm and bool(items["Previews"].Checked),
+                       chunks=int(items["Chunks"].Value) if choices.farm else 1)
 
     def progress(self, title: str, work: Callable[[Report], Any], cancel: Callable[[], None]) -> tuple[Any, bool]:
         """Run ``work(report)`` on a worker thread behind a progress window with Cancel.
@@ -310,12 +334,13 @@ class ConsoleDialogs:
         """Print the result and the folder."""
         for line in result.lines:
             print(f"Segue: {line}")
-        print(f"Segue: frames in {result.folder}")
+        print(f"Segue: {result.folder_label.lower()} {result.folder}")
 
     def ask_options(self, choices: Choices) -> Options | None:
         """The defaults, announced."""
         print(f"Segue: {choices.summary} ({choices.frames} frames, {choices.placement})")
-        return Options(choices.frames, choices.placement, choices.model, choices.format, choices.previews)
+        return Options(choices.frames, choices.placement, choices.model, choices.format, choices.previews,
+                       choices.chunks or 1)
 
     def progress(self, title: str, work: Callable[[Report], Any], cancel: Callable[[], None]) -> tuple[Any, bool]:
         """Run ``work`` here, printing its progress; Ctrl-C cancels the job."""

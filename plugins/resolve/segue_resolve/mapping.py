@@ -267,6 +267,11 @@ def frames_pattern(out_dir: str, fmt: str) -> str:
     return os.path.join(out_dir, FRAME_PATTERN.format(ext="tif" if fmt == "tiff" else fmt))
 
 
+def frame_path(out_dir: str, fmt: str, index: int) -> str:
+    """The daemon's output frame ``index`` (1-based) in ``out_dir``."""
+    return os.path.join(out_dir, FRAME_PATTERN.format(ext="tif" if fmt == "tiff" else fmt) % index)
+
+
 def result_name(a: ClipSource, b: ClipSource) -> str:
     """The media pool name of the result: which two clips it joins."""
     return f"Segue {_stem(a.path)} to {_stem(b.path)}"

@@ -12,7 +12,9 @@ undocumented build may lack:
 * ``TimelineItem.GetSourceStartFrame()`` (19.0.2+), else ``GetLeftOffset()`` on older
   versions, reached through `host.optional`;
 * ``Timeline.GetCurrentVideoItem()`` to prefer the track the user is working on
-  (``Timeline.GetSelectedClips()`` would say more, but Resolve 20.0's README lacks it).
+  (``Timeline.GetSelectedClips()`` would say more, but Resolve 20.0's README lacks it);
+* ``Timeline.GetMarkers()``, ``GetMarkerCustomData()`` and ``UpdateMarkerCustomData()``
+  for the cuts sent to a render farm (documented since 16.2).
 
 Track and item indices are Resolve's: video tracks ``1 .. GetTrackCount("video")``,
 bottom to top. Nothing here changes Resolve until `import_frames`, `place` and
@@ -27,7 +29,7 @@ from typing import Any
 from .errors import Refusal
 from .host import optional
 from .mapping import ClipSource, Plan, Span, choose_track, sequence_path
-from .timecode import FrameRate, parse_rate, playhead_frame
+from .timecode import FrameRate, from_frames, parse_rate, playhead_frame, to_frames
 
 VIDEO = "video"
 BIN_NAME = "Segue"
@@ -101,6 +103,27 @@ def read_view(timeline: Any) -> TimelineView:
         if optional(timeline, "GetIsTrackLocked", VIDEO, track) is True:
             view.locked.append(track)
     return view
+
+
+def timecode_at(view: TimelineView, frame: int) -> str:
+    """The timeline timecode of record frame ``frame`` (counted from the playhead's timecode)."""
+    return from_frames(max(0, to_frames(view.playhead_timecode, view.rate) + frame - view.playhead), view.rate)
+
+
+def markers(timeline: Any) -> dict:
+    """The timeline's markers: frameId (an offset from ``GetStartFrame()``) -> information."""
+    found = optional(timeline, "GetMarkers")
+    return found if isinstance(found, dict) else {}
+
+
+def marker_data(timeline: Any, frame_id: Any) -> str:
+    """The ``customData`` of the marker at ``frame_id`` ("" if none)."""
+    return str(optional(timeline, "GetMarkerCustomData", frame_id) or "")
+
+
+def set_marker_data(timeline: Any, frame_id: Any, data: str) -> bool:
+    """Replace the ``customData`` of the marker at ``frame_id``; False if Resolve did not."""
+    return optional(timeline, "UpdateMarkerCustomData", frame_id, data) is True
 
 
 def preferred_tracks(view: TimelineView) -> list[int]:
@@ -277,6 +300,19 @@ def place(media_pool: Any, view: TimelineView, cut_track: int, imported: Importe
     if added:
         timeline.DeleteTrack(VIDEO, track)
     raise PlacementError(f"Resolve did not place {plan.frames} frames at frame {plan.record_start} on track V{track}.")
+
+
+def import_and_place(media_pool: Any, view: TimelineView, cut_track: int, pattern: str, name: str,
+                     plan: Plan) -> int:
+    """`import_frames` then `place` them above the cut; returns the track. On `PlacementError`
+    nothing stays behind (the import is undone too)."""
+    imported = import_frames(media_pool, pattern, plan.frames, name)
+    try:
+        track, _ = place(media_pool, view, cut_track, imported, plan)
+    except PlacementError:
+        imported.undo(media_pool)
+        raise
+    return track
 
 
 def _landed(timeline: Any, item: Any, track: int, plan: Plan) -> bool:

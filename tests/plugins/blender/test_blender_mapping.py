@@ -204,3 +204,27 @@ def test_output_folder_name_is_safe_and_unique():
     plan = mapping.plan_transition(movie("Take 1/ä"), movie("..B", start=13), 2, 25.0)
     assert mapping.output_folder_name(plan, "abcd") == "Take_1--B-f13-abcd"
     assert mapping.output_folder_name(plan) != mapping.output_folder_name(plan)
+
+
+# -- many cuts (send to a farm) --------------------------------------------------------
+
+
+def test_pick_cuts_finds_every_cut_in_timeline_order():
+    a, b, c = movie("A"), movie("B", start=13), movie("C", start=25)
+    other = movie("X", channel=3, start=25)
+    sound = StripValues(name="S", kind="SOUND", channel=2, content_start=1.0, left_handle=13, right_handle=40,
+                        content_duration=27)
+    assert mapping.pick_cuts([c, sound, other, a, b]) == [(a, b), (b, c)]  # B meets C on its channel, not X
+    assert mapping.pick_cuts([images("I", channel=4, start=40), movie("M", channel=4, start=42)]) == [
+        (images("I", channel=4, start=40), movie("M", channel=4, start=42))]
+
+
+@pytest.mark.parametrize("strips,message", [
+    ([movie("A"), movie("B", start=20)], "none of the 2 selected strips meet at a cut"),
+    ([movie("A")], "none of the 1 selected"),
+    ([movie("A"), movie("B", channel=2, start=13), movie("C", channel=3, start=13)], "meets several selected"),
+    ([movie("A"), movie("Z", channel=2), movie("B", channel=3, start=13)], "several selected strips end where"),
+])
+def test_pick_cuts_refuses_what_is_not_a_cut_or_is_ambiguous(strips, message):
+    with pytest.raises(Refusal, match=message):
+        mapping.pick_cuts(strips)

@@ -112,6 +112,18 @@ def undocumented_lookups(resolve: FakeResolve) -> set[tuple[str, str]]:
 # -- timecode (the fake's own arithmetic, independent of the script's) ------------------
 
 
+#: the marker colours of Resolve's marker menu
+MARKER_COLORS = ("Blue", "Cyan", "Green", "Yellow", "Red", "Pink", "Purple", "Fuchsia", "Rose", "Lavender", "Sky",
+                 "Mint", "Lemon", "Sand", "Cocoa", "Cream")
+
+
+def _offset(frame_id: Any) -> int | None:
+    """A marker position as the API takes it (an int, or a whole float such as GetMarkers' keys), else None."""
+    if isinstance(frame_id, bool) or not isinstance(frame_id, (int, float)) or frame_id != int(frame_id):
+        return None
+    return int(frame_id)
+
+
 def _rate(text: str) -> tuple[float, int, bool]:
     """(fps, timebase, drop_frame) from a timelineFrameRate setting ("25", "29.97 DF") [R20]."""
     drop = text.strip().upper().endswith("DF")
@@ -525,6 +537,8 @@ class FakeTimeline(_Api):
         self._locked = {t: [False] * len(v) for t, v in self._tracks.items()}
         self._playhead = self._start_frame
         self._unique_id = _unique_id()
+        #: frameId (offset from the timeline's start frame) -> the marker's information
+        self._markers: dict[int, dict[str, Any]] = {}
 
     def _valid(self, track_type: str, index: Any) -> bool:
         return track_type in self._tracks and isinstance(index, int) and 1 <= index <= len(self._tracks[track_type])
@@ -643,6 +657,47 @@ class FakeTimeline(_Api):
         self._playhead = self._start_frame + frames - _parse_timecode(self._start_timecode,
                                                                       self._settings["timelineFrameRate"])
         return True
+
+    def AddMarker(self, frameId: Any, color: str, name: str, note: str, duration: Any,
+                  customData: str | None = None) -> bool:
+        """[R20] Creates a new marker at given frameId position and with given marker information.
+
+        frameId is an offset from the timeline's start (GetMarkers' "timeline offset"). Stricter
+        than Resolve is known to be: False for a frame outside the timeline, one that already
+        has a marker, a colour Resolve's marker menu lacks, or a duration under one frame.
+        """
+        frame = _offset(frameId)
+        if frame is None or frame in self._markers or not 0 <= frame < self.GetEndFrame() - self._start_frame:
+            return False
+        if color not in MARKER_COLORS or not isinstance(duration, (int, float)) or duration < 1:
+            return False
+        self._markers[frame] = {"color": color, "duration": float(duration), "note": str(note), "name": str(name),
+                                "customData": str(customData or "")}
+        return True
+
+    def GetMarkers(self) -> dict:
+        """[R20] Returns a dict (frameId -> {information}) of all markers and dicts with their information.
+
+        Keys are floats, as in the README's example ({96.0: {'color': 'Green', ...}}).
+        """
+        return {float(frame): dict(info) for frame, info in sorted(self._markers.items())}
+
+    def GetMarkerCustomData(self, frameId: Any) -> str:
+        """[R20] Returns customData string for the marker at given frameId position ("" if none)."""
+        info = self._markers.get(_offset(frameId))
+        return info["customData"] if info else ""
+
+    def UpdateMarkerCustomData(self, frameId: Any, customData: str) -> bool:
+        """[R20] Updates customData (string) for the marker at given frameId position."""
+        info = self._markers.get(_offset(frameId))
+        if info is None or not isinstance(customData, str):
+            return False
+        info["customData"] = customData
+        return True
+
+    def DeleteMarkerAtFrame(self, frameNum: Any) -> bool:
+        """[R20] Deletes the timeline marker at the given frame number."""
+        return self._markers.pop(_offset(frameNum), None) is not None
 
     def GetCurrentVideoItem(self) -> FakeTimelineItem | None:
         """[R20] Returns the current video timeline item: here the topmost enabled one under the playhead."""
@@ -1181,6 +1236,10 @@ class Scene:
     def set_playhead(self, frame: int) -> None:
         self.timeline._playhead = frame
 
+    def add_marker(self, frame: int, color: str = "Blue", name: str = "Marker") -> None:
+        """An editor's marker at record frame ``frame`` (as pressing M there makes)."""
+        assert self.timeline.AddMarker(frame - self.start, color, name, "", 1)
+
     def snapshot(self) -> dict:
         """Everything a script could change: timelines (tracks, items, flags) and the media pool."""
         state: dict = {"timelines": [], "bins": []}
@@ -1193,7 +1252,7 @@ class Scene:
                 for t, tracks in timeline._tracks.items()} | {
                 "enabled": {t: list(v) for t, v in timeline._enabled.items()},
                 "locked": {t: list(v) for t, v in timeline._locked.items()},
-                "playhead": timeline._playhead})
+                "playhead": timeline._playhead, "markers": timeline.GetMarkers()})
         pool = self.project._media_pool
 
         def walk(folder: FakeFolder, path: str) -> None:

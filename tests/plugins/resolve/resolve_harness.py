@@ -21,18 +21,23 @@ FPS = "25.000"  # the demo takes: 25 fps, 12 frames each
 TAKE_FRAMES = 12
 
 
-def run_entry(scene: Scene, user: FakeUser, entry: Path = ENTRY, with_file: bool = True, ui: bool = True) -> str:
+def run_entry(scene: Scene, user: FakeUser, entry: Path = ENTRY, with_file: bool = True, ui: bool = True,
+              action: str = "transition") -> str:
     """Run the entry script the way Resolve runs a Scripts menu item: ``resolve``, ``fusion``, ``bmd`` defined.
 
     ``ui=False``: only ``resolve``, as for a script without Fusion's UI (the console fallback).
+    ``action``: the menu item the checkout's entry plays, as `segue install resolve` writes it.
     """
+    from segue.install_resolve import entry_text
+
     scene.ui.user = user
     script_globals: dict[str, Any] = {"__name__": "__main__", "resolve": scene.resolve}
     if ui:
         script_globals.update(fusion=scene.resolve.Fusion(), bmd=scene.bmd)
     if with_file:
         script_globals["__file__"] = str(entry)
-    exec(compile(entry.read_text(encoding="utf-8"), str(entry), "exec"), script_globals)  # noqa: S102
+    source = entry_text(action, None) if entry == ENTRY else entry.read_text(encoding="utf-8")
+    exec(compile(source, str(entry), "exec"), script_globals)  # noqa: S102
     return script_globals["SEGUE_OUTCOME"]
 
 
@@ -40,15 +45,17 @@ class Editor(FakeUser):
     """Answers Segue's dialogs: sets frames, placement and previews and confirms; dismisses the rest.
 
     ``cancel_options`` cancels the options dialog; ``cancel_render`` clicks Cancel in the
-    progress window at its first update; ``previews`` ticks "Import previews". What the
+    progress window at its first update; ``previews`` ticks "Import previews"; ``chunks``
+    sets a farm job's tasks per cut. What the
     windows said is kept: ``messages`` (title, text), ``details`` (their technical line or
     ""), ``options_seen`` (the options dialog's state) and ``results`` (the final window's
     title, lines and folder).
     """
 
     def __init__(self, frames: int | None = None, placement: int | None = None, cancel_options: bool = False,
-                 cancel_render: bool = False, previews: bool = False) -> None:
+                 cancel_render: bool = False, previews: bool = False, chunks: int | None = None) -> None:
         self.frames = frames
+        self.chunks = chunks
         self.placement = placement
         self.cancel_options = cancel_options
         self.cancel_render = cancel_render
@@ -68,7 +75,9 @@ class Editor(FakeUser):
                 "maximum": items["Frames"].Maximum, "placement": items["Placement"].CurrentIndex,
                 "models": list(items["Model"]._items), "model": items["Model"].CurrentText,
                 "model_tip": items["Model"].ToolTip, "render_folder": items["RenderFolder"].Text,
-                "previews": items["Previews"].Checked})
+                "previews": items["Previews"].Checked if "Previews" in items else None,
+                "chunks": items["Chunks"].Value if "Chunks" in items else None,
+                "button": items["Synthesize"].Text, "title": window.WindowTitle})
             if self.cancel_options:
                 items["Cancel"].Click()
             elif self.placement is not None and self.placement != items["Placement"].CurrentIndex:
@@ -90,8 +99,10 @@ class Editor(FakeUser):
     def _confirm(self, items: dict) -> None:
         if self.frames is not None:
             items["Frames"].Value = self.frames
-        if self.previews != bool(items["Previews"].Checked):
+        if "Previews" in items and self.previews != bool(items["Previews"].Checked):
             items["Previews"].Click()
+        if self.chunks is not None:
+            items["Chunks"].Value = self.chunks
         items["Synthesize"].Click()
 
     def event(self, window: FakeWindow, element_id: str | None, event: str) -> None:

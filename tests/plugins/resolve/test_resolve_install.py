@@ -8,6 +8,7 @@ from resolve_harness import ENTRY, REPO
 
 from segue.cli import main
 from segue.install_resolve import (
+    ACTIONS,
     InstallError,
     default_lib_dir,
     default_scripts_dir,
@@ -42,6 +43,12 @@ def test_install_writes_the_entry_and_a_self_contained_package(tmp_path):
     entry = (dest / ENTRY.name).read_text()
     assert result.entry == dest / ENTRY.name and f"SEGUE_LIB = {str(lib)!r}" in entry
     assert entry.replace(f"SEGUE_LIB = {str(lib)!r}", "SEGUE_LIB = None") == ENTRY.read_text()
+    # one file per menu item, each the same entry with its own action
+    assert sorted(p.name for p in dest.iterdir()) == sorted(ACTIONS.values())
+    for action, name in ACTIONS.items():
+        text = (dest / name).read_text()
+        assert text.replace(f'SEGUE_ACTION = "{action}"', 'SEGUE_ACTION = "transition"').replace(
+            f"SEGUE_LIB = {str(lib)!r}", "SEGUE_LIB = None") == ENTRY.read_text()
     vendored = lib / "segue_resolve" / "_client"
     assert (vendored / "client.py").read_text() == (REPO / "renderd" / "client.py").read_text()
     assert {p.name for p in (vendored / "_proto").glob("*.py")} >= {"render_pb2.py", "render_pb2_grpc.py"}
@@ -57,7 +64,7 @@ def test_reinstalling_replaces_segues_own_files_whole(tmp_path):
     assert not (lib / "segue_resolve" / "stale.py").exists()
     assert "other:1" in (lib / "settings.json").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Edit", "lib"]  # no staging folders left
-    assert [p.name for p in dest.iterdir()] == [ENTRY.name]
+    assert sorted(p.name for p in dest.iterdir()) == sorted(ACTIONS.values())
 
 
 def test_a_foreign_entry_is_never_overwritten_silently(tmp_path, capsys):

@@ -268,6 +268,7 @@ def test_the_installed_entry_runs_with_its_vendored_client(resolve_media, resolv
                                                             tmp_path, monkeypatch):
     """`segue install resolve`, then the copy in Scripts/Edit runs without __file__ or environment."""
     from segue.cli import main
+    from segue.install_resolve import ACTIONS
 
     for name in ("SEGUE_RENDERD_ADDRESS", "SEGUE_RENDERD_TOKEN_FILE", "SEGUE_RENDERD_TLS_CA",
                  "SEGUE_RESOLVE_OUTPUT_ROOT"):
@@ -276,7 +277,8 @@ def test_the_installed_entry_runs_with_its_vendored_client(resolve_media, resolv
     assert main(["install", "resolve", "--dest", str(scripts), "--lib", str(lib), "--server", resolve_daemon.address,
                  "--token-file", str(resolve_token_file), "--output-root", str(out)]) == 0
     installed = scripts / ENTRY.name
-    assert [p.name for p in scripts.iterdir()] == [ENTRY.name]  # nothing else for Resolve to list
+    # the menu items, and nothing else for Resolve to list
+    assert sorted(p.name for p in scripts.iterdir()) == sorted(ACTIONS.values())
     scene = Scene()
     _, _, cut = edit(resolve_media, scene)
     scene.set_playhead(cut - 1)

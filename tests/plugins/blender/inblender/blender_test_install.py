@@ -56,6 +56,8 @@ def test_operator_and_menu_entries(extension):
     entries = [(args, kw) for name, args, kw in Menu.layout.calls if name == "operator"]
     assert entries == [(("sequencer.synthesize_transition",), {"text": "Synthesize Transition",
                                                                  "icon": "RENDER_ANIMATION"}),
+                       (("sequencer.send_transitions_to_farm",), {"text": "Send Transitions to Render Farm…",
+                                                                  "icon": "NETWORK_DRIVE"}),
                        (("sequencer.open_transition_contact_sheet",), {"text": "Open Transition Contact Sheet",
                                                                         "icon": "IMAGE_DATA"})]
 
