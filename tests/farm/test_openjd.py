@@ -148,6 +148,9 @@ def test_many_cuts_as_one_job(tmp_path: Path, clip: Path) -> None:
     ('[{"clip_a": "a.mov", "clip_b": "b.mov", "out_dir": "o", "frames": 0}]', ["cut 1", "frames"]),
     ('[{"clip_a": "a", "clip_b": "b", "out_dir": "o", "frames": 2}, {"clip_a": "a", "clip_b": "b", "out_dir": "o", '
      '"frames": 2}]', ["both write to"]),
+    ('[{"clip_a": "a", "clip_b": "b", "out_dir": "o{{Param.Chunks}}", "frames": 2}]', ["cut 1", "out_dir",
+                                                                                       "job template cannot hold"]),
+    ('[{"clip_a": "a", "clip_b": "b", "out_dir": "o", "frames": 2, "colorspace_a": 7}]', ["colorspace_a must be text"]),
 ])
 def test_a_bad_cuts_file_is_refused_naming_the_cut(tmp_path: Path, cuts: str, words: list[str]) -> None:
     from retime_clips import assert_user_error

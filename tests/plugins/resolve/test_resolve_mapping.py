@@ -180,3 +180,30 @@ def test_the_default_render_folder_is_where_media_lives():
     assert default_render_root("linux", "/home/ed") == "/home/ed/Videos/Segue"
     assert load(None, {}).output_root is None and load(None, {}).output_beside_media is False
     assert load(None, {"SEGUE_RESOLVE_OUTPUT_BESIDE_MEDIA": "1"}).output_beside_media is True
+
+
+# -- cuts sent to a render farm (farm_marks) -------------------------------------------
+
+
+def test_markers_on_either_side_of_a_cut_mark_it_once():
+    from segue_resolve.farm_marks import marked_cuts
+
+    start = 1000
+    tracks = {1: [(1000, 1008), (1008, 1016), (1016, 1024)], 2: [(1004, 1012)]}
+    markers = {7.0: {}, 8.0: {}, 16.0: {}, 3.0: {}, 30.0: {}, "x": {}}  # 7 and 8: both sides of the cut at 1008
+    cuts, elsewhere = marked_cuts(markers, start, tracks, [2, 1])
+    assert [(frame_id, cut.track, cut.frame) for frame_id, cut in cuts] == [(7.0, 1, 1008), (16.0, 1, 1016)]
+    assert elsewhere == 3  # mid-clip, past the end, not a frame
+
+
+def test_a_farm_mark_reads_back_only_when_well_formed():
+    from segue_resolve.farm_marks import FarmMark
+
+    mark = FarmMark(folder="/r/cut", format="png", frames=3, record_start=1007, track=1, cut=1008,
+                    placement="centered", name="Segue a to b")
+    assert FarmMark.parse(mark.text()) == mark
+    text = mark.text()
+    for forged in (text.replace('"frames": 3', '"frames": 0'), text.replace('"track": 1', '"track": true'),
+                   text.replace('"centered"', '"sideways"'), text.replace('"/r/cut"', '""'),
+                   text[:-1], text.replace("segue-farm/1", "segue-farm/2"), None, 42):
+        assert FarmMark.parse(forged) is None
