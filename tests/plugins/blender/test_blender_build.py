@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "plugins" / "blender"))
 import build_extension
 
-SOURCE_MODULES = {"__init__.py", "addon.py", "connection.py", "job.py", "mapping.py", "operator.py",
+SOURCE_MODULES = {"__init__.py", "addon.py", "connection.py", "farm.py", "job.py", "mapping.py", "operator.py",
                   "preferences.py", "run.py", "strips.py"}
 
 
