@@ -316,6 +316,12 @@ def cmd_install(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from segue.web.app import run
+
+    return run(args.listen, args.server, args.root, args.max_upload_mb, args.token_file, args.own_daemon)
+
+
 OCIO_HELP = "OCIO config for colourspace names (default: $OCIO, else OCIO's studio config)"
 MODEL_HELP = "auto (best shipped model), classic (optical flow, no learning) or PATH.onnx"
 
@@ -453,6 +459,23 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: ~/Videos/Segue, ~/Movies/Segue on macOS)")
     ins.add_argument("--force", action="store_true", help="replace files in the way that Segue did not write")
     ins.set_defaults(func=cmd_install)
+
+    w = sub.add_parser("web", help="serve the web page: upload two clips, preview the transition, download it",
+                       description="Serve Segue's web page (docs/web.md) until Ctrl-C.")
+    w.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                   help="where the page is served (default 127.0.0.1:8080, this computer only; any other address "
+                        "needs a token)")
+    where = w.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="HOST:PORT",
+                       help="the segue-renderd to render on (default: the one at 127.0.0.1:50051 if it answers, "
+                            "else the page starts its own)")
+    where.add_argument("--own-daemon", action="store_true",
+                       help="always render on the page's own segue-renderd, even when another one answers")
+    w.add_argument("--root", help="folder for uploads and results (default: ~/.local/share/segue/web)")
+    w.add_argument("--max-upload-mb", type=int, default=1024, help="largest upload in MB (default 1024)")
+    w.add_argument("--token-file", help="the page's token when served beyond this computer (default: a new one, "
+                                        "printed in the page's address)")
+    w.set_defaults(func=cmd_web)
 
     from segue.farm_cli import add_farm_parser
 

@@ -29,13 +29,14 @@ FORBIDDEN = {
     "training": {"renderd", "plugins", "segue", "grpc"},
     "renderd": {"plugins", "segue", "training", "torch"},
     "plugins": {"core", "training", "segue", "torch"},
+    "web": {"plugins", "training", "torch"},
 }
 
 
 def layer(name: str) -> str:
     """The layer an imported name belongs to: ``segue.core.flow`` -> core, ``segue.cli`` -> segue."""
     parts = name.split(".")
-    if parts[0] == "segue" and len(parts) > 1 and parts[1] in {"core", "renderd", "training"}:
+    if parts[0] == "segue" and len(parts) > 1 and parts[1] in {"core", "renderd", "training", "web"}:
         return parts[1]
     return parts[0]
 
@@ -59,9 +60,9 @@ def sources(folder: str) -> list[Path]:
 def test_nothing_imports_a_folder_by_its_repository_name() -> None:
     """``core``, ``renderd``, ``training``: folder names only; Python knows them under ``segue``."""
     wrong = [f"{path.relative_to(REPO)} imports {name}"
-             for folder in ("segue", "core", "renderd", "training", "plugins", "tests", "bench")
+             for folder in ("segue", "core", "renderd", "training", "plugins", "web", "tests", "bench")
              for path in sources(folder) for name in imported_modules(path)
-             if name.split(".")[0] in {"core", "renderd", "training", "plugins"}]
+             if name.split(".")[0] in {"core", "renderd", "training", "plugins", "web"}]
     assert not wrong, "\n".join(wrong)
 
 
