@@ -237,6 +237,10 @@ NOT_RUN = {
     "python plugins/blender/build_extension.py": DOWNLOADS,
     "python bench/bench_farm.py city_20s_1080p.mp4 ...": FARM_BENCH,
     "python bench/bench_farm.py city_2min_1080p.mp4 ...": FARM_BENCH,
+    "segue web": ("serves until stopped (Ctrl-C); tests/web runs it (--listen 127.0.0.1:0 --own-daemon) and drives "
+                  "the page in chromium"),
+    "python bench/bench_web.py --runs 5": ("a benchmark (timed renders in chromium); tests/web/test_web_page.py "
+                                           "renders through the page"),
     "python bench/bench_farm.py core/assets/demo/take_a.mp4 --fps 50 --warm 8 --model auto": (
         "a benchmark (a minute of timing runs); tests/renderd/test_farm_chunks.py renders chunks on a warm daemon"),
 }
