@@ -17,8 +17,8 @@ page's ratio to the baseline (its overhead: HTTP, the upload-free submit, the ev
 stream, loading the thumbnail).
 
 ``--screenshots DIR`` also saves the page's main states as PNG files (1280x800: the empty
-page, a refused upload, the clips, a render in progress, the result; and one at a phone's
-width). Not a test: the times depend on the machine and its load. Needs the test
+page, a refused upload, the clips, a render in progress, the result, a frame's confidence
+map; and one at a phone's width). Not a test: the times depend on the machine and its load. Needs the test
 extra (playwright) and chromium.
 """
 from __future__ import annotations
@@ -134,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_timeout(500)
                 page.evaluate("document.querySelector('#result').scrollIntoView()")
                 page.screenshot(path=shots / "web_result.png")
+                page.check("input[name='closer-view'][value='confidence']")
+                page.select_option("#closer-frame", "3")
+                page.wait_for_timeout(500)
+                page.evaluate("document.querySelector('.closer').scrollIntoView()")
+                page.screenshot(path=shots / "web_closer.png")
                 page.set_viewport_size({"width": 390, "height": 844})
                 page.screenshot(path=shots / "web_phone.png")
             browser.close()

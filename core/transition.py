@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segue.core import __version__, preview
+from segue.core import __version__, maps, preview
 from segue.core.color import ColorManager
 from segue.core.conform import MODES, conform, output_size
 from segue.core.context import CONTEXT_PER_SIDE
@@ -39,7 +39,7 @@ from segue.core.engine import Engine
 from segue.core.errors import CancelledError, InputError
 from segue.core.media import Clip, open_clip, write_frame
 from segue.core.media.images import read_image
-from segue.core.output import atomic_write_text, frame_name, prepare_folder
+from segue.core.output import atomic_write_bytes, atomic_write_text, frame_name, prepare_folder
 from segue.core.ownership import Ledger
 from segue.core.synthesis import LOW_CONFIDENCE, Synthesized
 
@@ -75,6 +75,8 @@ class TransitionSpec:
     conform: str = "fit"
     #: also write the preview movies and the contact sheet (`core.preview`)
     preview: bool = True
+    #: also write the flow as a colour wheel and each frame's confidence map (`core.maps`)
+    maps: bool = False
 
     def validate(self) -> None:
         """Check the fields that need no file access; raise `InputError` naming the field."""
@@ -244,6 +246,11 @@ def checked_record(item: object, number: int, name: str, ledger: Ledger) -> Fram
     return frame if ok else None
 
 
+def _extra_files(spec: TransitionSpec) -> list[str]:
+    """The files a job writes beside its frames but for its report, state and previews: its maps."""
+    return maps.names(spec.frames) if spec.maps else []
+
+
 def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
     """`InputError` if a file this job may write or remove is one of its own source files."""
     real_folder = os.path.realpath(folder)
@@ -252,7 +259,7 @@ def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
             real = os.path.realpath(source)
             name = os.path.basename(real)
             if os.path.dirname(real) == real_folder and (name in (*names, *_JOB_FILES)
-                                                         or _FRAME_FILE.fullmatch(name)):
+                                                         or _FRAME_FILE.fullmatch(name) or maps.FILE.fullmatch(name)):
                 raise InputError(f"{source} is a frame of {label} and the output folder {folder} would hold "
                                  "a file of the same name: write the transition to another folder")
 
@@ -287,21 +294,23 @@ def check_output_folder(spec: TransitionSpec) -> None:
     folder = Path(spec.out_dir)
     if folder.is_dir():
         names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
-        Ledger(folder).check_free([*names, *_JOB_FILES])
+        Ledger(folder).check_free([*names, *_extra_files(spec), *_JOB_FILES])
 
 
-def _claim_folder(ledger: Ledger, names: list[str], previews: bool) -> None:
+def _claim_folder(ledger: Ledger, names: list[str], extra: list[str], previews: bool) -> None:
     """Refuse to overwrite files Segue did not write; remove stale files it did write.
 
-    Stale: one of Segue's frame files beyond this job's count (an earlier render of more
-    frames), and previews this job will not write (they would show another render). Also
-    removes the temporary files a killed run of this job left.
+    Stale: one of Segue's frame or map files that this job does not write (an earlier
+    render of more frames, or with maps), and previews this job will not write (they
+    would show another render). Also removes the temporary files a killed run of this
+    job left. ``extra``: the job's files beside its frames (`_extra_files`).
     """
-    ledger.check_free([*names, *_JOB_FILES])
+    ledger.check_free([*names, *extra, *_JOB_FILES])
     for name in ledger.names():
-        if (_FRAME_FILE.fullmatch(name) and name not in names) or (not previews and name in preview.FILES):
+        if ((_FRAME_FILE.fullmatch(name) and name not in names) or (maps.FILE.fullmatch(name) and name not in extra)
+                or (not previews and name in preview.FILES)):
             ledger.remove(name)
-    ledger.sweep_temporaries({*names, *_JOB_FILES}.__contains__)
+    ledger.sweep_temporaries({*names, *extra, *_JOB_FILES}.__contains__)
     ledger.compact()
 
 
@@ -333,7 +342,7 @@ class TransitionJob:
 
     def claim(self) -> None:
         """Make the folder this job's: refuse files Segue did not write, remove its own stale ones."""
-        _claim_folder(self.ledger, self.names, self.spec.preview)
+        _claim_folder(self.ledger, self.names, _extra_files(self.spec), self.spec.preview)
 
     def load_state(self) -> dict[str, FrameRecord]:
         """The frames an earlier run of this job finished in the folder (``.segue-state.json``)."""
@@ -370,6 +379,9 @@ class TransitionJob:
         synth, info = self.engine.transition_synthesizer(a, b, context)
         prep.timings["correspondence"] = time.perf_counter() - t0
         self.correspondence = info
+        if spec.maps:  # (every chunk of a farm job writes the same bytes here)
+            atomic_write_bytes(folder / maps.FLOW, maps.encode_png(maps.flow_picture(synth.flows.flow01)),
+                               before_replace=ledger.recorder(maps.FLOW))
         records: list[FrameRecord] = []
         # Frame k is converted and encoded on a writer thread while frame k + 1 is synthesized
         # (the encoders release the GIL); at most one frame waits, and it is on disk and
@@ -393,6 +405,10 @@ class TransitionJob:
                     raise CancelledError(f"cancelled after {len(records)} of {spec.frames} frames")
 
             def write(k: int, name: str, frame: Synthesized, started: float) -> FrameRecord:
+                if spec.maps and frame.confidence_map is not None:  # before the frame: a kept frame has its map
+                    data = maps.encode_png(maps.confidence_picture(frame.confidence_map))
+                    atomic_write_bytes(folder / maps.confidence_name(k), data,
+                                       before_replace=ledger.recorder(maps.confidence_name(k)))
                 out = colour.from_working(frame.image, prep.colorspace_out)
                 write_frame(folder / name, out, spec.format, prep.bit_depth, before_replace=ledger.recorder(name))
                 return FrameRecord(k, name, round(k / (spec.frames + 1), 6), round(frame.confidence, 4),
@@ -444,6 +460,9 @@ class TransitionJob:
             "frames": [asdict(r) for r in records],
             "low_confidence": low_confidence(records, previews is not None),
             "previews": previews,
+            "maps": {"flow": maps.FLOW, "confidence": [maps.confidence_name(r.index) for r in records
+                                                       if (folder / maps.confidence_name(r.index)).is_file()]}
+            if spec.maps else None,
             "correspondence": correspondence,
             "timings": {k: round(v, 4) for k, v in prep.timings.items()},
         }

@@ -31,7 +31,8 @@ PLACEMENTS = (CENTRED, BRIDGE)
 MAX_FRAMES = 120
 DEFAULT_FRAMES = 8
 ID = re.compile(r"[0-9a-f]{32}")
-FILE = re.compile(r"frame_\d{4}\.png|preview\.mp4|preview_dissolve\.mp4|contact_sheet\.png|transition\.json")
+FILE = re.compile(r"frame_\d{4}\.png|preview\.mp4|preview_dissolve\.mp4|contact_sheet\.png|transition\.json"
+                  r"|flow\.png|confidence_\d{4}\.png")
 RECORD = "web.json"
 ZIP = "frames.zip"
 STATES = {pb.JOB_STATE_QUEUED: "queued", pb.JOB_STATE_RUNNING: "running", pb.JOB_STATE_SUCCEEDED: "succeeded",
@@ -90,7 +91,7 @@ class Jobs:
         record = {"id": job_id, "created": time.time(), "a": a.public, "b": b.public, "frames": frames,
                   "placement": placement, "model": model}
         spec = {"clip_a": str(a_path), "clip_b": str(b_path), "frames": frames, "out_dir": str(folder / "out"),
-                "a_out": a_out, "b_in": b_in, "model": model, "format": "png"}
+                "a_out": a_out, "b_in": b_in, "model": model, "format": "png", "maps": True}
         try:
             record["daemon_job"] = self.client.submit(spec, idempotency_key=job_id).job.job_id
         except RenderError as exc:
@@ -126,9 +127,12 @@ class Jobs:
         if report:
             previews = report.get("previews") if isinstance(report.get("previews"), dict) else {}
             listed = [f for f in report["frames"] if isinstance(f, dict) and FILE.fullmatch(str(f.get("file")))]
+            files = f"/api/jobs/{job_id}/files/"
             out["frame_list"] = [{"index": f.get("index"), "t": f.get("t"), "confidence": f.get("confidence"),
-                                  "url": f"/api/jobs/{job_id}/files/{f['file']}"} for f in listed]
+                                  "url": files + f["file"], "confidence_map": _map(folder, f.get("index"), files)}
+                                 for f in listed]
             out["report"] = {"caution": low_confidence_warning(report),
+                             "flow": files + "flow.png" if (folder / "out" / "flow.png").is_file() else "",
                              "fps": (report.get("sources") or {}).get("a", {}).get("fps"),
                              "width": report.get("output", {}).get("width"),
                              "height": report.get("output", {}).get("height"),
@@ -214,6 +218,12 @@ def frame_view(job_id: str, frame: pb.Frame) -> dict:
     name = Path(frame.path).name
     return {"index": frame.index, "t": frame.t, "confidence": frame.confidence,
             "url": f"/api/jobs/{job_id}/files/{name}" if FILE.fullmatch(name) else ""}
+
+
+def _map(folder: Path, index: object, files: str) -> str:
+    """The URL of frame ``index``'s confidence map, or "" if the daemon wrote none."""
+    name = f"confidence_{index:04d}.png" if type(index) is int else ""
+    return files + name if name and (folder / "out" / name).is_file() else ""
 
 
 def _report(path: Path) -> dict:

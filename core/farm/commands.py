@@ -51,9 +51,11 @@ def transition_options(spec: TransitionSpec) -> list[str]:
     for f in fields(TransitionSpec):
         name = f.name
         value = getattr(spec, name)
-        if name in ("clip_a", "clip_b", "out_dir", "frames", "preview") or value == getattr(default, name):
+        if name in ("clip_a", "clip_b", "out_dir", "frames", "preview", "maps") or value == getattr(default, name):
             continue
         out += ["--" + name.replace("_", "-"), str(value)]
     if not spec.preview:
         out.append("--no-preview")
+    if spec.maps:
+        out.append("--maps")
     return out

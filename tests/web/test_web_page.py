@@ -81,6 +81,16 @@ def test_render_preview_download_and_history(page, web, tmp_path: Path) -> None:
         wait_until(page, f"document.querySelector('{video}').readyState >= 2")
         assert page.eval_on_selector(video, "v => v.duration") > 0
     assert page.locator("#metrics tr").count() == 6
+    # a closer look at a frame: its confidence map, the flow field
+    page.check("input[name='closer-view'][value='confidence']")
+    page.select_option("#closer-frame", "3")
+    wait_until(page, "document.querySelector('#closer-image').complete && "
+                     "document.querySelector('#closer-image').naturalWidth > 0")
+    assert page.eval_on_selector("#closer-image", "i => i.src").endswith("/files/confidence_0003.png")
+    page.locator("#metrics tr").nth(4).click()  # a row of the table picks its frame
+    page.check("input[name='closer-view'][value='flow']")
+    assert page.eval_on_selector("#closer-image", "i => i.src").endswith("/files/flow.png")
+    assert page.input_value("#closer-frame") == "5"
 
     with page.expect_download() as download:
         page.click("#download-zip")

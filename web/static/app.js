@@ -204,12 +204,40 @@ function show(job) {
       td.textContent = value;
       tr.append(td);
     }
+    tr.tabIndex = 0;
+    tr.title = "Look closer at this frame";
+    const pick = () => { $("closer-frame").value = String(f.index); closer(); };
+    tr.addEventListener("click", pick);
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") pick(); });
     rows.append(tr);
+  }
+  const choose = $("closer-frame");
+  choose.replaceChildren();
+  for (const f of job.frame_list) {
+    const option = document.createElement("option");
+    option.value = f.index;
+    option.textContent = `${f.index} (t = ${Number(f.t).toFixed(3)}, ${Math.round(f.confidence * 100)}%)`;
+    choose.append(option);
   }
   $("download-zip").href = job.downloads.zip || "#";
   $("contact-sheet").href = previews.contact_sheet || "#";
   $("contact-sheet").hidden = !previews.contact_sheet;
   state.shown = job;
+  closer();
+}
+
+function closer() {
+  const job = state.shown;
+  if (!job) return;
+  const frame = job.frame_list.find((f) => String(f.index) === $("closer-frame").value) || job.frame_list[0];
+  const view = document.querySelector("input[name='closer-view']:checked").value;
+  const sources = { frame: frame && frame.url, flow: job.report && job.report.flow,
+    confidence: frame && frame.confidence_map };
+  const labels = { frame: "Frame", flow: "Flow field from A to B", confidence: "Confidence map of frame" };
+  const image = $("closer-image");
+  image.src = sources[view] || "";
+  image.hidden = !sources[view];
+  image.alt = `${labels[view]}${view === "flow" ? "" : ` ${frame ? frame.index : ""}`}`;
 }
 
 function togglePlay() {
@@ -283,6 +311,8 @@ async function start() {
   $("play").addEventListener("click", togglePlay);
   $("step-back").addEventListener("click", () => step(-1));
   $("step-on").addEventListener("click", () => step(1));
+  $("closer-frame").addEventListener("change", closer);
+  for (const radio of document.querySelectorAll("input[name='closer-view']")) radio.addEventListener("change", closer);
   try {
     state.caps = await api("/api/capabilities");
     const frames = $("frames");
