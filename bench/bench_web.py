@@ -18,8 +18,10 @@ stream, loading the thumbnail).
 
 ``--screenshots DIR`` also saves the page's main states as PNG files (1280x800: the empty
 page, a refused upload, the clips, a render in progress, the result, a frame's confidence
-map; and one at a phone's width). Not a test: the times depend on the machine and its load. Needs the test
-extra (playwright) and chromium.
+map, one clip with the cut being picked; and one at a phone's width).
+
+Not a test: the times depend on the machine and its load. Needs the test extra
+(playwright) and chromium.
 """
 from __future__ import annotations
 
@@ -141,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
                 page.screenshot(path=shots / "web_closer.png")
                 page.set_viewport_size({"width": 390, "height": 844})
                 page.screenshot(path=shots / "web_phone.png")
+                page.set_viewport_size({"width": 1280, "height": 800})
+                page.reload()
+                page.wait_for_selector("body[data-ready='1']", state="attached")
+                page.check("input[name='mode'][value='one']")
+                page.set_input_files("#file-a", str(DEMO / "take_a.mp4"))
+                page.wait_for_selector("#scrubber:not([hidden])")
+                page.wait_for_timeout(1500)
+                page.evaluate("document.querySelector('#scrubber').scrollIntoView()")
+                page.screenshot(path=shots / "web_one_clip.png")
             browser.close()
         daemon_first, daemon_end = zip(*(baseline(daemon, root, args.frames, args.model) for _ in range(args.runs)))
     finally:

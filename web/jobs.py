@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from segue.core import truth
+from segue.core.errors import InputError
 from segue.renderd._proto import render_pb2 as pb
 from segue.renderd.client import FINAL_STATES, RenderClient, RenderError, low_confidence_warning
 from segue.web.uploads import Refused, UploadStore
@@ -39,21 +41,24 @@ STATES = {pb.JOB_STATE_QUEUED: "queued", pb.JOB_STATE_RUNNING: "running", pb.JOB
           pb.JOB_STATE_FAILED: "failed", pb.JOB_STATE_CANCELLED: "cancelled"}
 
 
-def source_frames(placement: str, frames: int, a_frames: int, b_frames: int) -> tuple[int, int]:
-    """``(a_out, b_in)`` for ``frames`` new frames between the end of A and the start of B.
+def source_frames(placement: str, frames: int, a_end: int, b_start: int, a_frames: int,
+                  b_frames: int) -> tuple[int, int]:
+    """``(a_out, b_in)`` for ``frames`` new frames at the cut from A's frame ``a_end`` (the last
+    shown before it) to B's frame ``b_start`` (the first shown after it).
 
-    Centred (like Morph Cut): the frames replace A's last ``frames // 2`` and B's first
-    ``frames - frames // 2``, bridging the frames just outside them. Bridge: from A's last
-    frame to B's first. `Refused` when the clips are too short for it.
+    Centred (like Morph Cut): the new frames replace the ``frames // 2`` frames of A up to
+    its end and B's first ``frames - frames // 2`` from its start, bridging the frames just
+    outside them. Bridge: from A's end frame to B's start frame. `Refused` when the clips
+    are too short for it.
     """
     if placement == BRIDGE:
-        return -1, 0
+        return a_end, b_start
     before, after = frames // 2, frames - frames // 2
-    if a_frames < before + 1 or b_frames < after + 1:
+    if a_end - before < 0 or b_start + after > b_frames - 1:
         raise Refused(f"the clips are too short to centre {frames} frames on the cut: that needs {before + 1} frames "
-                      f"of A (it has {a_frames}) and {after + 1} of B (it has {b_frames}); ask for fewer frames or "
-                      "bridge the last and first frames")
-    return -before - 1, after
+                      f"of A up to the cut (it has {a_end + 1}) and {after + 1} of B from the cut (it has "
+                      f"{b_frames - b_start}); ask for fewer frames or bridge the last and first frames")
+    return a_end - before, b_start + after
 
 
 class Jobs:
@@ -84,12 +89,19 @@ class Jobs:
         if a.fps and b.fps and a.fps != b.fps:
             raise Refused(f"the clips differ in frame rate: {a.name} is {a.fps} fps, {b.name} is {b.fps} fps; "
                           "conform them to one rate first")
-        a_out, b_in = source_frames(placement, frames, a.frames, b.frames)
+        a_end, b_start = request.get("a_end", a.frames - 1), request.get("b_start", 0)
+        for name, value, clip in (("a_end", a_end, a), ("b_start", b_start, b)):
+            if type(value) is not int or not 0 <= value < clip.frames:
+                raise Refused(f"{name} must be a frame of {clip.name}: 0 to {clip.frames - 1}")
+        if a.id == b.id and a_end >= b_start:
+            raise Refused(f"the cut must go forward in {a.name}: the first frame after it ({b_start}) must come "
+                          f"after the last frame before it ({a_end})")
+        a_out, b_in = source_frames(placement, frames, a_end, b_start, a.frames, b.frames)
         job_id = secrets.token_hex(16)
         folder = self.folder / job_id
         folder.mkdir()
         record = {"id": job_id, "created": time.time(), "a": a.public, "b": b.public, "frames": frames,
-                  "placement": placement, "model": model}
+                  "placement": placement, "model": model, "a_end": a_end, "b_start": b_start}
         spec = {"clip_a": str(a_path), "clip_b": str(b_path), "frames": frames, "out_dir": str(folder / "out"),
                 "a_out": a_out, "b_in": b_in, "model": model, "format": "png", "maps": True}
         try:
@@ -171,6 +183,28 @@ class Jobs:
             yield message
             if job.state in FINAL_STATES and not event.HasField("frame"):
                 return
+
+    def truth(self, job_id: str, request: Any) -> dict:
+        """PSNR/SSIM of the finished transition, and of a dissolve, against an uploaded clip of the true frames.
+
+        ``request``: ``{"truth": UPLOAD_ID, "first": N}``: the clip's frame N is what the
+        transition's first frame should be (`core.truth.score`).
+        """
+        record, folder = self.record(job_id)
+        if not isinstance(request, dict):
+            raise Refused("send the true frames as a JSON object: {\"truth\": upload id, \"first\": frame}")
+        upload, path = self.uploads.get(request.get("truth"))
+        first = request.get("first", 0)
+        if type(first) is not int or first < 0:
+            raise Refused("first must be a whole number from 0: the true clip's frame that matches the first new frame")
+        if not (folder / "out" / "transition.json").is_file():
+            raise Refused("the transition has not finished: nothing to compare yet", 409)
+        try:
+            scores = truth.score(folder / "out", path, first)
+        except InputError as exc:
+            raise Refused(str(exc).replace(str(path), upload.name).replace(str(folder / "out"), "the transition"),
+                          422) from None
+        return dict(scores, truth=upload.name)
 
     def cancel(self, job_id: str) -> dict:
         """Ask the daemon to stop the transition."""

@@ -5,10 +5,11 @@ Routes (all answers JSON but the page, its static files and the downloads):
 * ``GET /``, ``GET /static/NAME``: the page (plain HTML, CSS and JS in ``static/``);
 * ``GET /api/capabilities``: the daemon's models, formats and limits, and the page's;
 * ``POST /api/uploads?name=NAME``: the body is one file (`uploads.UploadStore.receive`);
-  ``DELETE /api/uploads/ID``;
+  ``DELETE /api/uploads/ID``; ``GET /api/uploads/ID/frames/K.png``: frame K, small (the scrubber);
 * ``POST /api/jobs``: ``{"a": ID, "b": ID, "frames": N, "placement": ..., "model": ...}``;
   ``GET /api/jobs`` (the history), ``GET /api/jobs/ID``, ``POST /api/jobs/ID/cancel``,
   ``DELETE /api/jobs/ID``; ``GET /api/jobs/ID/events``: Server-Sent Events of its progress;
+  ``POST /api/jobs/ID/truth``: ``{"truth": ID, "first": N}``, PSNR/SSIM against true frames;
   ``GET /api/jobs/ID/files/NAME`` (frames, previews; byte ranges for the video elements),
   ``GET /api/jobs/ID/frames.zip``.
 
@@ -80,9 +81,11 @@ class Handler(BaseHTTPRequestHandler):
         ("GET", r"/", "page"), ("GET", r"/static/([a-z]+\.(?:html|js|css))", "static"),
         ("GET", r"/api/capabilities", "capabilities"),
         ("POST", r"/api/uploads", "upload"), ("DELETE", r"/api/uploads/(\w+)", "delete_upload"),
+        ("GET", r"/api/uploads/(\w+)/frames/(\d{1,7})\.png", "thumbnail"),
         ("GET", r"/api/jobs", "history"), ("POST", r"/api/jobs", "create"),
         ("GET", r"/api/jobs/(\w+)", "job"), ("DELETE", r"/api/jobs/(\w+)", "delete_job"),
         ("POST", r"/api/jobs/(\w+)/cancel", "cancel"), ("GET", r"/api/jobs/(\w+)/events", "events"),
+        ("POST", r"/api/jobs/(\w+)/truth", "truth"),
         ("GET", r"/api/jobs/(\w+)/files/([\w.]+)", "job_file"), ("GET", r"/api/jobs/(\w+)/frames\.zip", "download"),
     ]
 
@@ -234,6 +237,9 @@ class Handler(BaseHTTPRequestHandler):
             raise
         self._json(upload.public, 201)
 
+    def thumbnail(self, upload_id: str, index: str) -> None:
+        self._file(self.server.uploads.thumbnail(upload_id, int(index)))
+
     def delete_upload(self, upload_id: str) -> None:
         self.server.uploads.delete(upload_id)
         self._json({"deleted": upload_id})
@@ -247,6 +253,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def job(self, job_id: str) -> None:
         self._json(self.server.jobs.describe(job_id))
+
+    def truth(self, job_id: str) -> None:
+        self._json(self.server.jobs.truth(job_id, self._read_json()))
 
     def cancel(self, job_id: str) -> None:
         self._json(self.server.jobs.cancel(job_id))

@@ -21,6 +21,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
+
+from segue.core.color import ColorManager
+from segue.core.engine import to_uint8
 from segue.core.errors import InputError
 from segue.core.media import open_clip
 
@@ -30,6 +34,8 @@ IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr")
 ID = re.compile(r"[0-9a-f]{32}")
 CHUNK = 1 << 20
 META = "upload.json"
+#: width of a scrubber's frame thumbnail, pixels
+THUMB_WIDTH = 240
 
 
 class Refused(Exception):
@@ -139,6 +145,24 @@ class UploadStore:
         except (OSError, ValueError, TypeError):
             raise Refused("no such upload (it was deleted, or the page's folder was cleaned)", 404) from None
         return upload, next(folder.glob("clip.*"))
+
+    def thumbnail(self, upload_id: str, index: int, width: int = THUMB_WIDTH) -> Path:
+        """Frame ``index`` of an upload as a PNG ``width`` pixels wide, shown as a display shows
+        the working space (sRGB-encoded Rec.709); made once, then kept beside the upload."""
+        upload, path = self.get(upload_id)
+        if not 0 <= index < upload.frames:
+            raise Refused(f"{upload.name} has frames 0 to {upload.frames - 1}, not {index}", 404)
+        thumb = self.folder / upload_id / "thumbs" / f"{index:06d}_{width}.png"
+        if not thumb.is_file():
+            frame = to_uint8(ColorManager(None).to_working(open_clip(path).read_frame(index), upload.colorspace))
+            height = max(2, round(frame.shape[0] * width / frame.shape[1]))
+            small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            thumb.parent.mkdir(exist_ok=True)
+            _, data = cv2.imencode(".png", cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+            part = thumb.with_name(f".{thumb.name}.part")
+            part.write_bytes(data.tobytes())
+            part.replace(thumb)
+        return thumb
 
     def delete(self, upload_id: str) -> None:
         """Remove an upload and its file."""

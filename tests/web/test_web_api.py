@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from hostile_media import png_bomb
+from retime_clips import encode, pan, texture
 from web_harness import TAKE_A, TAKE_B, WebProcess, leftovers
 
 
@@ -94,3 +95,37 @@ def test_beyond_loopback_a_token_is_needed(tmp_path: Path) -> None:
         assert exposed.call("GET", "/api/capabilities", headers={**host, "Cookie": "segue_token=wrong"})[0] == 401
     finally:
         exposed.stop()
+
+
+def test_the_true_frames_score_the_transition_beside_a_dissolve(web, tmp_path: Path) -> None:
+    frames = pan(texture(), 24, dx=3, dy=1)  # a continuous pan; the cut removes frames 10-13
+    clips = {name: encode(frames[lo:hi], tmp_path / f"{name}.mp4")
+             for name, (lo, hi) in {"a": (0, 10), "b": (14, 24), "truth": (10, 14)}.items()}
+    ids = {name: web.upload(path)[1]["id"] for name, path in clips.items()}
+    status, job = web.json("POST", "/api/jobs", {"a": ids["a"], "b": ids["b"], "frames": 4, "placement": "bridge",
+                                                 "model": "classic"})
+    assert status == 201, job
+    assert b'"state": "succeeded"' in web.call("GET", f"/api/jobs/{job['id']}/events")[2]
+    status, scores = web.json("POST", f"/api/jobs/{job['id']}/truth", {"truth": ids["truth"], "first": 0})
+    assert status == 200 and scores["truth"] == "truth.mp4" and len(scores["frames"]) == 4
+    mean = scores["mean"]
+    assert mean["psnr"] > 30 and mean["psnr"] > mean["dissolve_psnr"] + 5 and mean["ssim"] > mean["dissolve_ssim"]
+    status, refused = web.json("POST", f"/api/jobs/{job['id']}/truth", {"truth": ids["truth"], "first": 2})
+    assert status == 422 and "truth.mp4 has 4 frames" in refused["error"] and str(web.root) not in refused["error"]
+
+
+def test_one_clip_cut_inside_it(web, tmp_path: Path) -> None:
+    take = encode(pan(texture(), 24, dx=3, dy=1), tmp_path / "take.mp4")
+    clip = web.upload(take)[1]["id"]
+    status, headers, png = web.call("GET", f"/api/uploads/{clip}/frames/9.png")
+    assert status == 200 and headers["Content-Type"] == "image/png" and png.startswith(b"\x89PNG")
+    assert web.call("GET", f"/api/uploads/{clip}/frames/24.png")[0] == 404
+    backwards = {"a": clip, "b": clip, "a_end": 14, "b_start": 9, "frames": 4}
+    status, refused = web.json("POST", "/api/jobs", backwards)
+    assert status == 400 and "the cut must go forward in take.mp4" in refused["error"]
+    status, job = web.json("POST", "/api/jobs", {"a": clip, "b": clip, "a_end": 9, "b_start": 14, "frames": 4,
+                                                 "placement": "bridge", "model": "classic"})
+    assert status == 201 and (job["a_end"], job["b_start"]) == (9, 14)
+    assert b'"state": "succeeded"' in web.call("GET", f"/api/jobs/{job['id']}/events")[2]
+    status, scores = web.json("POST", f"/api/jobs/{job['id']}/truth", {"truth": clip, "first": 10})
+    assert status == 200 and scores["mean"]["psnr"] > 30 and scores["mean"]["psnr"] > scores["mean"]["dissolve_psnr"]

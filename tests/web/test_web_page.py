@@ -3,7 +3,8 @@
 A user's path through it: drop the two demo takes, render 6 frames, watch them arrive,
 play the result beside the dissolve, download the frames (the same bytes as the daemon's
 output and as ``segue transition`` with the same settings), reload and find the history;
-a long render cancelled; refusals shown as messages; a phone-width window.
+a long render cancelled; refusals shown as messages; a phone-width window; the true frames
+of a cut pan giving PSNR and SSIM beside the dissolve.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from retime_clips import segue
+from retime_clips import encode, pan, segue, texture
 from web_harness import SAFETY, TAKE_A, TAKE_B, WebProcess, leftovers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -168,3 +169,49 @@ def test_keyboard_and_a_phone_width_window(browser, web) -> None:
         reached.add(page.evaluate("document.activeElement.id || document.activeElement.name"))
     assert {"file-b", "frames", "placement", "model"} <= reached
     context.close()
+
+
+def test_the_true_frames_give_psnr_and_ssim_beside_the_dissolve(page, tmp_path: Path) -> None:
+    frames = pan(texture(), 24, dx=3, dy=1)  # a continuous pan; the cut removes frames 10-13
+    clips = {name: encode(frames[lo:hi], tmp_path / f"{name}.mp4")
+             for name, (lo, hi) in {"a": (0, 10), "b": (14, 24), "truth": (10, 14)}.items()}
+    page.set_input_files("#file-a", str(clips["a"]))
+    page.set_input_files("#file-b", str(clips["b"]))
+    page.wait_for_selector("#info-b:not([hidden])")
+    page.fill("#frames", "4")
+    page.check("input[value='bridge']")
+    page.select_option("#model", "classic")
+    page.click("#render")
+    page.wait_for_selector("#result:not([hidden])")
+    page.set_input_files("#file-truth", str(clips["truth"]))
+    page.wait_for_selector("#truth-table:not([hidden])")
+    rows = page.locator("#truth-rows tr")
+    assert rows.count() == 5
+    mean = rows.nth(4).locator("td").all_inner_texts()
+    segue_db, dissolve_db = float(mean[1].split()[0]), float(mean[3].split()[0])
+    assert mean[0] == "mean" and segue_db > 30 and segue_db > dissolve_db + 5
+
+
+def test_one_clip_with_the_cut_picked_on_the_scrubber(page, tmp_path: Path) -> None:
+    take = encode(pan(texture(), 24, dx=3, dy=1), tmp_path / "take.mp4")
+    page.check("input[name='mode'][value='one']")
+    assert page.is_hidden("#drop-b")
+    page.set_input_files("#file-a", str(take))
+    page.wait_for_selector("#scrubber:not([hidden])")
+    wait_until(page, "[...document.querySelectorAll('#strip img')].every(i => i.complete && i.naturalWidth > 0)")
+    assert page.locator("#strip img").count() == 8
+    page.fill("#cut-out", "9")
+    page.fill("#cut-in", "14")
+    assert page.inner_text("#cut-out-at") == "frame 9 (0.36 s)" and page.inner_text("#cut-in-at").startswith("frame 14")
+    assert page.eval_on_selector("#in-img", "i => i.src").endswith("/frames/14.png")
+    page.fill("#frames", "4")
+    page.check("input[value='bridge']")
+    page.select_option("#model", "classic")
+    page.click("#render")
+    page.wait_for_selector("#result:not([hidden])")
+    assert "take.mp4, cut from frame 9 to frame 14: 4 frames" in page.inner_text("#result-names")
+    page.fill("#truth-first", "10")
+    page.set_input_files("#file-truth", str(take))
+    page.wait_for_selector("#truth-table:not([hidden])")
+    mean = page.locator("#truth-rows tr").nth(4).locator("td").all_inner_texts()
+    assert float(mean[1].split()[0]) > 30

@@ -2,7 +2,8 @@
 // Plain JS, no build, no network beyond this page's own server (docs/web.md).
 "use strict";
 
-const state = { caps: null, a: null, b: null, job: null, events: null, fps: 25 };
+const state = { caps: null, a: null, b: null, job: null, events: null, fps: 25, mode: "two" };
+const STRIP = 8;
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -45,10 +46,68 @@ function showClip(side, clip) {
   }
   info.hidden = !clip;
   $(`clear-${side}`).hidden = !clip;
-  $("render").disabled = !(state.a && state.b) || Boolean(state.events);
+  if (side === "a") scrubber();
+  canRender();
 }
 
-function upload(side, file) {
+function ready() { return state.mode === "one" ? Boolean(state.a) : Boolean(state.a && state.b); }
+function canRender() { $("render").disabled = !ready() || Boolean(state.events); }
+
+// -- one clip: where the cut goes --------------------------------------------------------
+
+function frameUrl(clip, k) { return `/api/uploads/${clip.id}/frames/${k}.png`; }
+
+function scrubber() {
+  const clip = state.a;
+  const box = $("scrubber");
+  box.hidden = state.mode !== "one" || !clip || clip.frames < 3;
+  if (box.hidden) return;
+  const strip = $("strip");
+  strip.replaceChildren();
+  for (let i = 0; i < STRIP; i++) {
+    const k = Math.round(i * (clip.frames - 1) / (STRIP - 1));
+    const item = document.createElement("li");
+    const img = document.createElement("img");
+    img.src = frameUrl(clip, k);
+    img.alt = `Frame ${k}`;
+    const label = document.createElement("span");
+    label.textContent = String(k);
+    item.append(img, label);
+    strip.append(item);
+  }
+  for (const id of ["cut-out", "cut-in"]) $(id).max = clip.frames - 1;
+  $("cut-out").value = Math.floor((clip.frames - 1) * 0.4);
+  $("cut-in").value = Math.ceil((clip.frames - 1) * 0.6);
+  point("out");
+  point("in");
+}
+
+function point(which) {
+  const clip = state.a;
+  if (!clip) return;
+  const out = $("cut-out"), into = $("cut-in");
+  // the cut goes forward: the first frame after it comes after the last frame before it
+  if (Number(out.value) >= Number(into.value)) {
+    if (which === "out") into.value = Math.min(clip.frames - 1, Number(out.value) + 1);
+    else out.value = Math.max(0, Number(into.value) - 1);
+  }
+  for (const [input, side] of [[out, "out"], [into, "in"]]) {
+    const k = Number(input.value);
+    const seconds = clip.fps ? ` (${(k / parseFloat(clip.fps)).toFixed(2)} s)` : "";
+    $(`cut-${side}-at`).textContent = `frame ${k}${seconds}`;
+    $(`${side}-img`).src = frameUrl(clip, k);
+  }
+}
+
+function setMode(mode) {
+  state.mode = mode;
+  $("drop-b").hidden = mode === "one";
+  $("label-a").firstElementChild.textContent = mode === "one" ? "The clip" : "Clip A";
+  scrubber();
+  canRender();
+}
+
+function upload(side, file, done = (body) => showClip(side, body)) {
   say("");
   const limit = state.caps ? state.caps.max_upload_bytes : Infinity;
   if (file.size > limit) {
@@ -67,7 +126,7 @@ function upload(side, file) {
     bar.hidden = true;
     let body = {};
     try { body = JSON.parse(request.responseText); } catch (e) { body = {}; }
-    if (request.status === 201) showClip(side, body);
+    if (request.status === 201) done(body);
     else say(body.error || `The upload of ${file.name} failed (${request.status}).`);
   };
   request.onerror = () => { bar.hidden = true; say(`The upload of ${file.name} failed: the page's server did not answer.`); };
@@ -84,7 +143,7 @@ function setUpDrop(side) {
     e.preventDefault();
     zone.classList.remove("over");
     const files = [...e.dataTransfer.files];
-    if (files.length === 2 && side === "a") { upload("a", files[0]); upload("b", files[1]); }
+    if (files.length === 2 && side === "a" && state.mode === "two") { upload("a", files[0]); upload("b", files[1]); }
     else if (files.length) upload(side, files[0]);
   });
   $(`clear-${side}`).addEventListener("click", async () => {
@@ -136,7 +195,7 @@ function follow(job) {
       events.close();
       state.events = null;
       $("cancel").hidden = true;
-      $("render").disabled = !(state.a && state.b);
+      canRender();
       if (p.state === "succeeded") {
         $("progress-text").textContent = "Done.";
         show(await api(`/api/jobs/${job.id}`));
@@ -160,8 +219,12 @@ async function render(e) {
   e.preventDefault();
   say("");
   const form = new FormData($("settings"));
-  const body = { a: state.a.id, b: state.b.id, frames: Number(form.get("frames")),
+  const body = { a: state.a.id, b: state.mode === "one" ? state.a.id : state.b.id, frames: Number(form.get("frames")),
     placement: form.get("placement"), model: form.get("model") };
+  if (state.mode === "one") {
+    body.a_end = Number($("cut-out").value);
+    body.b_start = Number($("cut-in").value);
+  }
   try {
     follow(await api("/api/jobs", { method: "POST", body: JSON.stringify(body),
       headers: { "Content-Type": "application/json" } }));
@@ -187,7 +250,7 @@ function show(job) {
   const previews = report.previews || {};
   state.fps = parseFloat(report.fps) || 25;
   $("result").hidden = false;
-  $("result-names").textContent = `${job.a.name} into ${job.b.name}: ${job.frames} frames, ${job.placement === "bridge" ? "bridging" : "centred on the cut"}`;
+  $("result-names").textContent = `${describeCut(job)}: ${job.frames} frames, ${job.placement === "bridge" ? "bridging" : "centred on the cut"}`;
   const [segue, dissolve] = videos();
   segue.src = previews.movie || "";
   dissolve.src = previews.dissolve || "";
@@ -220,9 +283,12 @@ function show(job) {
     choose.append(option);
   }
   $("download-zip").href = job.downloads.zip || "#";
+  $("download-movie").href = previews.movie || "#";
+  $("download-movie").hidden = !previews.movie;
   $("contact-sheet").href = previews.contact_sheet || "#";
   $("contact-sheet").hidden = !previews.contact_sheet;
   state.shown = job;
+  $("truth-table").hidden = true;
   closer();
 }
 
@@ -240,6 +306,11 @@ function closer() {
   image.alt = `${labels[view]}${view === "flow" ? "" : ` ${frame ? frame.index : ""}`}`;
 }
 
+function describeCut(job) {
+  if (job.a.id === job.b.id) return `${job.a.name}, cut from frame ${job.a_end} to frame ${job.b_start}`;
+  return `${job.a.name} into ${job.b.name}`;
+}
+
 function togglePlay() {
   const [segue] = videos();
   const playing = !segue.paused;
@@ -254,6 +325,36 @@ function step(direction) {
   const frame = Math.max(0, Math.round(segue.currentTime * state.fps) + direction);
   for (const v of videos()) v.currentTime = (frame + 0.5) / state.fps;
   $("frame-at").textContent = `Preview frame ${frame + 1}`;
+}
+
+async function compareTruth(clip) {
+  const job = state.shown;
+  if (!job) return;
+  try {
+    const scores = await api(`/api/jobs/${job.id}/truth`, { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ truth: clip.id, first: Number($("truth-first").value) }) });
+    const rows = $("truth-rows");
+    rows.replaceChildren();
+    const line = (label, r) => {
+      const tr = document.createElement("tr");
+      for (const value of [label, `${r.psnr.toFixed(2)} dB`, r.ssim.toFixed(4), `${r.dissolve_psnr.toFixed(2)} dB`,
+        r.dissolve_ssim.toFixed(4)]) {
+        const td = document.createElement("td");
+        td.textContent = value;
+        tr.append(td);
+      }
+      rows.append(tr);
+      return tr;
+    };
+    for (const f of scores.frames) line(String(f.index), f);
+    line("mean", scores.mean).className = "mean";
+    $("truth-table").hidden = false;
+  } catch (err) {
+    say(err.message);
+  } finally {
+    api(`/api/uploads/${clip.id}`, { method: "DELETE" }).catch(() => {});
+  }
 }
 
 // -- history ----------------------------------------------------------------------------
@@ -275,7 +376,7 @@ async function loadHistory() {
     }
     const text = document.createElement("span");
     const when = new Date(job.created * 1000).toLocaleString();
-    text.textContent = `${job.a.name} into ${job.b.name}, ${job.frames} frames: ${job.state} (${when})`;
+    text.textContent = `${describeCut(job)}, ${job.frames} frames: ${job.state} (${when})`;
     item.append(text);
     if (job.state === "succeeded") {
       const open = document.createElement("button");
@@ -288,7 +389,7 @@ async function loadHistory() {
     remove.type = "button";
     remove.className = "secondary";
     remove.textContent = "Delete";
-    remove.setAttribute("aria-label", `Delete ${job.a.name} into ${job.b.name}`);
+    remove.setAttribute("aria-label", `Delete ${describeCut(job)}`);
     remove.addEventListener("click", async () => {
       try { await api(`/api/jobs/${job.id}`, { method: "DELETE" }); } catch (err) { say(err.message); }
       if (state.shown && state.shown.id === job.id) $("result").hidden = true;
@@ -312,6 +413,14 @@ async function start() {
   $("step-back").addEventListener("click", () => step(-1));
   $("step-on").addEventListener("click", () => step(1));
   $("closer-frame").addEventListener("change", closer);
+  for (const radio of document.querySelectorAll("input[name='mode']")) radio.addEventListener("change", () => setMode(radio.value));
+  $("cut-out").addEventListener("input", () => point("out"));
+  $("cut-in").addEventListener("input", () => point("in"));
+  $("file-truth").addEventListener("change", () => {
+    const input = $("file-truth");
+    if (input.files.length) upload("truth", input.files[0], compareTruth);
+    input.value = "";
+  });
   for (const radio of document.querySelectorAll("input[name='closer-view']")) radio.addEventListener("change", closer);
   try {
     state.caps = await api("/api/capabilities");

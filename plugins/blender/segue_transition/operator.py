@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
@@ -37,6 +38,7 @@ PLACEMENTS = ((mapping.CENTERED, "Centred on the Cut",
               (mapping.BRIDGE, "Bridge Last and First Frames",
                "From A's last to B's first visible frame; the strip starts at the cut, over the start of B"))
 TIMER_SECONDS = 0.2
+T = TypeVar("T")
 # Blender reads dynamic enum strings after the callback returns: keep them referenced.
 _items_alive: dict[str, list[tuple[str, str, str]]] = {}
 
@@ -46,6 +48,20 @@ def _capabilities(context: Any) -> Any:
         return connection.cached_capabilities(preferences.settings(context or bpy.context), fetch_if_missing=True)
     except Exception:  # noqa: BLE001 - an enum callback must never raise
         return None
+
+
+def _attempt(operator: Any, work: Callable[[], T]) -> T | None:
+    """``work()``, or None when it refused (the reason reported on ``operator``) or failed (a bug:
+    the editor gets a message, the console the traceback)."""
+    try:
+        return work()
+    except (mapping.Refusal, connection.ConnectionProblem) as exc:
+        operator.report({"ERROR"}, f"Segue: {exc}")
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it reaches the editor as a message
+        traceback.print_exc()
+        operator.report({"ERROR"}, f"Segue: something went wrong inside the add-on; the console has the details "
+                                   f"for a bug report ({type(exc).__name__}: {exc})")
+    return None
 
 
 def _model_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
@@ -100,16 +116,9 @@ class SEQUENCER_OT_synthesize_transition(bpy.types.Operator):
         return context.window_manager.invoke_props_dialog(self, confirm_text="Synthesize")
 
     def execute(self, context: Any) -> set[str]:
-        try:
-            run = TransitionRun.prepare(context, self.frames, self.placement, self.model, self.file_format,
-                                        self.add_preview)
-        except (mapping.Refusal, connection.ConnectionProblem) as exc:
-            self.report({"ERROR"}, f"Segue: {exc}")
-            return {"CANCELLED"}
-        except Exception as exc:  # noqa: BLE001 - a bug: the editor gets a message, the console the traceback
-            traceback.print_exc()
-            self.report({"ERROR"}, f"Segue: something went wrong inside the add-on and nothing was changed; the "
-                                   f"console has the details for a bug report ({type(exc).__name__}: {exc})")
+        run = _attempt(self, lambda: TransitionRun.prepare(context, self.frames, self.placement, self.model,
+                                                           self.file_format, self.add_preview))
+        if run is None:
             return {"CANCELLED"}
         # Modal only from the UI: a background Blender has no event loop to drive the timer.
         if getattr(self, "_interactive", False) and context.window is not None and not bpy.app.background:
@@ -185,18 +194,13 @@ class SEQUENCER_OT_send_transitions_to_farm(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def execute(self, context: Any) -> set[str]:
-        try:
-            send = FarmSend.prepare(context, self.frames, self.placement, self.model, self.file_format,
-                                    self.directory)
-            answer = send.send(preferences.settings(context), self.chunks, self.job_name.strip())
-            added = send.place(answer)
-        except (mapping.Refusal, connection.ConnectionProblem) as exc:
-            self.report({"ERROR"}, f"Segue: {exc}")
+        send = _attempt(self, lambda: FarmSend.prepare(context, self.frames, self.placement, self.model,
+                                                       self.file_format, self.directory))
+        if send is None:
             return {"CANCELLED"}
-        except Exception as exc:  # noqa: BLE001 - a bug: the editor gets a message, the console the traceback
-            traceback.print_exc()
-            self.report({"ERROR"}, f"Segue: something went wrong inside the add-on ({type(exc).__name__}: {exc}); "
-                                   "the console has the details for a bug report")
+        answer = _attempt(self, lambda: send.send(preferences.settings(context), self.chunks, self.job_name.strip()))
+        added = None if answer is None else _attempt(self, lambda: send.place(answer))
+        if added is None:
             return {"CANCELLED"}
         readme = next((f for f in answer.files if os.path.basename(f) == "README.md"), send.bundle_dir)
         self.report({"INFO"}, f"Segue: wrote the farm job for {len(added)} cut(s) to {send.bundle_dir}; {readme} "

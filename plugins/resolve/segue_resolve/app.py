@@ -40,7 +40,7 @@ PLACED, REFUSED, CANCELLED, FAILED = "placed", "refused", "cancelled", "failed"
 PREVIEW_KEYS = ("movie", "dissolve")
 
 
-def main(script_globals: Mapping[str, Any], lib_dir: str | None, flow: type | None = None) -> str:
+def main(script_globals: Mapping[str, Any], lib_dir: str | None, flow: type[Run] | None = None) -> str:
     """Run ``flow`` (default: `Flow`, one transition) once against the Resolve in
     ``script_globals``; returns the outcome."""
     host = find_host(script_globals)
@@ -63,13 +63,21 @@ def main(script_globals: Mapping[str, Any], lib_dir: str | None, flow: type | No
         return FAILED
 
 
-class Flow:
-    """One run: the steps in order, each refusing with a clear message."""
+class Run:
+    """One run of a menu item: Resolve, the dialogs, and the install folder (settings)."""
 
     def __init__(self, resolve: Any, dialogs: Any, lib_dir: str | None) -> None:
         self.resolve = resolve
         self.dialogs = dialogs
         self.lib_dir = lib_dir
+
+    def run(self) -> str:
+        """Do it; returns the outcome, or raises `Refusal`."""
+        raise NotImplementedError
+
+
+class Flow(Run):
+    """Synthesize Transition: the steps in order, each refusing with a clear message."""
 
     def run(self) -> str:
         """Find the cut, check it, ask, render and place; returns the outcome, or raises `Refusal`."""

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from . import mapping
-from .app import CANCELLED, PLACED, choices
+from .app import CANCELLED, PLACED, Run, choices
 from .daemon import open_daemon
 from .dialogs import Done
 from .errors import Refusal
@@ -44,13 +43,8 @@ SENT = "sent"
 REPORT_FILE = "transition.json"
 
 
-class FarmSend:
+class FarmSend(Run):
     """Write the farm job of the marked cuts and mark them for the import."""
-
-    def __init__(self, resolve: Any, dialogs: Any, lib_dir: str | None) -> None:
-        self.resolve = resolve
-        self.dialogs = dialogs
-        self.lib_dir = lib_dir
 
     def run(self) -> str:
         """Returns the outcome (``sent`` or ``cancelled``), or raises `Refusal`."""
@@ -111,12 +105,8 @@ class FarmSend:
         return SENT
 
 
-class FarmImport:
+class FarmImport(Run):
     """Place the frames of every marked cut the farm has rendered."""
-
-    def __init__(self, resolve: Any, dialogs: Any, lib_dir: str | None) -> None:
-        self.resolve = resolve
-        self.dialogs = dialogs
 
     def run(self) -> str:
         """Returns the outcome (``placed``), or raises `Refusal` when nothing could be placed."""
