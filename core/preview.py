@@ -9,6 +9,10 @@ Beside the frames, `write_previews` writes
 * ``contact_sheet.png``: A's frame, the synthesized frames (`SHEET_FRAMES` at most, evenly
   spread) with their numbers, times and confidences, B's frame.
 
+`write_movie` writes the same section as ``preview.mp4`` at full size, as a deliverable
+(``TransitionSpec.movie``): ``transition.mp4`` (H.264, 8-bit 4:2:0) or ``transition.mov``
+(ProRes 422 HQ, 10-bit), tagged like the previews.
+
 The movies are H.264 4:2:0 8-bit in MP4 with the index first (``faststart``), at most
 `MAX_SIDE` pixels on the longer side: they play in any browser. They show the working
 space, sRGB-encoded Rec.709 (`core.color`), which is what an sRGB or Rec.709 display
@@ -34,6 +38,8 @@ MOVIE = "preview.mp4"
 DISSOLVE = "preview_dissolve.mp4"
 SHEET = "contact_sheet.png"
 FILES = (MOVIE, DISSOLVE, SHEET)
+#: the full-size movie of the bridged section, by codec (`write_movie`)
+MOVIES = {"h264": "transition.mp4", "prores": "transition.mov"}
 #: clip frames shown before and after the synthesized ones (half a second at 24 fps)
 HANDLES = 12
 #: longest side of the preview movies, pixels (a browser tab, not a grading monitor)
@@ -93,13 +99,32 @@ def write_previews(folder: Path, inputs: PreviewInputs,
             "fps": str(fps), "handles": [len(inputs.tail_a), len(inputs.head_b)]}
 
 
-def _encode(path: Path, size: tuple[int, int], fps: Fraction, frames, before_replace: Callable[[str], None]) -> None:
-    fmt = choose_format("h264", "420", 8, False, _COLOUR, output_colour=lambda rgb, limited: _COLOUR)
-    encoder = MovieEncoder(path, "mp4", size[0], size[1], fps, fmt, before_replace=before_replace)
+def write_movie(folder: Path, inputs: PreviewInputs, codec: str,
+                recorder: Callable[[str], Callable[[str], None]]) -> dict:
+    """Write the bridged section at full size as ``MOVIES[codec]``; return its report entry.
+
+    The frames must have an even width and height (`TransitionSpec` is refused otherwise).
+    """
+    name = MOVIES[codec]
+    h, w = inputs.tail_a[-1].shape[:2]
+    fps = inputs.fps or DEFAULT_FPS
+    _encode(folder / name, (w, h), fps, chain(inputs.tail_a, inputs.frames, inputs.head_b), recorder(name), codec)
+    return {"file": name, "codec": codec, "width": w, "height": h, "fps": str(fps),
+            "handles": [len(inputs.tail_a), len(inputs.head_b)]}
+
+
+def _encode(path: Path, size: tuple[int, int], fps: Fraction, frames, before_replace: Callable[[str], None],
+            codec: str = "h264") -> None:
+    # H.264 8-bit 4:2:0 plays in any browser; ProRes is 10-bit 4:2:2 (HQ) for an editor's timeline
+    fmt = choose_format(codec, "420" if codec == "h264" else "422", 8, False, _COLOUR,
+                        output_colour=lambda rgb, limited: _COLOUR)
+    encoder = MovieEncoder(path, "mp4" if codec == "h264" else "mov", size[0], size[1], fps, fmt,
+                           before_replace=before_replace)
     encoder.start()
     try:
         for frame in frames:
-            encoder.write(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
+            same = frame.shape[1] == size[0] and frame.shape[0] == size[1]
+            encoder.write(frame if same else cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
         encoder.finish()
     finally:
         encoder.abort()  # no-op after a finish; else no half movie stays behind

@@ -77,6 +77,8 @@ class TransitionSpec:
     preview: bool = True
     #: also write the flow as a colour wheel and each frame's confidence map (`core.maps`)
     maps: bool = False
+    #: also write the bridged section at full size as a movie: "h264" or "prores" (`core.preview`)
+    movie: str | None = None
 
     def validate(self) -> None:
         """Check the fields that need no file access; raise `InputError` naming the field."""
@@ -90,6 +92,8 @@ class TransitionSpec:
             raise InputError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}", field="format")
         if self.conform not in MODES:
             raise InputError(f"conform must be one of {', '.join(MODES)}, got {self.conform!r}", field="conform")
+        if self.movie is not None and self.movie not in preview.MOVIES:
+            raise InputError(f"movie must be one of {', '.join(preview.MOVIES)}, got {self.movie!r}", field="movie")
 
 
 @dataclass
@@ -247,8 +251,8 @@ def checked_record(item: object, number: int, name: str, ledger: Ledger) -> Fram
 
 
 def _extra_files(spec: TransitionSpec) -> list[str]:
-    """The files a job writes beside its frames but for its report, state and previews: its maps."""
-    return maps.names(spec.frames) if spec.maps else []
+    """The files a job writes beside its frames but for its report, state and previews: maps, movie."""
+    return (maps.names(spec.frames) if spec.maps else []) + ([preview.MOVIES[spec.movie]] if spec.movie else [])
 
 
 def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
@@ -307,8 +311,8 @@ def _claim_folder(ledger: Ledger, names: list[str], extra: list[str], previews: 
     """
     ledger.check_free([*names, *extra, *_JOB_FILES])
     for name in ledger.names():
-        if ((_FRAME_FILE.fullmatch(name) and name not in names) or (maps.FILE.fullmatch(name) and name not in extra)
-                or (not previews and name in preview.FILES)):
+        if ((_FRAME_FILE.fullmatch(name) and name not in names) or (not previews and name in preview.FILES)
+                or ((maps.FILE.fullmatch(name) or name in preview.MOVIES.values()) and name not in extra)):
             ledger.remove(name)
     ledger.sweep_temporaries({*names, *extra, *_JOB_FILES}.__contains__)
     ledger.compact()
@@ -440,11 +444,14 @@ class TransitionJob:
         """Write the previews and ``transition.json`` for the finished ``records``; return the report."""
         spec, prep, folder, ledger = self.spec, self.prep, self.folder, self.ledger
         a, b, _ = self.read()
-        previews = None
-        if spec.preview:
+        previews = movie = None
+        if spec.preview or spec.movie:
             t0 = time.perf_counter()
             inputs = _preview_inputs(prep, spec, self.colour, folder, records, a, b)
-            previews = preview.write_previews(folder, inputs, ledger.recorder)
+            if spec.preview:
+                previews = preview.write_previews(folder, inputs, ledger.recorder)
+            if spec.movie:
+                movie = preview.write_movie(folder, inputs, spec.movie, ledger.recorder)
             prep.timings["preview"] = time.perf_counter() - t0
         prep.timings["total"] = time.perf_counter() - started
         height, width = a.shape[:2]
@@ -460,6 +467,7 @@ class TransitionJob:
             "frames": [asdict(r) for r in records],
             "low_confidence": low_confidence(records, previews is not None),
             "previews": previews,
+            "movie": movie,
             "maps": {"flow": maps.FLOW, "confidence": [maps.confidence_name(r.index) for r in records
                                                        if (folder / maps.confidence_name(r.index)).is_file()]}
             if spec.maps else None,
@@ -477,6 +485,10 @@ def open_transition(spec: TransitionSpec, engine: Engine | None = None) -> Trans
     engine = engine or Engine(model=spec.model)
     colour = ColorManager(spec.ocio_config)
     prep = _prepare(spec, colour)
+    width, height = output_size(prep.clip_a.size, prep.clip_b.size)
+    if spec.movie and (width % 2 or height % 2):
+        raise InputError(f"the frames are {width}x{height}: a {spec.movie} movie needs an even width and height "
+                         "(leave the movie out, or give clip A an even size)", field="movie")
     folder = prepare_folder(spec.out_dir)
     names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
     _check_not_input(folder, names, prep)

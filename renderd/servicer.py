@@ -66,7 +66,8 @@ def spec_from_proto(m: pb.TransitionSpec) -> TransitionSpec:
         model=m.model or "auto", format=m.format or "png", colorspace_a=m.colorspace_a or None,
         colorspace_b=m.colorspace_b or None, colorspace_out=m.colorspace_out or None,
         ocio_config=m.ocio_config or None, conform=m.conform or "fit",
-        preview=m.preview if m.HasField("preview") else True, maps=m.HasField("maps") and m.maps)
+        preview=m.preview if m.HasField("preview") else True, maps=m.HasField("maps") and m.maps,
+        movie=m.movie or None)
 
 
 def spec_to_proto(spec: dict[str, Any]) -> pb.TransitionSpec:

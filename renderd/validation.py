@@ -206,6 +206,9 @@ def check_media(spec: TransitionSpec) -> None:
         except InputError as exc:
             raise InvalidArgument(str(exc), spec_field(index_name)) from None
     a, b = clips["clip_a"], clips["clip_b"]
+    if spec.movie and (a.width % 2 or a.height % 2):
+        raise InvalidArgument(f"the frames are {a.width}x{a.height} (clip A's size): a {spec.movie} movie needs an "
+                              "even width and height", spec_field("movie"))
     try:
         check_same_rate(a, b)
     except InputError as exc:

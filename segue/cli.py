@@ -173,7 +173,7 @@ def transition_spec(args: argparse.Namespace):
         a_out=-1 if args.a_out is None else args.a_out, b_in=0 if args.b_in is None else args.b_in,
         model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
         colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
-        preview=not args.no_preview, maps=args.maps)
+        preview=not args.no_preview, maps=args.maps, movie=args.movie)
 
 
 def cmd_transition(args: argparse.Namespace) -> int:
@@ -351,6 +351,9 @@ def add_transition_options(t: argparse.ArgumentParser) -> None:
                    help="how B is brought to A's size if they differ (default fit: letterbox, no crop)")
     t.add_argument("--no-preview", action="store_true",
                    help="skip preview.mp4, preview_dissolve.mp4 and contact_sheet.png beside the frames")
+    t.add_argument("--movie", choices=("h264", "prores"),
+                   help="also write the bridged section (a few frames of A, the new frames, a few of B) at full size "
+                        "as transition.mp4 (h264) or transition.mov (prores: ProRes 422 HQ)")
     t.add_argument("--maps", action="store_true",
                    help="also write flow.png (where pixels move, as a colour wheel) and confidence_NNNN.png (each "
                         "frame's per-pixel confidence) beside the frames")

@@ -171,7 +171,7 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
                                  f"got {values[name]!r}")
         spec = TransitionSpec(**{n: values[n] for n in _CUT_FIELDS}, model=args.model, format=args.format,
                               colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
-                              preview=not args.no_preview, maps=args.maps)
+                              preview=not args.no_preview, maps=args.maps, movie=args.movie)
         try:
             spec.validate()
         except InputError as exc:

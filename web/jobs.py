@@ -34,7 +34,9 @@ MAX_FRAMES = 120
 DEFAULT_FRAMES = 8
 ID = re.compile(r"[0-9a-f]{32}")
 FILE = re.compile(r"frame_\d{4}\.png|preview\.mp4|preview_dissolve\.mp4|contact_sheet\.png|transition\.json"
-                  r"|flow\.png|confidence_\d{4}\.png")
+                  r"|flow\.png|confidence_\d{4}\.png|transition\.mp4|transition\.mov")
+#: the movie a transition may come with: "" (none), H.264 or ProRes (`core.preview.write_movie`)
+MOVIES = ("", "h264", "prores")
 RECORD = "web.json"
 ZIP = "frames.zip"
 STATES = {pb.JOB_STATE_QUEUED: "queued", pb.JOB_STATE_RUNNING: "running", pb.JOB_STATE_SUCCEEDED: "succeeded",
@@ -83,6 +85,9 @@ class Jobs:
         placement = request.get("placement", CENTRED)
         if placement not in PLACEMENTS:
             raise Refused(f"placement must be one of {', '.join(PLACEMENTS)}")
+        movie = request.get("movie", "h264")
+        if movie not in MOVIES:
+            raise Refused("movie must be h264, prores or empty (none)")
         model = request.get("model", "auto")
         if not isinstance(model, str) or not re.fullmatch(r"[a-z0-9_-]{1,40}", model):
             raise Refused("model must be one of the daemon's model names")
@@ -101,9 +106,9 @@ class Jobs:
         folder = self.folder / job_id
         folder.mkdir()
         record = {"id": job_id, "created": time.time(), "a": a.public, "b": b.public, "frames": frames,
-                  "placement": placement, "model": model, "a_end": a_end, "b_start": b_start}
+                  "placement": placement, "model": model, "a_end": a_end, "b_start": b_start, "movie": movie}
         spec = {"clip_a": str(a_path), "clip_b": str(b_path), "frames": frames, "out_dir": str(folder / "out"),
-                "a_out": a_out, "b_in": b_in, "model": model, "format": "png", "maps": True}
+                "a_out": a_out, "b_in": b_in, "model": model, "format": "png", "maps": True, "movie": movie or None}
         try:
             record["daemon_job"] = self.client.submit(spec, idempotency_key=job_id).job.job_id
         except RenderError as exc:
@@ -151,6 +156,9 @@ class Jobs:
                              "previews": {k: f"/api/jobs/{job_id}/files/{v}" for k, v in previews.items()
                                           if isinstance(v, str) and FILE.fullmatch(v)}}
             out["downloads"] = {"zip": f"/api/jobs/{job_id}/frames.zip"}
+            made = report.get("movie") if isinstance(report.get("movie"), dict) else {}
+            if FILE.fullmatch(str(made.get("file"))) and (folder / "out" / str(made["file"])).is_file():
+                out["downloads"]["movie"] = files + made["file"]
         return out
 
     def history(self) -> list[dict]:

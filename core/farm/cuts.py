@@ -27,7 +27,7 @@ MAX_CUTS = 1024
 #: longest text of one task parameter value (a path) the specification allows
 MAX_VALUE = 1024
 #: what every cut of one job shares (the template's options)
-SHARED = ("model", "format", "colorspace_out", "ocio_config", "conform", "preview", "maps")
+SHARED = ("model", "format", "colorspace_out", "ocio_config", "conform", "preview", "maps", "movie")
 
 
 def check_cuts(specs: list[TransitionSpec]) -> None:

@@ -9,7 +9,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import grpc
+import numpy as np
 import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -43,6 +45,7 @@ def media(renderd, allowed_root, tmp_path_factory) -> Media:
     (root / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
     (root / "truncated.mp4").write_bytes(TAKE_A.read_bytes()[:3000])
     (root / "notes.txt").write_text("not media")
+    cv2.imwrite(str(root / "odd.png"), np.full((51, 65, 3), 90, np.uint8))
     (root / "empty-folder").mkdir()
     (root / "a-file").write_text("not a folder")
     (root / "model.onnx").write_bytes(b"not really a model")
@@ -127,6 +130,10 @@ CORPUS = [
     ("huge frame count", lambda d, m: submit(d, spec(m, frames=2**31 - 1)), C.INVALID_ARGUMENT, "spec.frames"),
     ("unknown format", lambda d, m: submit(d, spec(m, format="gif")), C.INVALID_ARGUMENT, "spec.format", "png"),
     ("unknown conform mode", lambda d, m: submit(d, spec(m, conform="crop")), C.INVALID_ARGUMENT, "spec.conform"),
+    ("unknown movie codec", lambda d, m: submit(d, spec(m, movie="vp9")), C.INVALID_ARGUMENT, "spec.movie", "prores"),
+    ("a movie of an odd frame size", lambda d, m: submit(d, spec(m, clip_a=str(m.root / "odd.png"),
+                                                                  clip_b=str(m.root / "odd.png"), movie="h264")),
+     C.INVALID_ARGUMENT, "spec.movie", "65x51"),
     ("unknown model", lambda d, m: submit(d, spec(m, model="superres")), C.INVALID_ARGUMENT, "spec.model", "superres"),
     ("NUL byte in a path", lambda d, m: submit(d, spec(m, clip_a=str(BBB[0]) + "\x00.png")), C.INVALID_ARGUMENT,
      "spec.clip_a", "NUL"),

@@ -17,6 +17,8 @@ import pytest
 from retime_clips import encode, pan, segue, texture
 from web_harness import SAFETY, TAKE_A, TAKE_B, WebProcess, leftovers
 
+from segue.core.media import open_clip
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium; "
                                                           "CI installs it)")
@@ -74,6 +76,7 @@ def test_render_preview_download_and_history(page, web, tmp_path: Path) -> None:
     assert "640 x 360" in page.inner_text("#info-a") and "12 at 25 fps" in page.inner_text("#info-b")
     page.fill("#frames", "6")
     page.select_option("#model", "classic")
+    page.select_option("#movie", "prores")
     page.click("#render")
     page.wait_for_selector("#result:not([hidden])")
     assert page.locator("#thumbs li").count() == 6  # each frame appeared as it was written
@@ -108,6 +111,15 @@ def test_render_preview_download_and_history(page, web, tmp_path: Path) -> None:
     assert local.returncode == 0, local.stderr
     assert {n: d for n, d in got.items() if n.startswith("frame_")} == {
         p.name: p.read_bytes() for p in sorted((tmp_path / "local").glob("frame_*.png"))}
+
+    # the movie: the 6 frames with the clips' frames around them, full size, ProRes
+    assert page.inner_text("#download-movie") == "Download the movie (ProRes, .mov)"
+    with page.expect_download() as download:
+        page.click("#download-movie")
+    movie = tmp_path / "transition.mov"
+    download.value.save_as(movie)
+    clip = open_clip(movie)
+    assert (clip.width, clip.height, clip.bit_depth) == (640, 360, 10) and clip.frame_count > 6
 
     page.reload()
     page.wait_for_selector("body[data-ready='1']", state="attached")

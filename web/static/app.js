@@ -220,7 +220,7 @@ async function render(e) {
   say("");
   const form = new FormData($("settings"));
   const body = { a: state.a.id, b: state.mode === "one" ? state.a.id : state.b.id, frames: Number(form.get("frames")),
-    placement: form.get("placement"), model: form.get("model") };
+    placement: form.get("placement"), model: form.get("model"), movie: form.get("movie") };
   if (state.mode === "one") {
     body.a_end = Number($("cut-out").value);
     body.b_start = Number($("cut-in").value);
@@ -283,8 +283,10 @@ function show(job) {
     choose.append(option);
   }
   $("download-zip").href = job.downloads.zip || "#";
-  $("download-movie").href = previews.movie || "#";
-  $("download-movie").hidden = !previews.movie;
+  $("download-movie").href = job.downloads.movie || "#";
+  $("download-movie").hidden = !job.downloads.movie;
+  $("download-movie").textContent = (job.downloads.movie || "").endsWith(".mov")
+    ? "Download the movie (ProRes, .mov)" : "Download the movie (H.264, .mp4)";
   $("contact-sheet").href = previews.contact_sheet || "#";
   $("contact-sheet").hidden = !previews.contact_sheet;
   state.shown = job;
