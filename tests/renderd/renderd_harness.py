@@ -146,6 +146,18 @@ class RenderdProcess:
             self._channel = None
 
 
+def rooted_daemon(tmp_path_factory, name: str) -> tuple[RenderdProcess, Path, Path]:
+    """A daemon with one worker, a token file and two allowed roots: a fresh folder ``name``
+    and the demo takes. Returns ``(daemon, folder, token file)``; `RenderdProcess.stop` it."""
+    root = tmp_path_factory.mktemp(name)
+    token = root / "token"
+    token.write_text(TOKEN)
+    token.chmod(0o600)
+    daemon = RenderdProcess(tmp_path_factory.mktemp(f"{name}-store"), "--workers", "1", "--token-file", str(token),
+                            "--allow-root", str(root), "--allow-root", str(DEMO), token=TOKEN)
+    return daemon, root, token
+
+
 def transition(clip_a: Path, clip_b: Path, out: Path, frames: int = 1, **kw) -> pb.TransitionSpec:
     """A request spec with absolute paths."""
     return pb.TransitionSpec(clip_a=str(clip_a), clip_b=str(clip_b), frames=frames, out_dir=str(out), **kw)

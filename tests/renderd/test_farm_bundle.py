@@ -17,7 +17,7 @@ import grpc
 import pytest
 import yaml
 from farm_runs import BIN, A, B, openjd, same_folders
-from renderd_harness import DEMO, TOKEN, RenderdProcess
+from renderd_harness import rooted_daemon
 from retime_clips import segue
 
 from segue.renderd._proto import render_pb2 as pb
@@ -27,12 +27,7 @@ LINEAR = "Linear Rec.709 (sRGB)"
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    root = tmp_path_factory.mktemp("editor")
-    token = root / "token"
-    token.write_text(TOKEN)
-    token.chmod(0o600)
-    process = RenderdProcess(tmp_path_factory.mktemp("editor-store"), "--workers", "1", "--token-file", str(token),
-                             "--allow-root", str(root), "--allow-root", str(DEMO), token=TOKEN)
+    process, root, _ = rooted_daemon(tmp_path_factory, "editor")
     yield process, root
     assert process.stop() == 0
 

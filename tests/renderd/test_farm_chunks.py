@@ -14,7 +14,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from renderd_harness import DEMO, TOKEN, RenderdProcess
+from renderd_harness import DEMO, rooted_daemon
 from retime_clips import assert_user_error, encode, pan, segue, texture
 
 from segue.renderd._proto import render_pb2 as pb
@@ -25,12 +25,7 @@ MODEL = "classic"
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     """A node's daemon: one worker (so every chunk runs on the same warm engine), token, allowed root."""
-    root = tmp_path_factory.mktemp("node")
-    token = root / "token"
-    token.write_text(TOKEN)
-    token.chmod(0o600)
-    daemon = RenderdProcess(tmp_path_factory.mktemp("node-store"), "--workers", "1", "--token-file", str(token),
-                            "--allow-root", str(root), "--allow-root", str(DEMO), token=TOKEN)
+    daemon, root, token = rooted_daemon(tmp_path_factory, "node")
     yield daemon, root, token
     assert daemon.stop() == 0
 
