@@ -279,6 +279,8 @@ class Handler(BaseHTTPRequestHandler):
             for message in events:
                 self._event(message)
             self._event({"done": True})
+        except RenderError as exc:  # the stream has begun: the page hears it as an event, not an answer
+            self._event({"done": True, "error": f"Segue's render daemon stopped answering: {exc.message}"})
         finally:
             events.close()  # a browser that left: stop watching the daemon
 

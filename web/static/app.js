@@ -187,7 +187,10 @@ function follow(job) {
   state.events = events;
   events.onmessage = async (e) => {
     const p = JSON.parse(e.data);
-    if (p.done) return;
+    if (p.done) {
+      if (p.error) say(`${p.error}; the page keeps asking (the browser reconnects by itself).`);
+      return;
+    }
     $("progress").value = p.frames_total ? p.frames_done / p.frames_total : 0;
     $("progress-text").textContent = progressText(p);
     if (p.frame) addThumb(p.frame);
