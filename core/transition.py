@@ -137,6 +137,14 @@ def _source_info(clip: Clip, index: int, colorspace: str) -> dict:
     }
 
 
+def check_movie_size(spec: TransitionSpec, width: int, height: int) -> None:
+    """`InputError` (field ``movie``) if ``spec`` asks for a movie of frames ``width`` x ``height``
+    that its codecs cannot hold (4:2:0 and 4:2:2 need an even width and height)."""
+    if spec.movie and (width % 2 or height % 2):
+        raise InputError(f"the frames are {width}x{height}: a {spec.movie} movie needs an even width and height "
+                         "(leave the movie out, or give clip A an even size)", field="movie")
+
+
 def check_same_rate(a: Clip, b: Clip) -> None:
     """Raise `InputError` if both clips have a frame rate and the rates differ."""
     if a.fps is not None and b.fps is not None and abs(float(a.fps) - float(b.fps)) > FPS_TOLERANCE:
@@ -262,7 +270,7 @@ def _check_not_input(folder: Path, names: list[str], prep: _Prepared) -> None:
         for source in getattr(clip, "files", None) or [clip.path]:
             real = os.path.realpath(source)
             name = os.path.basename(real)
-            if os.path.dirname(real) == real_folder and (name in (*names, *_JOB_FILES)
+            if os.path.dirname(real) == real_folder and (name in (*names, *_JOB_FILES, *preview.MOVIES.values())
                                                          or _FRAME_FILE.fullmatch(name) or maps.FILE.fullmatch(name)):
                 raise InputError(f"{source} is a frame of {label} and the output folder {folder} would hold "
                                  "a file of the same name: write the transition to another folder")
@@ -485,10 +493,7 @@ def open_transition(spec: TransitionSpec, engine: Engine | None = None) -> Trans
     engine = engine or Engine(model=spec.model)
     colour = ColorManager(spec.ocio_config)
     prep = _prepare(spec, colour)
-    width, height = output_size(prep.clip_a.size, prep.clip_b.size)
-    if spec.movie and (width % 2 or height % 2):
-        raise InputError(f"the frames are {width}x{height}: a {spec.movie} movie needs an even width and height "
-                         "(leave the movie out, or give clip A an even size)", field="movie")
+    check_movie_size(spec, *output_size(prep.clip_a.size, prep.clip_b.size))
     folder = prepare_folder(spec.out_dir)
     names = [frame_name(k, spec.format) for k in range(1, spec.frames + 1)]
     _check_not_input(folder, names, prep)

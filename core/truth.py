@@ -9,7 +9,9 @@ so the numbers say what Segue bought over the dissolve.
 Frames are compared as the transition wrote them: its files, in its output colourspace,
 as 8-bit. The truth and the dissolve's two source frames are read with the engine's
 readers, taken through the working space to that colourspace with OCIO (B conformed to
-A's size as the render does), and rounded to 8 bits. The dissolve is mixed in the
+A's size as the render did, by the report's ``conform``), and rounded to 8 bits. The
+report is read as input: a frame it lists must be a frame file of the transition's own
+name (``frame_NNNN.ext``) in its folder. The dissolve is mixed in the
 working space, as the daemon's ``preview_dissolve.mp4`` is.
 """
 from __future__ import annotations
@@ -27,13 +29,14 @@ from segue.core.errors import InputError
 from segue.core.media import open_clip
 from segue.core.media.images import read_image
 from segue.core.metrics import psnr, ssim
+from segue.core.output import frame_name
 from segue.core.transition import REPORT_FILE
 
 #: PSNR of identical frames is infinite; reported as this many dB
 IDENTICAL_DB = 100.0
 
 
-def score(folder: str | Path, truth: str | Path, first: int = 0, conform_mode: str = "fit") -> dict:
+def score(folder: str | Path, truth: str | Path, first: int = 0) -> dict:
     """Score the transition in ``folder`` against ``truth``'s frames ``first`` .. ``first + N - 1``.
 
     Returns ``{"frames": [{"index", "t", "psnr", "ssim", "dissolve_psnr", "dissolve_ssim"}, ...],
@@ -45,6 +48,9 @@ def score(folder: str | Path, truth: str | Path, first: int = 0, conform_mode: s
         report = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
         sources, output, records = report["sources"], report["output"], report["frames"]
         width, height = int(output["width"]), int(output["height"])
+        files = [folder / frame_name(int(r["index"]), output["format"]) for r in records]
+        if any(r["file"] != f.name for r, f in zip(records, files)):
+            raise ValueError("a frame that is not one of the transition's")
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError(f"{folder}: no finished transition here ({REPORT_FILE} is missing or unreadable)") from None
     colour = ColorManager(output.get("ocio_config"))
@@ -60,7 +66,7 @@ def score(folder: str | Path, truth: str | Path, first: int = 0, conform_mode: s
 
     def working(source: dict) -> np.ndarray:
         image = open_clip(source["path"]).read_frame(int(source["frame"]))
-        return conform(colour.to_working(image, source["colorspace"]), width, height, conform_mode)
+        return conform(colour.to_working(image, source["colorspace"]), width, height, output.get("conform", "fit"))
 
     def shown(image: np.ndarray) -> np.ndarray:
         return to_uint8(colour.from_working(image, output["colorspace"]))
@@ -68,9 +74,9 @@ def score(folder: str | Path, truth: str | Path, first: int = 0, conform_mode: s
     a, b = working(sources["a"]), working(sources["b"])
     true_frames = clip.read_frames(first, len(records))
     rows = []
-    for record, true in zip(records, true_frames):
+    for record, file, true in zip(records, files, true_frames):
         t = float(record["t"])
-        frame = to_uint8(np.asarray(read_image(folder / record["file"]).pixels, np.float32))
+        frame = to_uint8(np.asarray(read_image(file).pixels, np.float32))
         true8 = shown(colour.to_working(true, clip.colorspace))
         dissolve = shown((1.0 - t) * a + t * b)
         rows.append({"index": record["index"], "t": t, "psnr": _db(psnr(frame, true8)), "ssim": ssim(frame, true8),

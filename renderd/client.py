@@ -27,6 +27,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -58,6 +59,12 @@ class RenderError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+    @property
+    def cut(self) -> int | None:
+        """The 0-based cut a `RenderClient.write_farm_bundle` refusal names (its field ``cuts[K]...``), or None."""
+        found = re.match(r"cuts\[(\d+)\]", self.field or "")
+        return int(found.group(1)) if found else None
 
     @classmethod
     def from_rpc(cls, error: grpc.RpcError) -> RenderError:

@@ -16,7 +16,7 @@ from segue.core.farm import MAX_CHUNKS, MAX_CUTS, write_cuts_bundle
 from segue.core.transition import PlannedOutput, TransitionSpec
 from segue.renderd.errors import InvalidArgument, RequestError, from_os_error
 from segue.renderd.paths import PathPolicy
-from segue.renderd.validation import MAX_PATH, check_name_lengths, check_spec
+from segue.renderd.validation import MAX_PATH, check_absolute_path, check_spec
 
 
 def write_farm_bundle(cuts: list[TransitionSpec], chunks: int, bundle_dir: str, name: str,
@@ -55,13 +55,9 @@ def write_farm_bundle(cuts: list[TransitionSpec], chunks: int, bundle_dir: str, 
 
 def _check_bundle_dir(path: str, policy: PathPolicy) -> None:
     """An absolute folder (or one to create) under the allowed roots, with a name a file system can hold."""
-    if not path.strip():
-        raise InvalidArgument("is empty: say which folder the bundle goes in", "bundle_dir")
     if len(path) > MAX_PATH or "\x00" in path:
         raise InvalidArgument(f"must be a path of at most {MAX_PATH} characters without NUL", "bundle_dir")
-    if not os.path.isabs(path):
-        raise InvalidArgument(f"{path!r} is not an absolute path (paths are the daemon's machine's)", "bundle_dir")
-    check_name_lengths("bundle_dir", path)
+    check_absolute_path("bundle_dir", path)
     policy.check("bundle_dir", path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise InvalidArgument(f"{path} is a file, not a folder", "bundle_dir")

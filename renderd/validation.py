@@ -27,10 +27,11 @@ from dataclasses import fields
 from typing import Any
 
 from segue.core.color import ColorManager
+from segue.core.conform import output_size
 from segue.core.engine import MODEL_NAMES, resolve_model
 from segue.core.errors import InputError
 from segue.core.media import find_folder_files, find_pattern_files, is_pattern, open_clip
-from segue.core.transition import TransitionSpec, check_output_folder, check_same_rate
+from segue.core.transition import TransitionSpec, check_movie_size, check_output_folder, check_same_rate
 from segue.renderd.errors import InvalidArgument, NotFound
 from segue.renderd.paths import PathPolicy
 
@@ -99,13 +100,16 @@ def check_text(spec: object, path_fields: tuple[str, ...]) -> None:
 def check_absolute_paths(spec: object, names: tuple[str, ...]) -> None:
     """The named path fields given, absolute (paths are the daemon's) and with names a file system can hold."""
     for name in names:
-        value = getattr(spec, name)
-        if not value.strip():
-            raise InvalidArgument("is empty", spec_field(name))
-        if not os.path.isabs(value):
-            raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)",
-                                  spec_field(name))
-        check_name_lengths(spec_field(name), value)
+        check_absolute_path(spec_field(name), getattr(spec, name))
+
+
+def check_absolute_path(field: str, value: str) -> None:
+    """``value`` given, absolute and with names a file system can hold; `InvalidArgument` naming ``field``."""
+    if not value.strip():
+        raise InvalidArgument("is empty", field)
+    if not os.path.isabs(value):
+        raise InvalidArgument(f"{value!r} is not an absolute path (paths are read on the daemon's machine)", field)
+    check_name_lengths(field, value)
 
 
 def check_model_name(model: str) -> None:
@@ -206,9 +210,10 @@ def check_media(spec: TransitionSpec) -> None:
         except InputError as exc:
             raise InvalidArgument(str(exc), spec_field(index_name)) from None
     a, b = clips["clip_a"], clips["clip_b"]
-    if spec.movie and (a.width % 2 or a.height % 2):
-        raise InvalidArgument(f"the frames are {a.width}x{a.height} (clip A's size): a {spec.movie} movie needs an "
-                              "even width and height", spec_field("movie"))
+    try:
+        check_movie_size(spec, *output_size(a.size, b.size))
+    except InputError as exc:
+        raise InvalidArgument(str(exc), spec_field("movie")) from None
     try:
         check_same_rate(a, b)
     except InputError as exc:

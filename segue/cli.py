@@ -171,9 +171,15 @@ def transition_spec(args: argparse.Namespace):
     return TransitionSpec(
         clip_a=args.clip_a, clip_b=args.clip_b, frames=args.frames, out_dir=args.output,
         a_out=-1 if args.a_out is None else args.a_out, b_in=0 if args.b_in is None else args.b_in,
-        model=args.model, format=args.format, colorspace_a=args.colorspace_a, colorspace_b=args.colorspace_b,
-        colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
-        preview=not args.no_preview, maps=args.maps, movie=args.movie)
+        **transition_options(args))
+
+
+def transition_options(args: argparse.Namespace) -> dict:
+    """The `TransitionSpec` fields of parsed `add_transition_options` options (how it is rendered)."""
+    return {"model": args.model, "format": args.format, "colorspace_a": args.colorspace_a,
+            "colorspace_b": args.colorspace_b, "colorspace_out": args.colorspace_out,
+            "ocio_config": args.ocio_config, "conform": args.conform, "preview": not args.no_preview,
+            "maps": args.maps, "movie": args.movie}
 
 
 def cmd_transition(args: argparse.Namespace) -> int:

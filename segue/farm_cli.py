@@ -138,6 +138,7 @@ _OPTIONAL = ("colorspace_a", "colorspace_b")
 def read_cuts(path: str, args: argparse.Namespace) -> list:
     """The cuts of a CUTS.json file as `TransitionSpec`s sharing ``args``' options; `InputError`
     naming the file, the cut and the field for anything else."""
+    from segue.cli import transition_options
     from segue.core.farm.cuts import MAX_CUTS, check_cuts
     from segue.core.transition import TransitionSpec
 
@@ -159,8 +160,9 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
         unknown = sorted(set(cut) - set(_CUT_FIELDS))
         if unknown:
             raise InputError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(_CUT_FIELDS)})")
-        values = {"frames": args.frames, "a_out": -1, "b_in": 0, "colorspace_a": args.colorspace_a,
-                  "colorspace_b": args.colorspace_b, **cut}
+        shared = transition_options(args)
+        values = {"frames": args.frames, "a_out": -1, "b_in": 0, "colorspace_a": shared.pop("colorspace_a"),
+                  "colorspace_b": shared.pop("colorspace_b"), **cut}
         for name, kind in _CUT_FIELDS.items():
             if values.get(name) is None:
                 if name in _OPTIONAL:
@@ -169,9 +171,7 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
             if type(values[name]) is not kind:
                 raise InputError(f"{where}: {name} must be {'a whole number' if kind is int else 'text'}, "
                                  f"got {values[name]!r}")
-        spec = TransitionSpec(**{n: values[n] for n in _CUT_FIELDS}, model=args.model, format=args.format,
-                              colorspace_out=args.colorspace_out, ocio_config=args.ocio_config, conform=args.conform,
-                              preview=not args.no_preview, maps=args.maps, movie=args.movie)
+        spec = TransitionSpec(**{n: values[n] for n in _CUT_FIELDS}, **shared)
         try:
             spec.validate()
         except InputError as exc:
@@ -186,9 +186,8 @@ def read_cuts(path: str, args: argparse.Namespace) -> list:
 
 def run_farm_cuts(args: argparse.Namespace) -> int:
     """``segue farm openjd cuts CUTS.json``: one Open Job Description job of many transitions."""
-    from segue.core.farm import cuts, split
+    from segue.core.farm import cuts
 
-    split(1, args.chunks)
     specs = read_cuts(args.cuts, args)
     written, _ = cuts.write_cuts_bundle(specs, args.chunks, args.bundle, args.name)
     _print_bundle(Path(args.bundle), written)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from segue.core import truth
+from segue.core import maps, truth
 from segue.core.errors import InputError
 from segue.renderd._proto import render_pb2 as pb
 from segue.renderd.client import FINAL_STATES, RenderClient, RenderError, low_confidence_warning
@@ -149,11 +149,11 @@ class Jobs:
                                   "url": files + f["file"], "confidence_map": _map(folder, f.get("index"), files)}
                                  for f in listed]
             out["report"] = {"caution": low_confidence_warning(report),
-                             "flow": files + "flow.png" if (folder / "out" / "flow.png").is_file() else "",
+                             "flow": files + maps.FLOW if (folder / "out" / maps.FLOW).is_file() else "",
                              "fps": (report.get("sources") or {}).get("a", {}).get("fps"),
                              "width": report.get("output", {}).get("width"),
                              "height": report.get("output", {}).get("height"),
-                             "previews": {k: f"/api/jobs/{job_id}/files/{v}" for k, v in previews.items()
+                             "previews": {k: files + v for k, v in previews.items()
                                           if isinstance(v, str) and FILE.fullmatch(v)}}
             out["downloads"] = {"zip": f"/api/jobs/{job_id}/frames.zip"}
             made = report.get("movie") if isinstance(report.get("movie"), dict) else {}
@@ -264,7 +264,7 @@ def frame_view(job_id: str, frame: pb.Frame) -> dict:
 
 def _map(folder: Path, index: object, files: str) -> str:
     """The URL of frame ``index``'s confidence map, or "" if the daemon wrote none."""
-    name = f"confidence_{index:04d}.png" if type(index) is int else ""
+    name = maps.confidence_name(index) if type(index) is int else ""
     return files + name if name and (folder / "out" / name).is_file() else ""
 
 

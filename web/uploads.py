@@ -82,6 +82,7 @@ class UploadStore:
         self.folder = Path(root) / "uploads"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        self._colour: ColorManager | None = None  # for thumbnails; loaded on the first
 
     def receive(self, name: str, length: int | None, body: BinaryIO,
                 on_bytes: Callable[[int], None] | None = None) -> Upload:
@@ -154,7 +155,8 @@ class UploadStore:
             raise Refused(f"{upload.name} has frames 0 to {upload.frames - 1}, not {index}", 404)
         thumb = self.folder / upload_id / "thumbs" / f"{index:06d}_{width}.png"
         if not thumb.is_file():
-            frame = to_uint8(ColorManager(None).to_working(open_clip(path).read_frame(index), upload.colorspace))
+            self._colour = self._colour or ColorManager(None)
+            frame = to_uint8(self._colour.to_working(open_clip(path).read_frame(index), upload.colorspace))
             height = max(2, round(frame.shape[0] * width / frame.shape[1]))
             small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
             thumb.parent.mkdir(exist_ok=True)

@@ -57,3 +57,14 @@ def test_a_farm_jobs_movie_is_the_local_one(tmp_path: Path) -> None:
         render_transition_chunk(spec, 2, k, engine=engine)
     assemble_transition(spec, 2, engine=engine)
     assert (tmp_path / "farm" / "transition.mp4").read_bytes() == (tmp_path / "local" / "transition.mp4").read_bytes()
+
+
+def test_a_movie_segue_wrote_is_not_removed_when_it_is_the_next_jobs_source(tmp_path: Path) -> None:
+    out = tmp_path / "cut"
+    render_transition(TransitionSpec(A, B, 2, str(out), model="classic", movie="h264"))
+    movie = out / "transition.mp4"
+    kept = movie.read_bytes()
+    # the movie as clip A of a job in the same folder that asks for no movie (which would remove it)
+    with pytest.raises(InputError, match="is a frame of clip A"):
+        render_transition(TransitionSpec(str(movie), B, 2, str(out), model="classic"))
+    assert movie.read_bytes() == kept

@@ -2,6 +2,7 @@
 the literature measures (8-bit RGB, every pixel), beside a dissolve of the same frames."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,13 @@ def test_truth_that_cannot_be_compared_is_refused(tmp_path: Path, take: Path) ->
         score(out, small)
     with pytest.raises(InputError, match="no finished transition here"):
         score(tmp_path, take)
+
+
+def test_a_report_naming_other_files_is_refused(tmp_path: Path, take: Path) -> None:
+    out = tmp_path / "cut"
+    render_transition(TransitionSpec(str(take), str(take), 2, str(out), a_out=9, b_in=12, model="classic"))
+    report = json.loads((out / "transition.json").read_text())
+    report["frames"][0]["file"] = "../../elsewhere/secret.png"  # the report is input: it may not point out
+    (out / "transition.json").write_text(json.dumps(report))
+    with pytest.raises(InputError, match="no finished transition here"):
+        score(out, take, first=10)

@@ -115,3 +115,10 @@ def test_the_low_confidence_warning_names_the_frames_to_check():
     assert one.startswith("Check frame 3 before using it") and "dissolve" in one
     many = client.low_confidence_warning({"low_confidence": {"frames": list(range(1, 20))}})
     assert many.startswith("Check frames 1, 2,") and "12 ..." in many and "19" not in many
+
+
+def test_a_farm_bundle_refusal_names_its_cut() -> None:
+    assert RenderError("INVALID_ARGUMENT", "x", "cuts[3].clip_a").cut == 3
+    assert RenderError("PERMISSION_DENIED", "x", "cuts[12]").cut == 12
+    for field in ("cuts", "bundle_dir", "spec.cuts[1]", None, "cuts[x].clip_a"):
+        assert RenderError("INVALID_ARGUMENT", "x", field).cut is None, field

@@ -87,9 +87,5 @@ class FarmSend:
     def _describe(self, error: Any, address: str) -> str:
         """A refusal naming the cut by its strips (the daemon names it ``cuts[K]``)."""
         message = job.describe_error(error, address, what="the farm job")
-        field = getattr(error, "field", None) or ""
-        if field.startswith("cuts["):
-            k = int(field[5:field.index("]")])
-            if 0 <= k < len(self.plans):
-                message = f"cut {self.plans[k].name!r}: {message}"
-        return message
+        k = error.cut
+        return f"cut {self.plans[k].name!r}: {message}" if k is not None and k < len(self.plans) else message

@@ -109,11 +109,8 @@ class Daemon:
             return self.client.write_farm_bundle([dict(s) for s in specs], chunks, bundle_dir, name)
         except self.module.RenderError as exc:
             refusal = self.refusal(exc, {"out_dir": bundle_dir})
-            field = exc.field or ""
-            if field.startswith("cuts[") and "]" in field:
-                k = int(field[5:field.index("]")])
-                if 0 <= k < len(labels):
-                    refusal = Refusal(refusal.title, f"{labels[k]}: {refusal.message}", refusal.detail)
+            if exc.cut is not None and exc.cut < len(labels):
+                refusal = Refusal(refusal.title, f"{labels[exc.cut]}: {refusal.message}", refusal.detail)
             raise refusal from None
 
     def watch(self, job_id: str, on_job: Callable[[Any], None]) -> Any:
